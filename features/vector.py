@@ -1,0 +1,146 @@
+"""The per-customer feature vector read from the store, as of an event time.
+
+Window semantics (see ``docs/features.md``): an ``_Nd`` sum is exponentially decayed
+with time constant N days, ``sum(v * exp(-(T - t) / N days))`` over events at
+``t <= T``. For steady traffic it equals the plain N-day window sum, and unlike a
+sliding window it does not depend on arrival order. Trends compare the recent
+30-day rate with the rate of the 60 days before it, estimated from the 30- and
+90-day sums (``(S90 - S30) / 60`` per day for steady traffic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from schemas.events import PaymentType
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureVector:
+    """Rolling features of one customer at ``as_of`` (event time)."""
+
+    customer_id: str
+    as_of: datetime
+    history_days: float  # as_of minus the first event seen, in days
+    # calls: counts and minutes, outgoing vs incoming
+    calls_out_7d: float
+    calls_out_30d: float
+    calls_out_90d: float
+    calls_in_7d: float
+    calls_in_30d: float
+    calls_in_90d: float
+    minutes_out_7d: float
+    minutes_out_30d: float
+    minutes_out_90d: float
+    minutes_in_7d: float
+    minutes_in_30d: float
+    minutes_in_90d: float
+    dropped_call_share_30d: float  # 0..1 of calls in the window
+    off_net_share_30d: float  # 0..1 of outgoing minutes to other or foreign networks
+    distinct_contacts_30d: float  # estimate over pseudonymised counterparties
+    usage_trend: float  # minutes, last 30 days vs previous 60 days: -1 = stopped, 0 = flat
+    # top-ups (payments, for postpaid customers)
+    topup_amount_30d: float
+    topup_amount_90d: float
+    topup_count_30d: float
+    topup_count_90d: float
+    days_since_last_topup: float | None  # None: never topped up
+    usual_topup_gap_days: float | None  # None: fewer than two top-ups seen
+    topup_trend: float  # amount, last 30 days vs previous 60 days
+    # complaints
+    complaints_30d: float
+    complaints_90d: float
+    complaints_network_30d: float
+    complaints_billing_30d: float
+    complaints_service_30d: float
+    complaints_price_30d: float
+    complaints_technical_30d: float
+    complaints_other_30d: float
+    complaint_severity_30d: float  # severity-weighted count
+    unresolved_complaints_30d: float
+    days_since_last_complaint: float | None
+    # lifecycle
+    tenure_days: float | None  # None: no activation seen
+    payment_type: PaymentType | None
+    churned: bool  # latest lifecycle event (by event time) is port_out or deactivated
+    # value
+    revenue_90d: float  # 90-day decayed sum of payments, the basis of the value tier
+
+    def numeric(self) -> dict[str, float]:
+        """Model inputs: every numeric feature, with unknowns as explicit indicator pairs.
+
+        >>> from datetime import UTC
+        >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+        >>> v.numeric()["days_since_last_topup_known"]
+        0.0
+        """
+        values: dict[str, float] = {}
+        for name, value in asdict(self).items():
+            if name in ("customer_id", "as_of"):
+                continue
+            if name == "payment_type":
+                values["is_postpaid"] = 1.0 if value == PaymentType.POSTPAID else 0.0
+                continue
+            if isinstance(value, bool):
+                values[name] = 1.0 if value else 0.0
+            elif value is None:
+                values[name] = 0.0
+                values[f"{name}_known"] = 0.0
+            else:
+                values[name] = float(value)
+                if name in _OPTIONAL_FIELDS:
+                    values[f"{name}_known"] = 1.0
+        return values
+
+    @classmethod
+    def empty(cls, customer_id: str, as_of: datetime) -> FeatureVector:
+        """A customer with no history at all (every sum zero, every 'last seen' unknown)."""
+        return cls(
+            customer_id=customer_id,
+            as_of=as_of,
+            history_days=0.0,
+            calls_out_7d=0.0,
+            calls_out_30d=0.0,
+            calls_out_90d=0.0,
+            calls_in_7d=0.0,
+            calls_in_30d=0.0,
+            calls_in_90d=0.0,
+            minutes_out_7d=0.0,
+            minutes_out_30d=0.0,
+            minutes_out_90d=0.0,
+            minutes_in_7d=0.0,
+            minutes_in_30d=0.0,
+            minutes_in_90d=0.0,
+            dropped_call_share_30d=0.0,
+            off_net_share_30d=0.0,
+            distinct_contacts_30d=0.0,
+            usage_trend=0.0,
+            topup_amount_30d=0.0,
+            topup_amount_90d=0.0,
+            topup_count_30d=0.0,
+            topup_count_90d=0.0,
+            days_since_last_topup=None,
+            usual_topup_gap_days=None,
+            topup_trend=0.0,
+            complaints_30d=0.0,
+            complaints_90d=0.0,
+            complaints_network_30d=0.0,
+            complaints_billing_30d=0.0,
+            complaints_service_30d=0.0,
+            complaints_price_30d=0.0,
+            complaints_technical_30d=0.0,
+            complaints_other_30d=0.0,
+            complaint_severity_30d=0.0,
+            unresolved_complaints_30d=0.0,
+            days_since_last_complaint=None,
+            tenure_days=None,
+            payment_type=None,
+            churned=False,
+            revenue_90d=0.0,
+        )
+
+
+_OPTIONAL_FIELDS = frozenset(
+    {"days_since_last_topup", "usual_topup_gap_days", "days_since_last_complaint", "tenure_days"}
+)

@@ -1,0 +1,1 @@
+"""Public event and output contracts of Churnwatch (versioned, see ``schemas.version``)."""

@@ -1,0 +1,139 @@
+"""Input event contracts: what billing, network and CRM systems send to Churnwatch.
+
+Every event is a JSON object, key = ``customer_id``. Unknown fields are ignored;
+missing required fields, wrong types, out-of-range values and naive timestamps are
+rejected (the worker routes them to the dead-letter topic).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+EventId = Annotated[str, Field(min_length=1, max_length=128)]
+CustomerId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class EventType(StrEnum):
+    """The ``type`` tag used in JSON Lines files; each type has its own topic."""
+
+    CALL = "call"
+    TOPUP = "topup"
+    COMPLAINT = "complaint"
+    LIFECYCLE = "lifecycle"
+
+
+class CallDirection(StrEnum):
+    OUTGOING = "outgoing"
+    INCOMING = "incoming"
+
+
+class CounterpartyNetwork(StrEnum):
+    ON_NET = "on_net"
+    OFF_NET = "off_net"
+    INTERNATIONAL = "international"
+
+
+class TopupChannel(StrEnum):
+    RETAIL = "retail"
+    ONLINE = "online"
+    APP = "app"
+    VOUCHER = "voucher"
+    AUTO = "auto"
+    BANK = "bank"
+
+
+class ComplaintCategory(StrEnum):
+    NETWORK = "network"
+    BILLING = "billing"
+    SERVICE = "service"
+    PRICE = "price"
+    TECHNICAL = "technical"
+    OTHER = "other"
+
+
+class ComplaintChannel(StrEnum):
+    HOTLINE = "hotline"
+    STORE = "store"
+    APP = "app"
+    SOCIAL = "social"
+    REGULATOR = "regulator"
+
+
+class LifecycleKind(StrEnum):
+    ACTIVATED = "activated"
+    PLAN_CHANGED = "plan_changed"
+    PORT_OUT = "port_out"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+
+
+CHURN_KINDS = frozenset({LifecycleKind.PORT_OUT, LifecycleKind.DEACTIVATED})
+
+
+class PaymentType(StrEnum):
+    PREPAID = "prepaid"
+    POSTPAID = "postpaid"
+
+
+class BaseEvent(BaseModel):
+    """Fields every event carries; ``event_id`` is unique per source event."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=False)
+
+    event_id: EventId
+    customer_id: CustomerId
+    event_time: AwareDatetime
+
+
+class CallEvent(BaseEvent):
+    """One call, as rated by the network (CDR). ``counterparty`` is pseudonymised on ingest."""
+
+    type: Literal["call"] = "call"
+    direction: CallDirection
+    duration_s: Annotated[float, Field(ge=0, le=86_400)]
+    counterparty: Annotated[str, Field(min_length=1, max_length=64)]
+    counterparty_network: CounterpartyNetwork = CounterpartyNetwork.ON_NET
+    dropped: bool = False
+    roaming: bool = False
+    charge: Annotated[float, Field(ge=0, le=100_000)] = 0.0
+
+
+class TopupEvent(BaseEvent):
+    """A balance top-up (prepaid) or bill payment (postpaid); ``amount`` in ``currency``."""
+
+    type: Literal["topup"] = "topup"
+    amount: Annotated[float, Field(gt=0, le=100_000)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    channel: TopupChannel | None = None
+
+
+class ComplaintEvent(BaseEvent):
+    """A customer complaint, by category and severity (1 = minor .. 5 = regulator-grade)."""
+
+    type: Literal["complaint"] = "complaint"
+    category: ComplaintCategory
+    severity: Annotated[int, Field(ge=1, le=5)]
+    channel: ComplaintChannel | None = None
+    resolved: bool = False
+
+
+class LifecycleEvent(BaseEvent):
+    """Subscription lifecycle; ``port_out`` and ``deactivated`` are churn."""
+
+    type: Literal["lifecycle"] = "lifecycle"
+    kind: LifecycleKind
+    plan: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    payment_type: PaymentType | None = None
+
+
+InputEvent = CallEvent | TopupEvent | ComplaintEvent | LifecycleEvent
+
+EVENT_MODELS: dict[EventType, type[BaseEvent]] = {
+    EventType.CALL: CallEvent,
+    EventType.TOPUP: TopupEvent,
+    EventType.COMPLAINT: ComplaintEvent,
+    EventType.LIFECYCLE: LifecycleEvent,
+}

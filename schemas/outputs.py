@@ -1,0 +1,122 @@
+"""Output contracts: what Churnwatch publishes for the retention team and operators."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Zone(StrEnum):
+    """Warning zones from the operators' playbooks, in rising order of risk."""
+
+    WHITE = "white"  # not enough history to judge
+    BLUE = "blue"
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """Position in the risk order, so zones compare by risk.
+
+        >>> Zone.RED.rank > Zone.YELLOW.rank > Zone.WHITE.rank
+        True
+        """
+        return _ZONE_ORDER.index(self)
+
+
+_ZONE_ORDER = [Zone.WHITE, Zone.BLUE, Zone.GREEN, Zone.YELLOW, Zone.RED]
+
+
+class ValueTier(StrEnum):
+    """Customer value from rolling 90-day revenue; high tiers get one-to-one care."""
+
+    KEY = "key"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    UNPROFITABLE = "unprofitable"
+
+
+class ScoreSource(StrEnum):
+    """Where a score came from: transparent playbook rules until the model has learned enough."""
+
+    COLD_START_RULES = "cold_start_rules"
+    ONLINE_MODEL = "online_model"
+
+
+class DeadLetterReason(StrEnum):
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"
+    TOO_LARGE = "too_large"
+    INVALID_SCHEMA = "invalid_schema"
+    UNKNOWN_TYPE = "unknown_type"
+    TOO_LATE = "too_late"
+    DUPLICATE = "duplicate"
+
+
+class OutputRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(OutputRecord):
+    """One signal behind a score, in words a retention agent understands."""
+
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    text: Annotated[str, Field(min_length=1, max_length=200)]
+    weight: Annotated[float, Field(ge=0.0)]
+
+
+class RecommendedAction(OutputRecord):
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    text: Annotated[str, Field(min_length=1, max_length=300)]
+    channel: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class Alert(OutputRecord):
+    """A retention alert; ``alert_id`` is deterministic so a replay produces the same id."""
+
+    alert_id: Annotated[str, Field(min_length=1, max_length=64)]
+    customer_id: Annotated[str, Field(min_length=1, max_length=64)]
+    event_time: AwareDatetime
+    created_at: AwareDatetime
+    score: Probability
+    zone: Zone
+    previous_zone: Zone
+    value_tier: ValueTier
+    value_at_risk: Annotated[float, Field(ge=0.0)]
+    priority: Annotated[float, Field(ge=0.0)]
+    reasons: tuple[Reason, ...]
+    recommended_action: RecommendedAction
+    model_version: Annotated[str, Field(min_length=1, max_length=64)]
+    score_source: ScoreSource
+
+
+class DeadLetter(OutputRecord):
+    """A rejected input: the original bytes (base64), why, and where it came from."""
+
+    reason: DeadLetterReason
+    detail: Annotated[str, Field(max_length=500)]
+    source_topic: str
+    source_partition: Annotated[int, Field(ge=0)]
+    source_offset: Annotated[int, Field(ge=0)]
+    original_key_b64: str | None
+    original_value_b64: str
+    original_size: Annotated[int, Field(ge=0)]
+    rejected_at: AwareDatetime
+
+
+class Prediction(OutputRecord):
+    """A scored snapshot kept for learning (at most one per customer per event-time day)."""
+
+    snapshot_id: str
+    customer_id: str
+    event_time: AwareDatetime
+    features: dict[str, float]
+    score: Probability
+    model_version: str
+    score_source: ScoreSource
