@@ -1,0 +1,190 @@
+"""Transparent scoring rules from the operators' retention playbooks (used at cold start).
+
+Each rule turns one risk signal into a strength in 0..1 that never falls when the signal
+gets worse; the score is ``sigmoid(bias + Σ weight * strength)``, so it is monotone in
+every signal and each rule's contribution (``weight * strength``, in logit units) is the
+weight of its reason. Thresholds and weights: ``ColdStartConfig``, docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from features.vector import FeatureVector
+from models.config import ColdStartConfig, ScoringConfig
+from models.reasons import (
+    ReasonCode,
+    complaint_counts,
+    dominant_complaint_code,
+    finite,
+    ranked_reasons,
+    reason,
+)
+from models.scorer import Score
+from schemas.outputs import ScoreSource
+
+
+def ramp(value: float, start: float, full: float) -> float:
+    """0 below ``start``, 1 above ``full``, linear in between (non-decreasing in ``value``).
+
+    >>> ramp(0.5, 0.0, 1.0), ramp(-3.0, 0.0, 1.0), ramp(7.0, 0.0, 1.0)
+    (0.5, 0.0, 1.0)
+    """
+    return min(1.0, max(0.0, (finite(value) - start) / (full - start)))
+
+
+def sigmoid(logit: float) -> float:
+    """The logistic function, safe for large magnitudes.
+
+    >>> sigmoid(0.0)
+    0.5
+    """
+    if logit >= 0:
+        return 1.0 / (1.0 + math.exp(-logit))
+    odds = math.exp(logit)
+    return odds / (1.0 + odds)
+
+
+def rule_strengths(features: FeatureVector, config: ColdStartConfig) -> dict[ReasonCode, float]:
+    """Strength 0..1 of every rule that fires, keyed by the reason code it reports under.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> rule_strengths(replace(v, usage_trend=-0.7), ColdStartConfig())
+    {<ReasonCode.USAGE_DECLINE: 'usage_decline'>: 0.7}
+    """
+    strengths: dict[ReasonCode, float] = {
+        ReasonCode.USAGE_DECLINE: ramp(-finite(features.usage_trend), 0.0, 1.0),
+        ReasonCode.TOPUP_DECLINE: ramp(-finite(features.topup_trend), 0.0, 1.0),
+        ReasonCode.TOPUP_LAPSE: _topup_lapse(features, config),
+        ReasonCode.DROPPED_CALLS: _dropped_calls(features, config),
+        ReasonCode.OFF_NET_SHARE: _off_net(features, config),
+        ReasonCode.CONTACTS_COLLAPSE: _contacts_collapse(features, config),
+    }
+    complaint_code = dominant_complaint_code(features)
+    complaints = _complaint_burst(features, config)
+    if complaints > 0:
+        strengths[complaint_code or ReasonCode.COMPLAINT_HISTORY] = complaints
+    return {code: s for code, s in strengths.items() if s > 0}
+
+
+def _topup_lapse(features: FeatureVector, config: ColdStartConfig) -> float:
+    """Days since the last top-up relative to the customer's usual gap."""
+    if features.days_since_last_topup is None:
+        return 0.0
+    gap_days = max(
+        config.min_topup_gap_days,
+        finite(features.usual_topup_gap_days, config.default_topup_gap_days),
+    )
+    ratio = finite(features.days_since_last_topup) / gap_days
+    return ramp(ratio, config.lapse_start_ratio, config.lapse_full_ratio)
+
+
+def _complaint_burst(features: FeatureVector, config: ColdStartConfig) -> float:
+    """Saturating load of recent complaints: category-weighted, severity, unresolved."""
+    category_weights = {
+        ReasonCode.COMPLAINTS_NETWORK: config.complaint_network_weight,
+        ReasonCode.COMPLAINTS_PRICE: config.complaint_price_weight,
+        ReasonCode.COMPLAINTS_BILLING: config.complaint_billing_weight,
+        ReasonCode.COMPLAINTS_TECHNICAL: config.complaint_technical_weight,
+        ReasonCode.COMPLAINTS_SERVICE: config.complaint_service_weight,
+        ReasonCode.COMPLAINTS_OTHER: config.complaint_other_weight,
+    }
+    load = sum(category_weights[code] * n for code, n in complaint_counts(features).items())
+    load += config.complaint_severity_weight * max(0.0, finite(features.complaint_severity_30d))
+    load += config.complaint_unresolved_weight * max(
+        0.0, finite(features.unresolved_complaints_30d)
+    )
+    return 1.0 - math.exp(-load / config.complaint_load_scale)
+
+
+def _dropped_calls(features: FeatureVector, config: ColdStartConfig) -> float:
+    """Dropped share above the baseline, discounted when there were few calls to judge by."""
+    calls_30d = max(0.0, finite(features.calls_out_30d)) + max(0.0, finite(features.calls_in_30d))
+    confidence = min(1.0, calls_30d / config.dropped_min_calls_30d)
+    share = ramp(
+        features.dropped_call_share_30d, config.dropped_share_baseline, config.dropped_share_full
+    )
+    return share * confidence
+
+
+def _off_net(features: FeatureVector, config: ColdStartConfig) -> float:
+    """Outgoing minutes going to other networks, above the usual level (calls moving away)."""
+    minutes_30d = max(0.0, finite(features.minutes_out_30d))
+    confidence = min(1.0, minutes_30d / config.off_net_min_minutes_30d)
+    share = ramp(
+        features.off_net_share_30d, config.off_net_share_baseline, config.off_net_share_full
+    )
+    return share * confidence
+
+
+def _contacts_collapse(features: FeatureVector, config: ColdStartConfig) -> float:
+    """Few distinct contacts now although the customer used to call out regularly."""
+    prior_calls = max(0.0, finite(features.calls_out_90d) - finite(features.calls_out_30d))
+    confidence = min(1.0, prior_calls / config.contacts_min_prior_calls)
+    contacts = max(0.0, finite(features.distinct_contacts_30d))
+    shortfall = max(0.0, config.contacts_floor - contacts) / config.contacts_floor
+    return shortfall * confidence
+
+
+def rule_weights(config: ColdStartConfig) -> dict[ReasonCode, float]:
+    """Full-strength contribution (logit units) of each rule code."""
+    complaints = config.complaints_weight
+    return {
+        ReasonCode.USAGE_DECLINE: config.usage_decline_weight,
+        ReasonCode.TOPUP_DECLINE: config.topup_decline_weight,
+        ReasonCode.TOPUP_LAPSE: config.topup_lapse_weight,
+        ReasonCode.DROPPED_CALLS: config.dropped_calls_weight,
+        ReasonCode.OFF_NET_SHARE: config.off_net_weight,
+        ReasonCode.CONTACTS_COLLAPSE: config.contacts_collapse_weight,
+        ReasonCode.COMPLAINT_HISTORY: complaints,
+        ReasonCode.COMPLAINTS_NETWORK: complaints,
+        ReasonCode.COMPLAINTS_PRICE: complaints,
+        ReasonCode.COMPLAINTS_BILLING: complaints,
+        ReasonCode.COMPLAINTS_TECHNICAL: complaints,
+        ReasonCode.COMPLAINTS_SERVICE: complaints,
+        ReasonCode.COMPLAINTS_OTHER: complaints,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ColdStartRules:
+    """The playbook rules as a Scorer: stateless, so scoring can never learn.
+
+    Customers who already churned are scored like anyone else (the evidence is still
+    true), with an ``already_churned`` reason put first; the alert policy skips them.
+
+    >>> from datetime import UTC, datetime
+    >>> rules = ColdStartRules()
+    >>> score = rules.score(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
+    >>> round(score.value, 3), score.reasons, score.model_version
+    (0.039, (), 'rules-1')
+    """
+
+    config: ScoringConfig = field(default_factory=ScoringConfig)
+
+    @property
+    def model_version(self) -> str:
+        return self.config.rules.model_version
+
+    def score(self, features: FeatureVector) -> Score:
+        rules = self.config.rules
+        weights = rule_weights(rules)
+        contributions = {
+            code: weights[code] * strength
+            for code, strength in rule_strengths(features, rules).items()
+        }
+        value = sigmoid(rules.bias + sum(contributions.values()))
+        reasons = [
+            reason(code, contribution, features)
+            for code, contribution in contributions.items()
+            if contribution >= self.config.min_reason_weight
+        ]
+        return Score(
+            value=value,
+            reasons=ranked_reasons(features, reasons, self.config.max_reasons),
+            source=ScoreSource.COLD_START_RULES,
+            model_version=self.model_version,
+        )

@@ -1,0 +1,92 @@
+"""Scoring settings: cold-start rule weights, online model hyper-parameters, reason limits.
+
+Weights are in logit units (evidence added to the log-odds of churning), so a weight of
+``ln(2) ≈ 0.69`` doubles the odds when its signal is at full strength. See docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ColdStartConfig(BaseModel):
+    """Weights and thresholds of the playbook rules used until the online model is warm."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model_version: Annotated[str, Field(min_length=1, max_length=64)] = "rules-1"
+    # log-odds with no evidence at all: sigmoid(-3.2) ≈ 4%, a typical monthly prepaid churn rate
+    bias: float = -3.2
+    usage_decline_weight: NonNegative = 2.0
+    topup_decline_weight: NonNegative = 1.6
+    topup_lapse_weight: NonNegative = 2.4
+    complaints_weight: NonNegative = 2.6
+    dropped_calls_weight: NonNegative = 1.2
+    off_net_weight: NonNegative = 0.6
+    contacts_collapse_weight: NonNegative = 0.8
+    # top-up lapse: days since the last top-up divided by the usual gap
+    lapse_start_ratio: Annotated[float, Field(ge=1.0)] = 1.5
+    lapse_full_ratio: Annotated[float, Field(gt=1.0)] = 4.0
+    default_topup_gap_days: Positive = 30.0  # when fewer than two top-ups were seen
+    min_topup_gap_days: Positive = 3.0  # daily top-uppers are not lapsed after 2 days
+    # complaints: load = Σ category weight * count + severity weight * severity sum
+    #                    + unresolved weight * unresolved; strength = 1 - exp(-load / scale)
+    complaint_network_weight: NonNegative = 1.0
+    complaint_price_weight: NonNegative = 1.0
+    complaint_billing_weight: NonNegative = 0.8
+    complaint_technical_weight: NonNegative = 0.7
+    complaint_service_weight: NonNegative = 0.6
+    complaint_other_weight: NonNegative = 0.4
+    complaint_severity_weight: NonNegative = 0.15
+    complaint_unresolved_weight: NonNegative = 0.5
+    complaint_load_scale: Positive = 3.0
+    # dropped calls: share above the baseline, trusted fully from this many calls
+    dropped_share_baseline: Share = 0.02
+    dropped_share_full: Share = 0.20
+    dropped_min_calls_30d: Positive = 10.0
+    # off-net share of outgoing minutes above the usual level
+    off_net_share_baseline: Share = 0.5
+    off_net_share_full: Share = 0.9
+    off_net_min_minutes_30d: Positive = 30.0
+    # distinct contacts collapsing although the customer used to call out
+    contacts_floor: Positive = 5.0
+    contacts_min_prior_calls: Positive = 10.0
+
+    @model_validator(mode="after")
+    def _ranges_ascend(self) -> ColdStartConfig:
+        if self.lapse_full_ratio <= self.lapse_start_ratio:
+            raise ValueError("lapse_full_ratio must exceed lapse_start_ratio")
+        if self.dropped_share_full <= self.dropped_share_baseline:
+            raise ValueError("dropped_share_full must exceed dropped_share_baseline")
+        if self.off_net_share_full <= self.off_net_share_baseline:
+            raise ValueError("off_net_share_full must exceed off_net_share_baseline")
+        return self
+
+
+class OnlineModelConfig(BaseModel):
+    """The River pipeline: standard scaling, clipping, logistic regression by SGD."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    learning_rate: Positive = 0.05
+    l2: NonNegative = 0.001
+    scaled_clip: Positive = 5.0  # standardised inputs are clipped to ±this
+    # warm = at least this many labels of each class (DESIGN "Cold start")
+    min_labels_per_class: Annotated[int, Field(ge=1)] = 100
+
+
+class ScoringConfig(BaseModel):
+    """Everything ``models/`` needs; composed into the worker settings by ``streams/``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rules: ColdStartConfig = ColdStartConfig()
+    online: OnlineModelConfig = OnlineModelConfig()
+    max_reasons: Annotated[int, Field(ge=1, le=10)] = 3
+    min_reason_weight: NonNegative = 0.05  # logit units; weaker signals are not worth a line

@@ -1,0 +1,17 @@
+"""Errors raised while scoring or learning."""
+
+from __future__ import annotations
+
+from schemas.errors import ChurnwatchError
+
+
+class ScoringError(ChurnwatchError):
+    """A scorer produced or was given something outside its contract."""
+
+
+class InvalidScoreError(ScoringError):
+    """A score value outside 0..1 (or not a number); the message names the value."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+        super().__init__(f"score={value!r}: must be a probability within 0..1")

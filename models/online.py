@@ -1,0 +1,168 @@
+"""The online churn model: a River pipeline that learns one resolved label at a time.
+
+Pipeline: ``StandardScaler | ClipScaled | LogisticRegression`` over
+``FeatureVector.numeric()``. The scaler keeps running means and variances, the clip
+keeps one extreme customer from saturating the score, and logistic regression by SGD
+stays cheap and explainable: a feature's contribution to the log-odds is its weight
+times its clipped standardised value, which is what the reasons report.
+
+``model_version`` is ``river-logreg-<labels learned>``: it changes with every label, so
+a prediction names exactly the state that produced it, and a checkpoint restored from
+the same count scores identically.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable
+from typing import Any
+
+from river import base, compose, linear_model, optim, preprocessing
+
+from features.vector import FeatureVector
+from models.cold_start import sigmoid
+from models.config import ScoringConfig
+from models.reasons import ReasonCode, code_for_feature, finite, ranked_reasons, reason
+from models.scorer import Score
+from schemas.outputs import Reason, ScoreSource
+
+MODEL_FAMILY = "river-logreg"
+
+
+class ClipScaled(base.Transformer):
+    """Clips standardised values to ±``bound`` so one outlier cannot saturate the score.
+
+    >>> ClipScaled(5.0).transform_one({"a": 12.0, "b": -1.0})
+    {'a': 5.0, 'b': -1.0}
+    """
+
+    def __init__(self, bound: float = 5.0) -> None:
+        self.bound = bound
+
+    def transform_one(self, x: dict[Hashable, Any]) -> dict[Hashable, Any]:
+        return {name: max(-self.bound, min(self.bound, value)) for name, value in x.items()}
+
+
+def model_inputs(features: FeatureVector) -> dict[str, float]:
+    """The numeric features with non-finite values neutralised (NaN -> 0, inf clamped).
+
+    >>> from datetime import UTC, datetime
+    >>> model_inputs(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))["churned"]
+    0.0
+    """
+    return {name: finite(value) for name, value in features.numeric().items()}
+
+
+class OnlineModel:
+    """Scorer and Learner backed by River; ``score`` reads the pipeline, never updates it.
+
+    >>> from datetime import UTC, datetime
+    >>> model = OnlineModel()
+    >>> model.score(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))).value
+    0.5
+    >>> model.model_version, model.is_warm()
+    ('river-logreg-0', False)
+    """
+
+    def __init__(self, config: ScoringConfig | None = None) -> None:
+        self.config = config or ScoringConfig()
+        online = self.config.online
+        self.pipeline: compose.Pipeline = compose.Pipeline(
+            ("scale", preprocessing.StandardScaler()),
+            ("clip", ClipScaled(online.scaled_clip)),
+            (
+                "logreg",
+                linear_model.LogisticRegression(
+                    optimizer=optim.SGD(online.learning_rate),
+                    l2=online.l2,
+                    intercept_lr=online.learning_rate,
+                ),
+            ),
+        )
+        self.labels_learned: dict[bool, int] = {False: 0, True: 0}
+
+    @property
+    def model_version(self) -> str:
+        return f"{MODEL_FAMILY}-{self.n_learned}"
+
+    @property
+    def n_learned(self) -> int:
+        return self.labels_learned[False] + self.labels_learned[True]
+
+    def is_warm(self) -> bool:
+        """True once at least ``min_labels_per_class`` labels of each class were learned."""
+        needed = self.config.online.min_labels_per_class
+        return min(self.labels_learned.values()) >= needed
+
+    def learn(self, features: FeatureVector, churned: bool) -> None:
+        """Update scaler and weights with one resolved example (prequential: score first)."""
+        self.pipeline.learn_one(model_inputs(features), churned)
+        self.labels_learned[churned] += 1
+
+    def score(self, features: FeatureVector) -> Score:
+        contributions, intercept = self._contributions(features)
+        value = sigmoid(intercept + sum(contributions.values()))
+        return Score(
+            value=value,
+            reasons=self._reasons(features, contributions, intercept, value),
+            source=ScoreSource.ONLINE_MODEL,
+            model_version=self.model_version,
+        )
+
+    def _contributions(self, features: FeatureVector) -> tuple[dict[str, float], float]:
+        """Per-feature log-odds contributions (weight * clipped scaled value), and intercept.
+
+        Only features the scaler has seen take part, so scoring never adds entries to
+        River's default dicts (scoring must leave the model byte-for-byte unchanged).
+        """
+        # Steps are applied one by one: Pipeline.transform_one caches an execution plan
+        # on first use, and River's StandardScaler is untyped (Any at the library edge).
+        scaler: Any = self.pipeline["scale"]
+        clip: ClipScaled = self.pipeline["clip"]
+        logreg: linear_model.LogisticRegression = self.pipeline["logreg"]
+        inputs = model_inputs(features)
+        known = {name: value for name, value in inputs.items() if scaler.counts.get(name, 0) > 0}
+        scaled = clip.transform_one(scaler.transform_one(known))
+        weights: dict[str, float] = logreg.weights
+        contributions = {
+            str(name): weights.get(str(name), 0.0) * float(value) for name, value in scaled.items()
+        }
+        return contributions, float(logreg.intercept)
+
+    def _reasons(
+        self,
+        features: FeatureVector,
+        contributions: dict[str, float],
+        intercept: float,
+        value: float,
+    ) -> tuple[Reason, ...]:
+        """Contributions summed per reason code; the positive ones become reasons."""
+        by_code: defaultdict[ReasonCode, float] = defaultdict(float)
+        for name, contribution in contributions.items():
+            by_code[code_for_feature(name, features)] += contribution
+        by_code[ReasonCode.MODEL_BASELINE] += intercept
+        # the churned flag is reported by ranked_reasons, whatever its learned weight
+        by_code.pop(ReasonCode.ALREADY_CHURNED, None)
+        positive = {code: w for code, w in by_code.items() if w > 0}
+        floor = self.config.min_reason_weight
+        kept = {code: w for code, w in positive.items() if w >= floor}
+        if not kept and positive and value > 0.5:
+            strongest = max(positive, key=lambda code: positive[code])
+            kept = {strongest: positive[strongest]}
+        return ranked_reasons(
+            features,
+            (reason(code, weight, features) for code, weight in kept.items()),
+            self.config.max_reasons,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "pipeline": self.pipeline,
+            "labels_learned": dict(self.labels_learned),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.config = state["config"]
+        self.pipeline = state["pipeline"]
+        self.labels_learned = state["labels_learned"]

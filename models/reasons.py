@@ -1,0 +1,305 @@
+"""Reason codes and the sentences a retention agent reads.
+
+Codes are stable snake_case identifiers: the playbook (``policy/playbook.yaml``) keys
+its actions on them, so renaming one is a contract change. Texts are built from the
+feature vector alone, so the rules and the online model describe a signal the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from enum import StrEnum
+
+from features.vector import FeatureVector
+from schemas.outputs import Reason
+
+MAX_TEXT_CHARS = 200
+
+
+class ReasonCode(StrEnum):
+    USAGE_DECLINE = "usage_decline"
+    TOPUP_DECLINE = "topup_decline"
+    TOPUP_LAPSE = "topup_lapse"
+    COMPLAINTS_NETWORK = "complaints_network"
+    COMPLAINTS_PRICE = "complaints_price"
+    COMPLAINTS_BILLING = "complaints_billing"
+    COMPLAINTS_TECHNICAL = "complaints_technical"
+    COMPLAINTS_SERVICE = "complaints_service"
+    COMPLAINTS_OTHER = "complaints_other"
+    COMPLAINT_HISTORY = "complaint_history"
+    DROPPED_CALLS = "dropped_calls"
+    OFF_NET_SHARE = "off_net_share"
+    CONTACTS_COLLAPSE = "contacts_collapse"
+    CUSTOMER_PROFILE = "customer_profile"
+    ALREADY_CHURNED = "already_churned"
+    MODEL_BASELINE = "model_baseline"
+
+
+# Complaint categories in tie-break order (strongest churn driver first), with their codes.
+COMPLAINT_CATEGORIES: tuple[tuple[str, ReasonCode], ...] = (
+    ("network", ReasonCode.COMPLAINTS_NETWORK),
+    ("price", ReasonCode.COMPLAINTS_PRICE),
+    ("billing", ReasonCode.COMPLAINTS_BILLING),
+    ("technical", ReasonCode.COMPLAINTS_TECHNICAL),
+    ("service", ReasonCode.COMPLAINTS_SERVICE),
+    ("other", ReasonCode.COMPLAINTS_OTHER),
+)
+COMPLAINT_CODES = frozenset(code for _, code in COMPLAINT_CATEGORIES)
+
+
+def finite(value: float | None, default: float = 0.0) -> float:
+    """A usable number: None and NaN become ``default``, infinities are clamped.
+
+    >>> finite(float("nan")), finite(None, 9.0), finite(float("inf"))
+    (0.0, 9.0, 1000000000000.0)
+    """
+    if value is None or math.isnan(value):
+        return default
+    return max(-1e12, min(1e12, value))
+
+
+def complaint_counts(features: FeatureVector) -> dict[ReasonCode, float]:
+    """30-day complaint counts keyed by their reason code, in tie-break order."""
+    return {
+        code: max(0.0, finite(getattr(features, f"complaints_{category}_30d")))
+        for category, code in COMPLAINT_CATEGORIES
+    }
+
+
+def dominant_complaint_code(features: FeatureVector) -> ReasonCode | None:
+    """The category with the most complaints in 30 days (ties: network first); None if none.
+
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> dominant_complaint_code(v) is None
+    True
+    """
+    counts = complaint_counts(features)
+    code, count = max(counts.items(), key=lambda item: item[1])
+    return code if count > 0 else None
+
+
+def describe(code: ReasonCode, features: FeatureVector) -> str:
+    """The agent-facing sentence for ``code``, with the customer's numbers (≤ 200 chars).
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> describe(ReasonCode.TOPUP_DECLINE, replace(v, topup_trend=-0.62))
+    'top-ups down 62% vs the previous 60 days'
+    >>> describe(ReasonCode.TOPUP_LAPSE, replace(v, days_since_last_topup=41.2,
+    ...                                           usual_topup_gap_days=9.0))
+    'no top-up for 41 days, usual gap 9'
+    """
+    text = _DESCRIBERS[code](features)
+    return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"
+
+
+def reason(code: ReasonCode, weight: float, features: FeatureVector) -> Reason:
+    """A Reason with the standard text for ``code``."""
+    return Reason(code=code.value, text=describe(code, features), weight=weight)
+
+
+def strongest_first(reasons: Iterable[Reason], limit: int) -> tuple[Reason, ...]:
+    """At most ``limit`` reasons, heaviest first; ties keep their given order.
+
+    >>> r = [Reason(code="a", text="a", weight=1.0), Reason(code="b", text="b", weight=2.0)]
+    >>> [x.code for x in strongest_first(r, 1)]
+    ['b']
+    """
+    return tuple(sorted(reasons, key=lambda r: -r.weight)[:limit])
+
+
+def ranked_reasons(
+    features: FeatureVector, reasons: Iterable[Reason], limit: int
+) -> tuple[Reason, ...]:
+    """Strongest reasons first; a churned customer's first reason says so.
+
+    The churn reason gets the largest weight present (1.0 when there is none), so the
+    order stays sorted by weight and the other reasons still explain the score.
+    """
+    ordered = strongest_first(reasons, limit)
+    if not features.churned:
+        return ordered
+    top_weight = ordered[0].weight if ordered else 1.0
+    return (churned_reason(top_weight), *ordered[: limit - 1])
+
+
+def churned_reason(weight: float) -> Reason:
+    """The reason shown first for customers who already left (policy never alerts them)."""
+    return Reason(
+        code=ReasonCode.ALREADY_CHURNED.value,
+        text="customer has already left (port-out or deactivation)",
+        weight=weight,
+    )
+
+
+def _count(value: float) -> str:
+    """A decayed count as a whole number; anything present shows as at least 1."""
+    value = finite(value)
+    if value <= 0:
+        return "0"
+    if value >= 1e6:
+        return "over 1000000"
+    return str(max(1, round(value)))
+
+
+def _percent(share: float) -> str:
+    share = abs(finite(share))
+    return "over 1000%" if share > 10 else f"{round(share * 100)}%"
+
+
+def _trend(subject: str, trend: float) -> str:
+    trend = finite(trend)
+    if trend <= -0.005:
+        return f"{subject} down {_percent(trend)} vs the previous 60 days"
+    if trend >= 0.005:
+        return f"{subject} up {_percent(trend)} vs the previous 60 days"
+    return f"{subject} flat vs the previous 60 days"
+
+
+def _usage(features: FeatureVector) -> str:
+    text = _trend("call minutes", features.usage_trend)
+    if finite(features.usage_trend) <= -0.005:
+        return text
+    return f"{text}, {_count(features.minutes_out_30d)} outgoing minutes in the last 30 days"
+
+
+def _topup_decline(features: FeatureVector) -> str:
+    text = _trend("top-ups", features.topup_trend)
+    if finite(features.topup_trend) <= -0.005:
+        return text
+    return f"{text}, {_count(features.topup_amount_30d)} topped up in the last 30 days"
+
+
+def _topup_lapse(features: FeatureVector) -> str:
+    if features.days_since_last_topup is None:
+        return "no top-up seen yet"
+    days = _count(features.days_since_last_topup)
+    if features.usual_topup_gap_days is None:
+        return f"no top-up for {days} days (only one top-up seen)"
+    return f"no top-up for {days} days, usual gap {_count(features.usual_topup_gap_days)}"
+
+
+def _complaints(features: FeatureVector) -> str:
+    dominant = dominant_complaint_code(features)
+    if dominant is None:
+        return "no complaints in the last 30 days"
+    counts = complaint_counts(features)
+    total = sum(counts.values())
+    category = dominant.value.removeprefix("complaints_")
+    details = []
+    unresolved = finite(features.unresolved_complaints_30d)
+    if unresolved > 0:
+        details.append(f"{_count(unresolved)} unresolved")
+    severity = finite(features.complaint_severity_30d) / total
+    if 0 < severity <= 5:
+        details.append(f"average severity {severity:.1f}/5")
+    suffix = f" ({'; '.join(details)})" if details else ""
+    if counts[dominant] >= total:
+        return f"{_count(total)} {category} complaints in 30 days{suffix}"
+    return f"{_count(total)} complaints in 30 days, {_count(counts[dominant])} {category}{suffix}"
+
+
+def _complaint_history(features: FeatureVector) -> str:
+    last = features.days_since_last_complaint
+    if last is None:
+        return "no complaints on record"
+    return (
+        f"{_count(features.complaints_90d)} complaints in 90 days, "
+        f"last one {_count(last)} days ago"
+    )
+
+
+def _dropped(features: FeatureVector) -> str:
+    return f"{_percent(features.dropped_call_share_30d)} of calls dropped in the last 30 days"
+
+
+def _off_net(features: FeatureVector) -> str:
+    return f"{_percent(features.off_net_share_30d)} of outgoing minutes go to other networks"
+
+
+def _contacts(features: FeatureVector) -> str:
+    return f"{_count(features.distinct_contacts_30d)} distinct contacts in the last 30 days"
+
+
+def _profile(features: FeatureVector) -> str:
+    payment = features.payment_type.value if features.payment_type is not None else "unknown plan"
+    if features.tenure_days is None:
+        return f"tenure unknown, {payment}"
+    return f"tenure {_count(features.tenure_days)} days, {payment}"
+
+
+def _churned(features: FeatureVector) -> str:
+    return churned_reason(0.0).text
+
+
+def _baseline(features: FeatureVector) -> str:
+    return "the model's baseline risk for customers like this"
+
+
+_DESCRIBERS = {
+    ReasonCode.USAGE_DECLINE: _usage,
+    ReasonCode.TOPUP_DECLINE: _topup_decline,
+    ReasonCode.TOPUP_LAPSE: _topup_lapse,
+    ReasonCode.COMPLAINTS_NETWORK: _complaints,
+    ReasonCode.COMPLAINTS_PRICE: _complaints,
+    ReasonCode.COMPLAINTS_BILLING: _complaints,
+    ReasonCode.COMPLAINTS_TECHNICAL: _complaints,
+    ReasonCode.COMPLAINTS_SERVICE: _complaints,
+    ReasonCode.COMPLAINTS_OTHER: _complaints,
+    ReasonCode.COMPLAINT_HISTORY: _complaint_history,
+    ReasonCode.DROPPED_CALLS: _dropped,
+    ReasonCode.OFF_NET_SHARE: _off_net,
+    ReasonCode.CONTACTS_COLLAPSE: _contacts,
+    ReasonCode.CUSTOMER_PROFILE: _profile,
+    ReasonCode.ALREADY_CHURNED: _churned,
+    ReasonCode.MODEL_BASELINE: _baseline,
+}
+
+
+def code_for_feature(name: str, features: FeatureVector) -> ReasonCode:
+    """Which reason a numeric model input (``FeatureVector.numeric()`` key) speaks for.
+
+    Complaint aggregates are credited to the dominant complaint category, so the
+    playbook sees the same code the rules would give.
+
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> code_for_feature("topup_amount_30d", v).value
+    'topup_decline'
+    """
+    if name.startswith("complaints_") and name.endswith("_30d") and name != "complaints_30d":
+        return ReasonCode(name.removesuffix("_30d"))
+    if name in _COMPLAINT_AGGREGATES:
+        return dominant_complaint_code(features) or ReasonCode.COMPLAINT_HISTORY
+    for prefix, code in _FEATURE_PREFIXES:
+        if name.startswith(prefix):
+            return code
+    return ReasonCode.CUSTOMER_PROFILE
+
+
+_COMPLAINT_AGGREGATES = frozenset(
+    {
+        "complaints_30d",
+        "complaints_90d",
+        "complaint_severity_30d",
+        "unresolved_complaints_30d",
+        "days_since_last_complaint",
+        "days_since_last_complaint_known",
+    }
+)
+_FEATURE_PREFIXES: tuple[tuple[str, ReasonCode], ...] = (
+    ("calls_", ReasonCode.USAGE_DECLINE),
+    ("minutes_", ReasonCode.USAGE_DECLINE),
+    ("usage_trend", ReasonCode.USAGE_DECLINE),
+    ("topup_", ReasonCode.TOPUP_DECLINE),
+    ("revenue_", ReasonCode.TOPUP_DECLINE),
+    ("days_since_last_topup", ReasonCode.TOPUP_LAPSE),
+    ("usual_topup_gap_days", ReasonCode.TOPUP_LAPSE),
+    ("dropped_call_share", ReasonCode.DROPPED_CALLS),
+    ("off_net_share", ReasonCode.OFF_NET_SHARE),
+    ("distinct_contacts", ReasonCode.CONTACTS_COLLAPSE),
+    ("churned", ReasonCode.ALREADY_CHURNED),
+)
