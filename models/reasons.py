@@ -145,6 +145,16 @@ def _count(value: float) -> str:
     return str(max(1, round(value)))
 
 
+def _counted(value: float, noun: str) -> str:
+    """A count with its noun, singular for exactly one.
+
+    >>> _counted(1.2, "day"), _counted(3.0, "day")
+    ('1 day', '3 days')
+    """
+    count = _count(value)
+    return f"{count} {noun}" if count == "1" else f"{count} {noun}s"
+
+
 def _percent(share: float) -> str:
     share = abs(finite(share))
     return "over 1000%" if share > 10 else f"{round(share * 100)}%"
@@ -176,10 +186,10 @@ def _topup_decline(features: FeatureVector) -> str:
 def _topup_lapse(features: FeatureVector) -> str:
     if features.days_since_last_topup is None:
         return "no top-up seen yet"
-    days = _count(features.days_since_last_topup)
+    days = _counted(features.days_since_last_topup, "day")
     if features.usual_topup_gap_days is None:
-        return f"no top-up for {days} days (only one top-up seen)"
-    return f"no top-up for {days} days, usual gap {_count(features.usual_topup_gap_days)}"
+        return f"no top-up for {days} (only one top-up seen)"
+    return f"no top-up for {days}, usual gap {_count(features.usual_topup_gap_days)}"
 
 
 def _complaints(features: FeatureVector) -> str:
@@ -198,8 +208,8 @@ def _complaints(features: FeatureVector) -> str:
         details.append(f"average severity {severity:.1f}/5")
     suffix = f" ({'; '.join(details)})" if details else ""
     if counts[dominant] >= total:
-        return f"{_count(total)} {category} complaints in 30 days{suffix}"
-    return f"{_count(total)} complaints in 30 days, {_count(counts[dominant])} {category}{suffix}"
+        return f"{_counted(total, category + ' complaint')} in 30 days{suffix}"
+    return f"{_counted(total, 'complaint')} in 30 days, {_count(counts[dominant])} {category}{suffix}"
 
 
 def _complaint_history(features: FeatureVector) -> str:
@@ -207,8 +217,8 @@ def _complaint_history(features: FeatureVector) -> str:
     if last is None:
         return "no complaints on record"
     return (
-        f"{_count(features.complaints_90d)} complaints in 90 days, "
-        f"last one {_count(last)} days ago"
+        f"{_counted(features.complaints_90d, 'complaint')} in 90 days, "
+        f"last one {_counted(last, 'day')} ago"
     )
 
 
@@ -221,14 +231,14 @@ def _off_net(features: FeatureVector) -> str:
 
 
 def _contacts(features: FeatureVector) -> str:
-    return f"{_count(features.distinct_contacts_30d)} distinct contacts in the last 30 days"
+    return f"{_counted(features.distinct_contacts_30d, 'distinct contact')} in the last 30 days"
 
 
 def _profile(features: FeatureVector) -> str:
     payment = features.payment_type.value if features.payment_type is not None else "unknown plan"
     if features.tenure_days is None:
         return f"tenure unknown, {payment}"
-    return f"tenure {_count(features.tenure_days)} days, {payment}"
+    return f"tenure {_counted(features.tenure_days, 'day')}, {payment}"
 
 
 def _churned(features: FeatureVector) -> str:
