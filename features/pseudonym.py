@@ -1,0 +1,41 @@
+"""Keyed pseudonyms for counterparty numbers, so raw phone numbers never reach Redis or logs.
+
+HMAC-SHA256 with a secret key, truncated to 128 bits and written as unpadded base64url
+(22 characters). Without the key a pseudonym cannot be linked back to a number, and the
+same number always maps to the same pseudonym under one key (distinct-contact counts
+stay exact up to the sketch). Pseudonymising is not idempotent: apply it once, on ingest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from schemas.events import CallEvent
+
+PSEUDONYM_BYTES = 16
+
+
+def pseudonymise(value: str, key: bytes) -> str:
+    """The keyed pseudonym of ``value`` (22 base64url characters).
+
+    >>> pseudonymise("+447700900123", b"k1")
+    'bpeqmo2k1fKjppI7uNzvNA'
+    >>> pseudonymise("+447700900123", b"k2") != pseudonymise("+447700900123", b"k1")
+    True
+    """
+    digest = hmac.new(key, value.encode(), hashlib.sha256).digest()[:PSEUDONYM_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def pseudonymise_call(event: CallEvent, key: bytes) -> CallEvent:
+    """A copy of ``event`` whose ``counterparty`` is replaced by its keyed pseudonym.
+
+    >>> from datetime import UTC, datetime
+    >>> call = CallEvent(event_id="e1", customer_id="c1", event_time=datetime(2026, 1, 1, tzinfo=UTC),
+    ...                  direction="outgoing", duration_s=60, counterparty="+447700900123")
+    >>> pseudonymise_call(call, b"k1").counterparty
+    'bpeqmo2k1fKjppI7uNzvNA'
+    """
+    return event.model_copy(update={"counterparty": pseudonymise(event.counterparty, key)})

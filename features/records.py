@@ -1,0 +1,179 @@
+"""Events as compact fixed-size records: the one encoding both feature stores apply.
+
+A record is a flat tuple (packed with ``RECORD`` for the Lua script, whose header
+repeats the layout). Encoding does the per-event Python work once: event time in
+integer microseconds, the ``event_id`` fingerprint, the contact bit and bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
+
+from features.contacts import bucket_of, contact_bit
+from features.store import PositionedEvent
+from schemas.events import (
+    CallDirection,
+    CallEvent,
+    ComplaintCategory,
+    ComplaintEvent,
+    CounterpartyNetwork,
+    LifecycleEvent,
+    LifecycleKind,
+    PaymentType,
+    TopupEvent,
+)
+
+RECORD = struct.Struct("<BIidd8sBBBdiH")
+"""kind, topic id, partition, offset, time_us, fingerprint, a, b, c, x, contact bucket, contact bit."""
+
+KIND_CALL = 1
+KIND_TOPUP = 2
+KIND_COMPLAINT = 3
+KIND_LIFECYCLE = 4
+
+CALL_OUTGOING = 1
+CALL_DROPPED = 2
+CALL_OFF_NET = 4
+"""Call flag bits (field ``a``); off-net covers other domestic networks and international."""
+
+COMPLAINT_CATEGORIES: tuple[ComplaintCategory, ...] = (
+    ComplaintCategory.NETWORK,
+    ComplaintCategory.BILLING,
+    ComplaintCategory.SERVICE,
+    ComplaintCategory.PRICE,
+    ComplaintCategory.TECHNICAL,
+    ComplaintCategory.OTHER,
+)
+LIFECYCLE_KINDS: tuple[LifecycleKind, ...] = (
+    LifecycleKind.ACTIVATED,
+    LifecycleKind.PLAN_CHANGED,
+    LifecycleKind.PORT_OUT,
+    LifecycleKind.DEACTIVATED,
+    LifecycleKind.REACTIVATED,
+)
+PAYMENT_TYPES: tuple[PaymentType | None, ...] = (None, PaymentType.PREPAID, PaymentType.POSTPAID)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_CATEGORY_INDEX = {category: index for index, category in enumerate(COMPLAINT_CATEGORIES)}
+_LIFECYCLE_INDEX = {kind: index for index, kind in enumerate(LIFECYCLE_KINDS)}
+_PAYMENT_INDEX = {payment: index for index, payment in enumerate(PAYMENT_TYPES)}
+_topic_ids: dict[str, int] = {}
+
+
+class EventRecord(NamedTuple):
+    """One positioned event, reduced to what the features need."""
+
+    kind: int
+    topic_id: int
+    partition: int
+    offset: float
+    time_us: float
+    fingerprint: bytes
+    a: int  # call flags | complaint category | lifecycle kind
+    b: int  # complaint severity | lifecycle payment type
+    c: int  # complaint resolved
+    x: float  # call minutes | top-up amount
+    contact_bucket: int
+    contact_bit: int
+
+
+def epoch_us(at: datetime) -> int:
+    """An aware datetime as integer microseconds since the Unix epoch (exact).
+
+    >>> epoch_us(datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=UTC))
+    1000005
+    """
+    return (at - _EPOCH) // _ONE_US
+
+
+def from_epoch_us(at_us: float) -> datetime:
+    """The inverse of ``epoch_us``, in UTC.
+
+    >>> from_epoch_us(1000005)
+    datetime.datetime(1970, 1, 1, 0, 0, 1, 5, tzinfo=datetime.timezone.utc)
+    """
+    return _EPOCH + timedelta(microseconds=int(at_us))
+
+
+def fingerprint(event_id: str) -> bytes:
+    """8-byte fingerprint of an ``event_id`` for duplicate detection and tie-breaks.
+
+    >>> len(fingerprint("e1")), fingerprint("e1") == fingerprint("e1")
+    (8, True)
+    """
+    return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+
+
+def topic_id(topic: str) -> int:
+    """A 32-bit id of a topic name (CRC-32), so stored positions stay small.
+
+    >>> topic_id("telco.calls") == topic_id("telco.calls")
+    True
+    """
+    known = _topic_ids.get(topic)
+    if known is None:
+        known = _topic_ids[topic] = zlib.crc32(topic.encode())
+    return known
+
+
+def encode(positioned: PositionedEvent) -> EventRecord:
+    """The record of one positioned event (``counterparty`` already pseudonymised)."""
+    event = positioned.event
+    position = positioned.position
+    head = (
+        topic_id(position.topic),
+        position.partition,
+        float(position.offset),
+        float(epoch_us(event.event_time)),
+        fingerprint(event.event_id),
+    )
+    if isinstance(event, CallEvent):
+        flags = CALL_OUTGOING if event.direction is CallDirection.OUTGOING else 0
+        if event.dropped:
+            flags |= CALL_DROPPED
+        if event.counterparty_network is not CounterpartyNetwork.ON_NET:
+            flags |= CALL_OFF_NET
+        return EventRecord(
+            KIND_CALL,
+            *head,
+            flags,
+            0,
+            0,
+            event.duration_s / 60.0,
+            bucket_of(int(head[3])),
+            contact_bit(event.counterparty),
+        )
+    if isinstance(event, TopupEvent):
+        return EventRecord(KIND_TOPUP, *head, 0, 0, 0, event.amount, 0, 0)
+    if isinstance(event, ComplaintEvent):
+        return EventRecord(
+            KIND_COMPLAINT,
+            *head,
+            _CATEGORY_INDEX[event.category],
+            event.severity,
+            1 if event.resolved else 0,
+            0.0,
+            0,
+            0,
+        )
+    return _encode_lifecycle(event, head)
+
+
+def _encode_lifecycle(
+    event: LifecycleEvent, head: tuple[int, int, float, float, bytes]
+) -> EventRecord:
+    return EventRecord(
+        KIND_LIFECYCLE,
+        *head,
+        _LIFECYCLE_INDEX[event.kind],
+        _PAYMENT_INDEX[event.payment_type],
+        0,
+        0.0,
+        0,
+        0,
+    )

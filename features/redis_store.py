@@ -1,0 +1,130 @@
+"""The feature store on Redis: one Lua call per customer, one pipelined round trip per batch.
+
+Each customer has one key, ``{prefix}:{<customer id>}:f``, holding their packed state
+(``features.state_codec``); the braces make the customer id the Cluster hash tag.
+Customer ids that contain ``{`` or ``}`` are replaced in keys by ``#`` plus 32 hex
+digits of their SHA-256, so the tag stays well formed. ``apply_events.lua`` applies a
+customer's events atomically and returns the new state, which Python turns into the
+vector with the same code the in-memory store uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError, RedisError
+
+from features.config import FeatureConfig
+from features.errors import FeatureStoreUnavailableError
+from features.records import RECORD, encode
+from features.state_codec import unpack_state
+from features.store import ApplyResult, PositionedEvent
+from features.vector import FeatureVector
+
+_APPLIED, _DUPLICATE, _REPLAYED_DUPLICATE = ord("a"), ord("d"), ord("D")
+
+
+def customer_key(prefix: str, customer_id: str) -> str:
+    """The Redis key of a customer's state; its hash tag is the (escaped) customer id.
+
+    >>> customer_key("cw", "c42")
+    'cw:{c42}:f'
+    >>> customer_key("cw", "a{b}")
+    'cw:{#b8a4b706093b9c712e002b1b283c0486}:f'
+    """
+    if "{" in customer_id or "}" in customer_id:
+        customer_id = "#" + hashlib.sha256(customer_id.encode()).hexdigest()[:32]
+    return f"{prefix}:{{{customer_id}}}:f"
+
+
+def _load_script_source() -> str:
+    return (
+        importlib.resources.files("features")
+        .joinpath("lua", "apply_events.lua")
+        .read_text(encoding="utf-8")
+    )
+
+
+class RedisFeatureStore:
+    """``FeatureStore`` on Redis; matches ``InMemoryFeatureStore`` result for result.
+
+    The client must return bytes (``decode_responses=False``): states are binary.
+    """
+
+    def __init__(self, redis: aioredis.Redis, config: FeatureConfig) -> None:
+        if redis.connection_pool.connection_kwargs.get("decode_responses", False):
+            raise ValueError("RedisFeatureStore needs a client with decode_responses=False")
+        self._redis = redis
+        self._prefix = config.key_prefix
+        self._ring_size = config.duplicate_ring_size
+        self._script = redis.register_script(_load_script_source())
+
+    async def apply(self, events: Sequence[PositionedEvent]) -> ApplyResult:
+        """Apply a batch in order; idempotent per source position and per ``event_id``.
+
+        One pipeline (no transaction) of one EVALSHA per customer: a single round trip.
+        After ``SCRIPT FLUSH`` or a failover, the calls that found no script (and so
+        changed nothing) are repeated through the registered script, which reloads it.
+        """
+        groups: dict[str, list[int]] = {}  # customer -> indexes into events, in order
+        for index, positioned in enumerate(events):
+            customer_id = positioned.event.customer_id
+            group = groups.get(customer_id)
+            if group is None:
+                groups[customer_id] = [index]
+            else:
+                group.append(index)
+        pack = RECORD.pack
+        calls: list[tuple[str, bytes]] = []
+        pipe = self._redis.pipeline(transaction=False)
+        for customer_id, group in groups.items():
+            key = customer_key(self._prefix, customer_id)
+            packed = b"".join([pack(*encode(events[index])) for index in group])
+            calls.append((key, packed))
+            pipe.evalsha(self._script.sha, 1, key, self._ring_size, packed)
+        try:
+            replies = await pipe.execute(raise_on_error=False)
+            for index, reply in enumerate(replies):
+                if isinstance(reply, NoScriptError):
+                    key, packed = calls[index]
+                    replies[index] = await self._script(keys=[key], args=[self._ring_size, packed])
+                elif isinstance(reply, Exception):
+                    raise reply
+        except RedisError as error:
+            raise FeatureStoreUnavailableError(f"feature store batch failed: {error}") from error
+        applied = replayed = 0
+        duplicate_indexes: list[int] = []
+        vectors: dict[str, FeatureVector] = {}
+        for (customer_id, group), (blob, outcomes) in zip(groups.items(), replies, strict=True):
+            vectors[customer_id] = unpack_state(blob).vector(customer_id)
+            for index, outcome in zip(group, outcomes, strict=True):
+                if outcome == _APPLIED:
+                    applied += 1
+                elif outcome == _DUPLICATE:
+                    duplicate_indexes.append(index)
+                else:
+                    replayed += 1
+                    if outcome == _REPLAYED_DUPLICATE:
+                        duplicate_indexes.append(index)
+        duplicate_indexes.sort()
+        return ApplyResult(
+            vectors=vectors,
+            applied=applied,
+            replayed=replayed,
+            duplicates=tuple(events[index] for index in duplicate_indexes),
+        )
+
+    async def read(self, customer_id: str) -> FeatureVector | None:
+        """The customer's vector as of their latest event, or None if never seen."""
+        try:
+            blob = await self._redis.get(customer_key(self._prefix, customer_id))
+        except RedisError as error:
+            raise FeatureStoreUnavailableError(f"feature store read failed: {error}") from error
+        if blob is None:
+            return None
+        if not isinstance(blob, bytes):
+            raise TypeError("RedisFeatureStore needs a client with decode_responses=False")
+        return unpack_state(blob).vector(customer_id)

@@ -1,0 +1,113 @@
+"""The packed byte layout of a customer's state: the value of their Redis key.
+
+Little-endian, no padding; ``apply_events.lua`` reads and writes the same layout:
+
+- fixed part ``FIXED``: last and first event time, the 28 decayed sums (order in
+  ``features.state``), first/last top-up time, top-up count, last complaint time,
+  first activation time, latest lifecycle (time, fingerprint, churned), latest payment
+  type (time, fingerprint, type), newest contact bucket, 4 x 8 bitmap words;
+- the duplicate ring: ``uint16`` byte length, then 12-byte entries, oldest first;
+- positions: ``uint8`` count, then per topic ``uint32`` topic id, ``int32`` partition,
+  ``double`` offset.
+
+Unset times are +-infinity. 446 bytes fixed + 2 + 12 per ring entry + 1 + 16 per topic.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from features.contacts import BUCKET_SLOTS, WORDS_PER_BUCKET
+from features.errors import CorruptStateError
+from features.state import SUM_COUNT, CustomerState
+
+FIXED = struct.Struct(
+    f"<dd{SUM_COUNT}dddddd" + "d8sB" + "d8sB" + f"i{BUCKET_SLOTS * WORDS_PER_BUCKET}i"
+)
+_LENGTH16 = struct.Struct("<H")
+_POSITION = struct.Struct("<Iid")
+_FIRST_SUM = 2
+_AFTER_SUMS = _FIRST_SUM + SUM_COUNT
+
+
+def pack_state(state: CustomerState) -> bytes:
+    """The bytes ``apply_events.lua`` would store for ``state``.
+
+    >>> unpack_state(pack_state(CustomerState())) == CustomerState()
+    True
+    """
+    fixed = FIXED.pack(
+        state.last_us,
+        state.first_us,
+        *state.sums,
+        state.first_topup_us,
+        state.last_topup_us,
+        state.topup_total,
+        state.last_complaint_us,
+        state.first_activation_us,
+        state.lifecycle_us,
+        state.lifecycle_fingerprint,
+        state.churned,
+        state.payment_us,
+        state.payment_fingerprint,
+        state.payment_type,
+        state.contact_bucket,
+        *state.contact_words,
+    )
+    positions = b"".join(
+        _POSITION.pack(int(topic), int(partition), offset)
+        for topic, partition, offset in state.positions
+    )
+    return b"".join(
+        (
+            fixed,
+            _LENGTH16.pack(len(state.ring)),
+            state.ring,
+            bytes((len(state.positions),)),
+            positions,
+        )
+    )
+
+
+def unpack_state(blob: bytes) -> CustomerState:
+    """Decode a stored state; raises ``CorruptStateError`` if the layout does not fit."""
+    try:
+        values = FIXED.unpack_from(blob)
+        at = FIXED.size
+        (ring_length,) = _LENGTH16.unpack_from(blob, at)
+        at += _LENGTH16.size
+        ring = blob[at : at + ring_length]
+        at += ring_length
+        count = blob[at]
+        at += 1
+        positions = [
+            [float(topic), float(partition), offset]
+            for topic, partition, offset in _POSITION.iter_unpack(
+                blob[at : at + count * _POSITION.size]
+            )
+        ]
+    except (struct.error, IndexError) as error:
+        raise CorruptStateError(f"state of {len(blob)} bytes does not decode: {error}") from error
+    if len(ring) != ring_length or len(positions) != count:
+        raise CorruptStateError(f"state of {len(blob)} bytes is truncated")
+    rest = values[_AFTER_SUMS:]
+    return CustomerState(
+        last_us=values[0],
+        first_us=values[1],
+        sums=list(values[_FIRST_SUM:_AFTER_SUMS]),
+        first_topup_us=rest[0],
+        last_topup_us=rest[1],
+        topup_total=rest[2],
+        last_complaint_us=rest[3],
+        first_activation_us=rest[4],
+        lifecycle_us=rest[5],
+        lifecycle_fingerprint=rest[6],
+        churned=rest[7],
+        payment_us=rest[8],
+        payment_fingerprint=rest[9],
+        payment_type=rest[10],
+        contact_bucket=rest[11],
+        contact_words=list(rest[12:]),
+        ring=ring,
+        positions=positions,
+    )
