@@ -64,7 +64,8 @@ def scorer(request: pytest.FixtureRequest) -> Scorer:
     name: str = request.param
     if name not in _BUILT:
         _BUILT[name] = SCORER_FACTORIES[name]()
-    return pickle.loads(pickle.dumps(_BUILT[name]))
+    copy: Scorer = pickle.loads(pickle.dumps(_BUILT[name]))
+    return copy
 
 
 counts = st.floats(0.0, 500.0)
