@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from collections.abc import Sequence
 
 from features.decay import DAY_US
@@ -24,6 +25,7 @@ BITS = 256
 WORDS_PER_BUCKET = BITS // 32
 NO_BUCKET = -(2**31)
 """Bucket index of a customer with no calls yet (int32 minimum)."""
+_BUCKET_WORDS = struct.Struct(f"<{WORDS_PER_BUCKET}i")
 
 
 def contact_bit(counterparty: str) -> int:
@@ -75,6 +77,5 @@ def estimate_distinct(words: Sequence[int], latest_bucket: int, as_of_us: float)
     union = 0
     for bucket in range(as_of_bucket - BUCKET_SLOTS + 1, latest_bucket + 1):
         start = (bucket % BUCKET_SLOTS) * WORDS_PER_BUCKET
-        for index, word in enumerate(words[start : start + WORDS_PER_BUCKET]):
-            union |= (word & 0xFFFFFFFF) << (32 * index)
+        union |= int.from_bytes(_BUCKET_WORDS.pack(*words[start : start + WORDS_PER_BUCKET]), "little")
     return linear_count(BITS - union.bit_count())
