@@ -160,7 +160,7 @@ class ColdStartRules:
     >>> rules = ColdStartRules()
     >>> score = rules.score(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
     >>> round(score.value, 3), score.reasons, score.model_version
-    (0.039, (), 'rules-1')
+    (0.047, (), 'rules-1')
     """
 
     config: ScoringConfig = field(default_factory=ScoringConfig)
