@@ -241,9 +241,9 @@ class DayGenerator:
 
         fading = (pop.signals[due] & Signal.TOPUPS) != 0
         fade = np.where(fading, pop.strength[due] * progress[due], 0.0)
-        consumption = np.clip(level[due] * (1.0 - 0.7 * fade), 0.15, 1.5)
+        consumption = np.clip(level[due] * (1.0 - 0.85 * fade), 0.1, 1.5)
         gap = pop.topup_gap_days[due]
-        voucher = pop.monthly_spend[due] * gap / 30.0 * (1.0 - 0.3 * fade)
+        voucher = pop.monthly_spend[due] * gap / 30.0 * (1.0 - 0.4 * fade)
         slot = np.minimum(np.searchsorted(_VOUCHERS, voucher), _VOUCHERS.shape[0] - 1)
         voucher = np.where(voucher > _VOUCHERS[-1], np.round(voucher, -1), _VOUCHERS[slot])
         bill = pop.monthly_spend[due] * rng.uniform(0.92, 1.08, count)

@@ -3,7 +3,8 @@
 Each event gets an arrival time (``arrival_s``); the stream is emitted in arrival order.
 Most events arrive at their event time. ``late_share`` arrive up to 90% of the allowed
 lateness later, ``too_late_share`` between 1.1 and 2 times the allowed lateness later
-(lifecycle events are never too late, so churn labels are not lost), and
+(lifecycle events are never too late, so churn labels are not lost, and activations are
+never late, so they come first), and
 ``duplicate_share`` are delivered a second time, identical, within two hours.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import SimConfig
+from sim.day import LIFECYCLE_KINDS
 from sim.population import SECONDS_PER_DAY
 from sim.table import KIND_LIFECYCLE, EventTable
 
@@ -34,7 +36,9 @@ def add_disorder(table: EventTable, config: SimConfig, rng: np.random.Generator)
     draw = rng.random(size)
     late = draw < config.late_share
     too_late = (~late) & (draw < config.late_share + config.too_late_share)
-    too_late &= table.kind != KIND_LIFECYCLE
+    lifecycle = table.kind == KIND_LIFECYCLE
+    too_late &= ~lifecycle
+    late &= ~(lifecycle & (table.code_a == LIFECYCLE_KINDS.index("activated")))
     delay = np.zeros(size, dtype=np.int64)
     late_delay = np.clip(rng.exponential(_MEAN_LATE_DELAY_S, size), _MIN_DELAY_S, 0.9 * allowed_s)
     delay[late] = late_delay[late].astype(np.int64)
