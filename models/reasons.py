@@ -18,6 +18,8 @@ MAX_TEXT_CHARS = 200
 
 
 class ReasonCode(StrEnum):
+    """Stable reason codes; the playbook keys its actions on them."""
+
     USAGE_DECLINE = "usage_decline"
     TOPUP_DECLINE = "topup_decline"
     TOPUP_LAPSE = "topup_lapse"
