@@ -27,17 +27,26 @@ from features.vector import FeatureVector
 _APPLIED, _DUPLICATE, _REPLAYED_DUPLICATE = ord("a"), ord("d"), ord("D")
 
 
-def customer_key(prefix: str, customer_id: str) -> str:
-    """The Redis key of a customer's state; its hash tag is the (escaped) customer id.
+def customer_tag(customer_id: str) -> str:
+    """The Cluster hash tag of everything stored about a customer (escaped if it has braces).
 
-    >>> customer_key("cw", "c42")
-    'cw:{c42}:f'
-    >>> customer_key("cw", "a{b}")
-    'cw:{#b8a4b706093b9c712e002b1b283c0486}:f'
+    >>> customer_tag("c42")
+    '{c42}'
+    >>> customer_tag("a{b}")
+    '{#b8a4b706093b9c712e002b1b283c0486}'
     """
     if "{" in customer_id or "}" in customer_id:
         customer_id = "#" + hashlib.sha256(customer_id.encode()).hexdigest()[:32]
-    return f"{prefix}:{{{customer_id}}}:f"
+    return f"{{{customer_id}}}"
+
+
+def customer_key(prefix: str, customer_id: str) -> str:
+    """The Redis key of a customer's feature state.
+
+    >>> customer_key("cw", "c42")
+    'cw:{c42}:f'
+    """
+    return f"{prefix}:{customer_tag(customer_id)}:f"
 
 
 def _load_script_source() -> str:
