@@ -62,8 +62,8 @@ def simulate_command(
     simulation = Simulation(customers, days, seed, _aware(start), SimConfig())
     with _day_progress(console, days) as (progress, task):
 
-        def on_day(day: int, events: int) -> None:
-            progress.update(task, completed=day + 1, events=events)
+        def on_day(days_done: int, events: int) -> None:
+            progress.update(task, completed=days_done, events=events)
 
         if out is not None:
             written = simulation.write(out, on_day=on_day)

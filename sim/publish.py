@@ -95,7 +95,7 @@ async def publish_simulation(
     """Send every simulated event (arrival order) to its topic, key = customer_id.
 
     Bad records are spread over the run, one batch at the start of evenly spaced days.
-    ``on_day(day, published_so_far)`` follows progress.
+    ``on_day(days_done, published_so_far)`` follows progress.
     """
     summary = PublishSummary()
     began = time.monotonic()
@@ -122,7 +122,7 @@ async def publish_simulation(
             await sink.send(topic, event["customer_id"].encode(), orjson.dumps(event))
             summary.per_topic[topic] += 1
         if on_day is not None:
-            on_day(day, summary.published)
+            on_day(min(day + 1, simulation.days), summary.published)
     await sink.flush()
     summary.elapsed_s = time.monotonic() - began
     return summary

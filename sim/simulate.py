@@ -80,7 +80,9 @@ class Simulation:
     def write(self, out_dir: Path, on_day: Callable[[int, int], None] | None = None) -> SimulationSummary:
         """Write ``events.jsonl`` (arrival order) and ``truth.csv`` into ``out_dir``.
 
-        ``on_day(day, events_so_far)`` is called after each day, for progress display.
+        ``on_day(days_done, events_so_far)`` is called after each day, for progress display.
+        Lines are written one by one: holding a day of encoded lines would cost more memory
+        than the whole population.
         """
         out_dir.mkdir(parents=True, exist_ok=True)
         self.population.write_truth(out_dir / TRUTH_FILE)
@@ -91,19 +93,14 @@ class Simulation:
         with (out_dir / EVENTS_FILE).open("wb", buffering=1 << 20) as handle:
             plans = self.population.plans
             for day, table in enumerate(self.tables()):
-                lines = [
-                    dumps(event, option=newline)
-                    for event in encode(
-                        table,
-                        event_id_prefix=self.event_id_prefix,
-                        plans=plans,
-                        currency=self.config.currency,
-                    )
-                ]
-                handle.write(b"".join(lines))
+                write = handle.write
+                for event in encode(
+                    table, event_id_prefix=self.event_id_prefix, plans=plans, currency=self.config.currency
+                ):
+                    write(dumps(event, option=newline))
                 summary.count_kinds(table)
                 if on_day is not None:
-                    on_day(day, summary.events)
+                    on_day(min(day + 1, self.days), summary.events)
         summary.elapsed_s = time.perf_counter() - began
         return summary
 
