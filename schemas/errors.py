@@ -21,9 +21,13 @@ def _shorten(value: object, limit: int = 60) -> str:
     """Keep error messages short even when the offending value is a megabyte.
 
     >>> _shorten("x" * 100, limit=5)
-    "'xxxxx…(100 chars)"
+    "'xxxx…(100 chars)"
     """
     text = repr(value)
     if len(text) <= limit:
         return text
     return f"{text[:limit]}…({len(str(value))} chars)"
+
+
+class StorageUnavailableError(ChurnwatchError):
+    """A state store (Redis) could not be reached; the batch is retried, never dropped."""

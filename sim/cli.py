@@ -128,13 +128,10 @@ async def _replay(
     paths: list[Path], bootstrap: str, topics: EventTopics, pacer: Pacer, console: Console
 ) -> ReplaySummary:
     progress = Progress(
-        TextColumn("[bold]replay"),
-        BarColumn(),
+        BarColumn(bar_width=24),
         TaskProgressColumn(),
-        TextColumn("{task.fields[rate]:>9,.0f} events/s"),
-        TextColumn("{task.fields[published]:>11,} sent"),
-        TextColumn("{task.fields[rejected]:,} rejected"),
-        TextColumn("event time {task.fields[position]}"),
+        TextColumn("{task.fields[rate]:>8,.0f} ev/s {task.fields[published]:>10,} sent"),
+        TextColumn("{task.fields[rejected]:,} rejected  @ {task.fields[position]}"),
         TimeElapsedColumn(),
         console=console,
     )

@@ -1,0 +1,140 @@
+"""Assembles a worker: app, topics, Redis adapters, scorer, policy, coordinator, agents, web pages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+import redis.asyncio as aioredis
+from faust.types import TP
+from faust.web import Request, Response, View
+
+from agents.ingest import AckToken, acknowledge, register_ingest_agents
+from features.redis_store import RedisFeatureStore
+from models.cold_start import ColdStartRules
+from policy.alert_state_store import AlertStateStore
+from policy.playbook import load_playbook
+from streams.alignment import EventTimeAligner, TopicPartition
+from streams.app import create_app
+from streams.coordinator import Accepted, IngestCoordinator
+from streams.metrics import PipelineMetrics
+from streams.processor import TickProcessor
+from streams.progress_store import ProgressStore
+from streams.publisher import OutputPublisher
+from streams.settings import Settings
+from streams.topics import ChurnTopics, declare_topics
+from streams.validation import RecordValidator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    topics: ChurnTopics
+    metrics: PipelineMetrics
+    coordinator: IngestCoordinator[AckToken]
+    redis: aioredis.Redis
+
+
+def utc_now() -> datetime:
+    """Wall-clock time, used only for ``created_at`` / ``rejected_at`` stamps, never for decisions."""
+    return datetime.now(UTC)
+
+
+def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
+    """A ready-to-start worker; ``faust.Worker(worker.app).execute_from_commandline()`` runs it."""
+    metrics = PipelineMetrics()
+    app = create_app(settings, bootstrap, metrics)
+    topics = declare_topics(app, settings.topics)
+    redis = aioredis.Redis.from_url(redis_url)
+    prefix = settings.features.key_prefix
+    scorer = ColdStartRules(settings.scoring)
+    metrics.model_version.labels(scorer.model_version, "cold_start_rules").set(1)
+    aligner: EventTimeAligner[Accepted[AckToken]] = EventTimeAligner(
+        tick=timedelta(minutes=settings.scoring_tick_minutes), allowed_lateness=settings.allowed_lateness
+    )
+    input_topics = set(topics.input_names)
+
+    def caught_up(tp: TopicPartition) -> bool:
+        """Read everything the broker has for this partition (fetch high-water mark, not end_offsets)."""
+        highwater = app.consumer.highwater(TP(tp[0], tp[1]))
+        return highwater is not None and aligner.next_received(tp) >= highwater
+
+    coordinator: IngestCoordinator[AckToken] = IngestCoordinator(
+        validator=RecordValidator(
+            settings.pseudonym_key.get_secret_value().encode(), settings.batching.max_record_bytes
+        ),
+        processor=TickProcessor(
+            store=RedisFeatureStore(redis, settings.features),
+            scorer=scorer,
+            alert_states=AlertStateStore(redis, prefix),
+            policy=settings.policy,
+            playbook=load_playbook(settings.policy.playbook_path),
+            clock=utc_now,
+        ),
+        aligner=aligner,
+        progress=ProgressStore(redis, prefix, settings.worker.app_id),
+        sink=OutputPublisher(topics),
+        acknowledge=acknowledge,
+        caught_up=caught_up,
+        metrics=metrics,
+        clock=utc_now,
+        max_pending_per_partition=settings.batching.max_pending_per_partition,
+    )
+    register_ingest_agents(app, topics, coordinator, settings.batching)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
+        await coordinator.revoke([(tp.topic, tp.partition) for tp in revoked if tp.topic in input_topics])
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
+        await coordinator.assign(
+            [(tp.topic, tp.partition) for tp in assigned if tp.topic in input_topics]
+        )
+
+    @app.timer(interval=settings.batching.drain_interval_s)  # type: ignore[untyped-decorator]
+    async def drain_idle() -> None:
+        """Release ticks that became complete because a partition caught up, not because data came."""
+        await coordinator.drain()
+
+    _register_operations(app, metrics, redis)
+    return Worker(app, topics, metrics, coordinator, redis)
+
+
+def _register_operations(app: faust.App, metrics: PipelineMetrics, redis: aioredis.Redis) -> None:
+    """``/metrics``, ``/health``, ``/ready`` and the consumer-lag gauge."""
+
+    @app.page("/metrics")
+    class MetricsPage(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(metrics.exposition(), content_type="text/plain; version=0.0.4")
+
+    @app.page("/health")
+    class HealthPage(View):
+        async def get(self, request: Request) -> Response:
+            return self.json({"status": "ok"})
+
+    @app.page("/ready")
+    class ReadyPage(View):
+        async def get(self, request: Request) -> Response:
+            try:
+                await redis.ping()
+            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
+                return self.json({"ready": False, "redis": "unreachable"}, status=503)
+            assigned = len(app.consumer.assignment())
+            return self.json({"ready": not app.rebalancing, "assigned_partitions": assigned})
+
+    @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
+    async def measure_lag() -> None:
+        """Lag = fetch high-water mark (right on every broker) minus the next offset to process."""
+        for tp in app.consumer.assignment():
+            highwater = app.consumer.highwater(tp)
+            if highwater is None:
+                continue
+            processed = metrics.next_offsets.get((tp.topic, tp.partition), 0)
+            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - processed))

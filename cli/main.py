@@ -1,0 +1,22 @@
+"""The ``churnwatch`` command: one CLI, one subcommand per job."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import schemas_cli, stack_cli, worker_cli
+
+app = typer.Typer(
+    name="churnwatch",
+    help="Churn early-warning stream processor for telecom retention teams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(stack_cli.app, name="stack")
+app.add_typer(schemas_cli.app, name="schemas")
+app.command("worker")(worker_cli.worker)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

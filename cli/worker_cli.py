@@ -1,0 +1,34 @@
+"""``churnwatch worker``: run one worker against the configured (or embedded) Kafka and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import faust
+import typer
+import uvloop
+
+from agents.worker import build_worker
+from stack.embedded import running_stack
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def worker() -> None:
+    """Consume the input topics and publish alerts until stopped (Ctrl-C or SIGTERM)."""
+    settings = Settings()
+    if settings.uses_development_key:
+        log.warning("CHURNWATCH_PSEUDONYM_KEY is not set: using the development key")
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    with running_stack(
+        Path(settings.worker.data_dir) / "stack", settings.bootstrap, settings.redis_url
+    ) as stack:
+        if stack.children:
+            typer.echo(f"embedded stack: kafka {stack.kafka_bootstrap}, redis {stack.redis_url}")
+        built = build_worker(settings, stack.kafka_bootstrap, stack.redis_url)
+        faust.Worker(
+            built.app, loglevel=settings.worker.log_level, quiet=True, loop=asyncio.new_event_loop()
+        ).execute_from_commandline()

@@ -1,0 +1,190 @@
+"""Event-time alignment of the four co-partitioned input topics.
+
+Each topic is consumed by its own agent, at its own pace: during a replay of history
+the top-up topic may be weeks of event time ahead of the call topic. Scoring a
+customer whose top-ups are applied up to day 60 but whose calls only up to day 10
+would see a usage collapse that never happened. So accepted events wait here and are
+released in *ticks* of event time, in (tick, topic, partition, offset) order, once
+every busy partition of the same partition number has read past the tick's end.
+
+Each event gets an effective time ``tau = max(event_time, latest tau before it in its
+partition)``. A partition is read in offset order, so tau, the tick, and whether an
+event is too late depend only on the records, never on timing: the same records give
+the same ticks, scores and alerts in every run. A partition that has read everything
+up to its high-water mark (caught up) holds nobody back, which keeps live traffic
+flowing when a topic is quiet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Generic, TypeVar
+
+Token = TypeVar("Token")
+TopicPartition = tuple[str, int]
+
+
+class Admission(Enum):
+    ACCEPT = "accept"
+    TOO_LATE = "too_late"
+    ALREADY_DONE = "already_done"
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionProgress:
+    """Everything before ``next_offset`` is handled; ``tau_s`` is the effective time reached there."""
+
+    next_offset: int
+    tau_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pending(Generic[Token]):
+    tick: int
+    tau_s: float
+    topic: str
+    partition: int
+    offset: int
+    token: Token
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedTick(Generic[Token]):
+    """One tick of one partition group, in release order, with each partition's progress after it."""
+
+    partition: int
+    tick: int
+    items: tuple[Pending[Token], ...]
+    progress: dict[TopicPartition, PartitionProgress]
+
+
+class _PartitionState(Generic[Token]):
+    __slots__ = ("done_before", "max_tau_s", "next_received", "pending", "released")
+
+    def __init__(self, restored: PartitionProgress | None) -> None:
+        self.done_before = restored.next_offset if restored else 0
+        self.max_tau_s = restored.tau_s if restored else -math.inf
+        self.next_received = self.done_before
+        self.pending: deque[Pending[Token]] = deque()
+        self.released = restored
+
+
+class EventTimeAligner(Generic[Token]):
+    """Holds accepted events until their tick is complete in every busy co-partition.
+
+    >>> aligner = EventTimeAligner[str](tick=timedelta(hours=1), allowed_lateness=timedelta(days=3))
+    >>> for tp in [("calls", 0), ("topups", 0)]:
+    ...     aligner.assign(tp, None)
+    >>> aligner.admit(("calls", 0), 0, 3600.0 * 5 + 10)
+    (<Admission.ACCEPT: 'accept'>, 18010.0)
+    >>> aligner.add(("calls", 0), 0, 18010.0, "call-a")
+    >>> aligner.release(lambda tp: False)  # top-ups not read yet: nothing is complete
+    []
+    >>> aligner.admit(("topups", 0), 0, 3600.0 * 7)
+    (<Admission.ACCEPT: 'accept'>, 25200.0)
+    >>> aligner.add(("topups", 0), 0, 25200.0, "topup-b")
+    >>> aligner.release(lambda tp: False)  # calls have not passed 06:00 yet
+    []
+    >>> aligner.admit(("calls", 0), 1, 3600.0 * 8)[0]
+    <Admission.ACCEPT: 'accept'>
+    >>> aligner.add(("calls", 0), 1, 28800.0, "call-c")
+    >>> [(t.tick, [i.token for i in t.items]) for t in aligner.release(lambda tp: False)]
+    [(5, ['call-a'])]
+    >>> [(t.tick, [i.token for i in t.items]) for t in aligner.release(lambda tp: True)]
+    [(7, ['topup-b']), (8, ['call-c'])]
+    """
+
+    def __init__(self, tick: timedelta, allowed_lateness: timedelta) -> None:
+        self._tick_s = tick.total_seconds()
+        self._lateness_s = allowed_lateness.total_seconds()
+        self._partitions: dict[TopicPartition, _PartitionState[Token]] = {}
+
+    def assign(self, tp: TopicPartition, restored: PartitionProgress | None) -> None:
+        """Start owning a partition, continuing from its recorded progress."""
+        self._partitions[tp] = _PartitionState(restored)
+
+    def revoke(self, tp: TopicPartition) -> list[Pending[Token]]:
+        """Stop owning a partition; its pending events are returned (they were not acknowledged)."""
+        state = self._partitions.pop(tp, None)
+        return list(state.pending) if state else []
+
+    @property
+    def lateness_s(self) -> float:
+        return self._lateness_s
+
+    @property
+    def assigned(self) -> frozenset[TopicPartition]:
+        return frozenset(self._partitions)
+
+    def admit(self, tp: TopicPartition, offset: int, event_time_s: float) -> tuple[Admission, float]:
+        """Decide an event's fate and effective time; advances the partition's effective time."""
+        state = self._partitions[tp]
+        if offset < state.next_received:
+            # handled before this ownership, or delivered twice around a rebalance
+            return Admission.ALREADY_DONE, event_time_s
+        state.next_received = offset + 1
+        if event_time_s > state.max_tau_s:
+            state.max_tau_s = event_time_s
+            return Admission.ACCEPT, event_time_s
+        if event_time_s < state.max_tau_s - self._lateness_s:
+            return Admission.TOO_LATE, state.max_tau_s
+        return Admission.ACCEPT, state.max_tau_s
+
+    def received(self, tp: TopicPartition, offset: int) -> None:
+        """Note a record that carries no event time (rejected before admission)."""
+        state = self._partitions[tp]
+        state.next_received = max(state.next_received, offset + 1)
+
+    def add(self, tp: TopicPartition, offset: int, tau_s: float, token: Token) -> None:
+        """Queue an admitted event; offsets of one partition must be added in order."""
+        state = self._partitions[tp]
+        state.pending.append(Pending(int(tau_s // self._tick_s), tau_s, tp[0], tp[1], offset, token))
+
+    def next_received(self, tp: TopicPartition) -> int:
+        return self._partitions[tp].next_received
+
+    def pending_count(self, tp: TopicPartition) -> int:
+        state = self._partitions.get(tp)
+        return len(state.pending) if state else 0
+
+    def release(self, caught_up: Callable[[TopicPartition], bool]) -> list[ReleasedTick[Token]]:
+        """Every complete tick, per partition group, in tick order; removes them from the queues."""
+        groups: dict[int, list[TopicPartition]] = {}
+        for tp in self._partitions:
+            groups.setdefault(tp[1], []).append(tp)
+        released: list[ReleasedTick[Token]] = []
+        for partition in sorted(groups):
+            members = sorted(groups[partition])
+            horizon = math.inf
+            for tp in members:
+                if not caught_up(tp):
+                    horizon = min(horizon, self._partitions[tp].max_tau_s)
+            limit = math.inf if horizon == math.inf else horizon // self._tick_s
+            released.extend(self._release_group(partition, members, limit))
+        return released
+
+    def _release_group(
+        self, partition: int, members: list[TopicPartition], limit: float
+    ) -> list[ReleasedTick[Token]]:
+        ticks: dict[int, list[Pending[Token]]] = {}
+        for tp in members:
+            queue = self._partitions[tp].pending
+            while queue and queue[0].tick < limit:
+                item = queue.popleft()
+                ticks.setdefault(item.tick, []).append(item)
+        result = []
+        for tick in sorted(ticks):
+            items = ticks[tick]
+            items.sort(key=lambda item: (item.topic, item.offset))
+            progress: dict[TopicPartition, PartitionProgress] = {}
+            for item in items:
+                progress[(item.topic, item.partition)] = PartitionProgress(item.offset + 1, item.tau_s)
+            for tp, after in progress.items():
+                self._partitions[tp].released = after
+            result.append(ReleasedTick(partition, tick, tuple(items), progress))
+        return result

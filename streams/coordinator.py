@@ -1,0 +1,249 @@
+"""Takes validated batches from the agents, aligns them in event time, processes complete ticks.
+
+The order of effects in a tick is what makes a crash at any moment harmless:
+
+1. apply events to features (idempotent per source position);
+2. score and decide alerts (pure, from the state right after this tick);
+3. publish dead letters for duplicates (at-least-once, keyed by source position);
+4. record the alert outbox, alert states and partition progress in one pipeline;
+5. publish the alerts and clear them from the outbox;
+6. acknowledge the records, so Faust may commit their offsets.
+
+A restart skips what progress says is done, republishes the outbox (same alert ids),
+and redoes everything else exactly as before, because ticks depend only on the records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from features.store import PositionedEvent, SourcePosition
+from schemas.errors import StorageUnavailableError
+from schemas.events import EventType
+from schemas.outputs import Alert, DeadLetter, DeadLetterReason
+from schemas.parsing import Rejection
+from streams.alignment import Admission, EventTimeAligner, ReleasedTick, TopicPartition
+from streams.metrics import PipelineMetrics
+from streams.processor import TickProcessor
+from streams.progress_store import ProgressStore
+from streams.records import SourceRecord, dead_letter
+from streams.validation import RecordValidator
+
+log = logging.getLogger(__name__)
+
+Token = TypeVar("Token")
+RETRY_BACKOFF_S = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class OutputSink(Protocol):
+    async def publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
+        """Deliver, and return only once the broker has acknowledged every record."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted(Generic[Token]):
+    """An admitted event waiting for its tick, with what is needed to acknowledge it."""
+
+    positioned: PositionedEvent
+    record: SourceRecord
+    ack: Token
+
+
+class IngestCoordinator(Generic[Token]):
+    """The worker's single point of decision: one drain at a time, in tick order."""
+
+    def __init__(
+        self,
+        validator: RecordValidator,
+        processor: TickProcessor,
+        aligner: EventTimeAligner[Accepted[Token]],
+        progress: ProgressStore,
+        sink: OutputSink,
+        acknowledge: Callable[[Token], Awaitable[object]],
+        caught_up: Callable[[TopicPartition], bool],
+        metrics: PipelineMetrics,
+        clock: Callable[[], datetime],
+        max_pending_per_partition: int,
+    ) -> None:
+        self._validator = validator
+        self._processor = processor
+        self._aligner = aligner
+        self._progress = progress
+        self._sink = sink
+        self._acknowledge = acknowledge
+        self._caught_up = caught_up
+        self._metrics = metrics
+        self._clock = clock
+        self._max_pending = max_pending_per_partition
+        self._lock = asyncio.Lock()
+        self._space = asyncio.Condition(self._lock)
+        self._outbox_partitions: set[int] = set()
+
+    async def assign(self, tps: Iterable[TopicPartition]) -> None:
+        """Take ownership: restore progress of partitions not owned yet; flush their outboxes."""
+        async with self._lock:
+            new = sorted(set(tps) - self._aligner.assigned)
+            restored = await self._retrying(lambda: self._progress.load(new))
+            for tp in new:
+                self._aligner.assign(tp, restored.get(tp))
+                self._outbox_partitions.add(tp[1])
+
+    async def revoke(self, tps: Iterable[TopicPartition]) -> None:
+        """Give up partitions; their unacknowledged records will be read again by the next owner."""
+        async with self._lock:
+            for tp in tps:
+                self._aligner.revoke(tp)
+                self._processor.forget(tp[1])
+                self._outbox_partitions.discard(tp[1])
+            self._space.notify_all()
+
+    async def submit(self, event_type: EventType, records: Sequence[tuple[SourceRecord, Token]]) -> None:
+        """Validate and queue a batch of one topic; dead letters are delivered before anything is acked."""
+        if not records:
+            return
+        topic = records[0][0].topic
+        self._metrics.events_in.labels(topic).inc(len(records))
+        tps = {(record.topic, record.partition) for record, _ in records}
+        async with self._space:
+            await self._space.wait_for(lambda: all(self._has_room(tp) for tp in tps))
+            rejected: list[DeadLetter] = []
+            settled: list[Token] = []
+            now = self._clock()
+            for record, token in records:
+                tp = (record.topic, record.partition)
+                if tp not in self._aligner.assigned:
+                    continue  # revoked while waiting: the next owner reads it again
+                if record.offset < self._aligner.next_received(tp):
+                    settled.append(token)  # handled before, or delivered twice around a rebalance
+                    self._metrics.events_replayed.inc()
+                    continue
+                parsed = self._validator.validate(record.value, event_type)
+                if isinstance(parsed, Rejection):
+                    self._aligner.received(tp, record.offset)
+                    rejected.append(dead_letter(record, parsed, now))
+                    settled.append(token)
+                    continue
+                admission, tau_s = self._aligner.admit(tp, record.offset, parsed.event_time.timestamp())
+                if admission is Admission.ALREADY_DONE:
+                    settled.append(token)
+                    self._metrics.events_replayed.inc()
+                elif admission is Admission.TOO_LATE:
+                    watermark = datetime.fromtimestamp(tau_s - self._aligner.lateness_s, tz=now.tzinfo)
+                    rejection = Rejection(
+                        DeadLetterReason.TOO_LATE,
+                        f"event_time={parsed.event_time.isoformat()}: older than the partition "
+                        f"watermark {watermark.isoformat()}",
+                    )
+                    rejected.append(dead_letter(record, rejection, now))
+                    settled.append(token)
+                else:
+                    positioned = PositionedEvent(
+                        parsed, SourcePosition(record.topic, record.partition, record.offset)
+                    )
+                    self._aligner.add(tp, record.offset, tau_s, Accepted(positioned, record, token))
+            if rejected:
+                await self._sink.publish((), rejected)
+                self._count_dead_letters(rejected)
+            for token in settled:
+                await self._acknowledge(token)
+
+    def _has_room(self, tp: TopicPartition) -> bool:
+        return tp not in self._aligner.assigned or self._aligner.pending_count(tp) < self._max_pending
+
+    async def drain(self) -> int:
+        """Process every complete tick; returns how many ticks were processed."""
+        async with self._space:
+            for partition in sorted(self._outbox_partitions):
+                await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
+            self._outbox_partitions.clear()
+            ticks = self._aligner.release(self._caught_up)
+            for tick in ticks:
+                await self._retrying(lambda t=tick: self._process_tick(t))  # type: ignore[misc]
+            if ticks:
+                self._space.notify_all()
+            return len(ticks)
+
+    async def _flush_outbox(self, partition: int) -> None:
+        pending = await self._progress.outbox(partition)
+        if pending:
+            log.info("republishing %d alerts from the outbox of partition %d", len(pending), partition)
+            await self._sink.publish(pending, ())
+            await self._progress.published(partition, [alert.alert_id for alert in pending])
+
+    async def _process_tick(self, tick: ReleasedTick[Accepted[Token]]) -> None:
+        started = time.perf_counter()
+        accepted = [item.token for item in tick.items]
+        outcome = await self._processor.process(tick.partition, [a.positioned for a in accepted])
+        if outcome.duplicates:
+            by_position = {a.positioned.position: a.record for a in accepted}
+            now = self._clock()
+            letters = [
+                dead_letter(
+                    by_position[duplicate.position],
+                    Rejection(
+                        DeadLetterReason.DUPLICATE,
+                        f"event_id={duplicate.event.event_id!r}: already applied from another record",
+                    ),
+                    now,
+                )
+                for duplicate in outcome.duplicates
+            ]
+            await self._sink.publish((), letters)
+            self._count_dead_letters(letters)
+        alerts = [decision.alert for decision in outcome.decisions]
+        states = {decision.alert.customer_id: decision.state for decision in outcome.decisions}
+        await self._progress.record(tick.progress, tick.partition, alerts, states)
+        self._processor.remember(tick.partition, states)
+        if alerts:
+            await self._sink.publish(alerts, ())
+            await self._progress.published(tick.partition, [alert.alert_id for alert in alerts])
+            self._observe_alerts(alerts, accepted)
+        for item in accepted:
+            await self._acknowledge(item.ack)
+        self._metrics.events_applied.inc(outcome.applied)
+        self._metrics.events_replayed.inc(outcome.replayed)
+        for item in accepted:
+            self._metrics.processed(item.record.topic, item.record.partition, item.record.offset)
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    def _observe_alerts(self, alerts: Sequence[Alert], accepted: Sequence[Accepted[Token]]) -> None:
+        produced_at: dict[str, float] = {}
+        for item in accepted:
+            if item.record.timestamp_s is not None:
+                produced_at[item.positioned.event.customer_id] = item.record.timestamp_s
+        published_at = time.time()
+        for alert in alerts:
+            self._metrics.alerts.labels(alert.zone.value).inc()
+            if alert.customer_id in produced_at:
+                self._metrics.event_to_alert_seconds.observe(
+                    max(0.0, published_at - produced_at[alert.customer_id])
+                )
+
+    def _count_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
+            self._metrics.dead_letters.labels(letter.reason.value).inc()
+
+    async def _retrying(self, step: Callable[[], Awaitable[_T]]) -> _T:
+        """Run a storage step until it succeeds: a stalled partition beats a lost record."""
+        attempt = 0
+        while True:
+            try:
+                return await step()
+            except StorageUnavailableError as error:
+                self._metrics.redis_errors.inc()
+                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+                log.warning(
+                    "storage unavailable (attempt %d), retrying in %.2fs: %s", attempt + 1, delay, error
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
+
+
+_T = TypeVar("_T")

@@ -1,0 +1,80 @@
+"""Prometheus metrics of a worker, in their own registry so several workers can share a process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class PipelineMetrics:
+    """What on-call engineers watch: throughput, rejects, alerts, latency, Redis errors, lag."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events_in = Counter(
+            "churnwatch_events_in", "Input records read, per topic", ["topic"], registry=self.registry
+        )
+        self.events_applied = Counter(
+            "churnwatch_events_applied", "Events applied to features", registry=self.registry
+        )
+        self.events_replayed = Counter(
+            "churnwatch_events_replayed", "Redelivered records skipped as already handled",
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            "churnwatch_dead_letters", "Records sent to the dead-letter topic, per reason", ["reason"],
+            registry=self.registry,
+        )
+        self.alerts = Counter(
+            "churnwatch_alerts", "Alerts published, per zone", ["zone"], registry=self.registry
+        )
+        self.redis_errors = Counter(
+            "churnwatch_redis_errors", "Failed Redis calls (the batch is retried)", registry=self.registry
+        )
+        self.batch_seconds = Histogram(
+            "churnwatch_batch_seconds", "Time to process one event-time tick of one partition group",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.event_to_alert_seconds = Histogram(
+            "churnwatch_event_to_alert_seconds",
+            "Wall time from a record's broker timestamp to its alert being published",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "churnwatch_consumer_lag", "Records behind the partition's highwater mark",
+            ["topic", "partition"], registry=self.registry,
+        )
+        self.rebalances = Counter(
+            "churnwatch_rebalances", "Consumer-group rebalances seen by this worker", registry=self.registry
+        )
+        self.rebalance_seconds = Histogram(
+            "churnwatch_rebalance_seconds", "Duration of consumer-group rebalances",
+            buckets=(0.5, 1, 2.5, 5, 10, 30, 60), registry=self.registry,
+        )
+        self.model_version = Gauge(
+            "churnwatch_model_info", "Scoring model in use (value 1)", ["model_version", "source"],
+            registry=self.registry,
+        )
+
+        # Next offset to process per (topic, partition), for lag against the fetch highwater.
+        self.next_offsets: dict[tuple[str, int], int] = {}
+
+    def processed(self, topic: str, partition: int, offset: int) -> None:
+        """Note that every record up to ``offset`` of a partition has been processed."""
+        key = (topic, partition)
+        if offset + 1 > self.next_offsets.get(key, 0):
+            self.next_offsets[key] = offset + 1
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric above."""
+        return generate_latest(self.registry)
+
+    def total(self, counter: Counter) -> float:
+        """Sum of a counter over all its labels (for summaries and tests)."""
+        return sum(
+            sample.value
+            for metric in counter.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        )

@@ -1,0 +1,99 @@
+"""Redis records that make a restart continue exactly where the last worker stopped.
+
+* Progress per input partition: everything before ``next_offset`` was fully handled,
+  with the effective event time reached there, so a new owner skips what is done and
+  assigns the same ticks as the old one would have.
+* The alert outbox per partition group: alerts decided and recorded but perhaps not yet
+  published. A new owner publishes what it finds there (same ids), then clears it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from policy.alert_state import AlertState
+from policy.alert_state_store import alert_state_key
+from schemas.errors import StorageUnavailableError
+from schemas.outputs import Alert
+from streams.alignment import PartitionProgress, TopicPartition
+
+
+class ProgressStore:
+    """Per-partition progress, the alert outbox and alert states, written in one pipeline."""
+
+    def __init__(self, redis: aioredis.Redis, key_prefix: str, consumer_group: str) -> None:
+        self._redis = redis
+        self._prefix = key_prefix
+        self._progress_key = f"{key_prefix}:progress:{consumer_group}"
+
+    def _outbox_key(self, partition: int) -> str:
+        return f"{self._prefix}:outbox:{partition}"
+
+    async def load(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, PartitionProgress]:
+        """Recorded progress of these partitions (absent: never handled)."""
+        ordered = sorted(tps)
+        if not ordered:
+            return {}
+        try:
+            values = await self._redis.hmget(self._progress_key, [_field(tp) for tp in ordered])
+        except RedisError as error:
+            raise StorageUnavailableError(f"progress read failed: {error}") from error
+        restored = {}
+        for tp, value in zip(ordered, values, strict=True):
+            if value is not None:
+                text = value.decode() if isinstance(value, bytes) else value
+                offset, tau = text.split("|")
+                restored[tp] = PartitionProgress(int(offset), float(tau))
+        return restored
+
+    async def record(
+        self,
+        progress: Mapping[TopicPartition, PartitionProgress],
+        partition: int,
+        alerts: Sequence[Alert],
+        states: Mapping[str, AlertState],
+    ) -> None:
+        """Outbox first, then alert states, then progress: a torn write never loses an alert."""
+        pipe = self._redis.pipeline(transaction=False)
+        if alerts:
+            pipe.hset(
+                self._outbox_key(partition),
+                mapping={alert.alert_id: alert.model_dump_json() for alert in alerts},
+            )
+        for customer_id, state in states.items():
+            pipe.set(alert_state_key(self._prefix, customer_id), state.encode())
+        if progress:
+            pipe.hset(
+                self._progress_key,
+                mapping={_field(tp): f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()},
+            )
+        try:
+            await pipe.execute()
+        except RedisError as error:
+            raise StorageUnavailableError(f"progress write failed: {error}") from error
+
+    async def outbox(self, partition: int) -> list[Alert]:
+        """Alerts recorded for a partition group but not yet confirmed as published."""
+        try:
+            entries = await self._redis.hgetall(self._outbox_key(partition))
+        except RedisError as error:
+            raise StorageUnavailableError(f"outbox read failed: {error}") from error
+        return sorted(
+            (Alert.model_validate_json(value) for value in entries.values()), key=lambda a: a.alert_id
+        )
+
+    async def published(self, partition: int, alert_ids: Sequence[str]) -> None:
+        """Remove delivered alerts from the outbox."""
+        if not alert_ids:
+            return
+        try:
+            await self._redis.hdel(self._outbox_key(partition), *alert_ids)
+        except RedisError as error:
+            raise StorageUnavailableError(f"outbox clear failed: {error}") from error
+
+
+def _field(tp: TopicPartition) -> str:
+    return f"{tp[0]}|{tp[1]}"

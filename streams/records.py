@@ -1,0 +1,46 @@
+"""A record as read from an input topic, independent of the Kafka client that read it."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.outputs import DeadLetter
+from schemas.parsing import Rejection
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """Raw key and value with the position they were read from; ``timestamp_s`` is the broker's."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_s: float | None = None
+
+
+def dead_letter(record: SourceRecord, rejection: Rejection, rejected_at: datetime) -> DeadLetter:
+    """The dead-letter record for a rejected input: original bytes, reason and source position.
+
+    >>> from datetime import UTC
+    >>> from schemas.outputs import DeadLetterReason
+    >>> letter = dead_letter(SourceRecord("telco.calls", 2, 41, b"c1", b"{oops"),
+    ...                      Rejection(DeadLetterReason.NOT_JSON, "bad"), datetime(2026, 1, 1, tzinfo=UTC))
+    >>> letter.source_offset, letter.original_value_b64
+    (41, 'e29vcHM=')
+    """
+    value = record.value or b""
+    return DeadLetter(
+        reason=rejection.reason,
+        detail=rejection.detail[:500],
+        source_topic=record.topic,
+        source_partition=record.partition,
+        source_offset=record.offset,
+        original_key_b64=None if record.key is None else base64.b64encode(record.key).decode("ascii"),
+        original_value_b64=base64.b64encode(value).decode("ascii"),
+        original_size=len(value),
+        rejected_at=rejected_at,
+    )

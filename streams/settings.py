@@ -1,0 +1,115 @@
+"""The one settings tree: environment variables with the ``CHURNWATCH_`` prefix, ``__`` for nesting.
+
+Built once at start-up (``Settings()``) and passed down in parts; nothing else reads
+the environment. Defaults suit the embedded stack; production overrides them, e.g.
+``CHURNWATCH_KAFKA__BOOTSTRAP=kafka-1:9092`` or ``CHURNWATCH_KAFKA__SESSION_TIMEOUT_S=30``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from features.config import FeatureConfig
+from models.config import ScoringConfig
+from policy.config import PolicyConfig
+
+DEVELOPMENT_PSEUDONYM_KEY = "churnwatch-development-key-not-for-production"
+
+
+class KafkaSettings(BaseModel):
+    """Broker connection and consumer-group timing (embedded defaults join in ~2.5 s)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bootstrap: str | None = None  # None: start the embedded broker
+    session_timeout_s: Annotated[float, Field(gt=0)] = 2.0
+    heartbeat_interval_s: Annotated[float, Field(gt=0)] = 0.5
+    rebalance_timeout_s: Annotated[float, Field(gt=0)] = 4.0
+    commit_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    max_fetch_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024
+    max_poll_records: Annotated[int, Field(gt=0)] = 2000
+
+
+class TopicSettings(BaseModel):
+    """Topic names and layout; the four input topics are co-partitioned by customer id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    calls: str = "telco.calls"
+    topups: str = "telco.topups"
+    complaints: str = "telco.complaints"
+    lifecycle: str = "telco.lifecycle"
+    alerts: str = "retention.alerts"
+    predictions: str = "churn.predictions"
+    training: str = "churn.training"
+    dead_letters: str = "churn.dlq"
+    partitions: Annotated[int, Field(ge=1)] = 4
+    replicas: Annotated[int, Field(ge=1)] = 1
+
+
+class BatchSettings(BaseModel):
+    """How many records an agent takes at once, and how long it waits to fill a batch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_records: Annotated[int, Field(ge=1)] = 1000
+    within_s: Annotated[float, Field(gt=0)] = 0.1
+    stream_buffer_maxsize: Annotated[int, Field(ge=1)] = 8192
+    max_record_bytes: Annotated[int, Field(ge=256)] = 64 * 1024
+    # accepted events waiting for their event-time tick, per input partition (backpressure)
+    max_pending_per_partition: Annotated[int, Field(ge=1)] = 20_000
+    # how often a worker re-checks for ticks completed by a partition catching up
+    drain_interval_s: Annotated[float, Field(gt=0)] = 0.2
+
+
+class WorkerSettings(BaseModel):
+    """Per-process identity: several workers on one host need their own web port and data dir."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str = "churnwatch"
+    web_host: str = "127.0.0.1"
+    web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
+    data_dir: Path = Path("churnwatch-data")
+    log_level: str = "WARNING"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a Churnwatch worker."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHURNWATCH_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    redis_url: str | None = None  # None: start an embedded Redis server
+    kafka_bootstrap: str | None = None  # shorthand for kafka.bootstrap (CHURNWATCH_KAFKA_BOOTSTRAP)
+    topics: TopicSettings = TopicSettings()
+    batching: BatchSettings = BatchSettings()
+    worker: WorkerSettings = WorkerSettings()
+    features: FeatureConfig = FeatureConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    policy: PolicyConfig = PolicyConfig()
+    allowed_lateness_days: Annotated[float, Field(ge=0)] = 3.0
+    # features are applied and customers scored per event-time tick of this length
+    scoring_tick_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0
+    pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
+    default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+
+    @property
+    def bootstrap(self) -> str | None:
+        """The broker address, whichever of the two spellings set it."""
+        return self.kafka_bootstrap or self.kafka.bootstrap
+
+    @property
+    def allowed_lateness(self) -> timedelta:
+        return timedelta(days=self.allowed_lateness_days)
+
+    @property
+    def uses_development_key(self) -> bool:
+        return self.pseudonym_key.get_secret_value() == DEVELOPMENT_PSEUDONYM_KEY
