@@ -1,0 +1,168 @@
+"""The numbers of one benchmark run: the JSON document of ``--json`` and the printed table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.table import Table
+
+from bench.stats import ratio
+
+ISSUE_TARGETS = {
+    "pipeline_over_faust": 0.8,
+    "pipeline_over_raw": 0.1,
+}
+REDIS_BUDGET_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """One consumer's pass over the pre-produced topics, timed from its first record to its last."""
+
+    events: int
+    elapsed_s: float
+    events_per_s: float
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Percentiles (milliseconds) of one latency measure over ``count`` samples."""
+
+    count: int
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Everything one ``churnwatch bench`` run measured."""
+
+    events: int
+    customers: int
+    partitions: int
+    raw: Throughput
+    faust_noop: Throughput
+    pipeline: Throughput
+    event_to_alert: Latency
+    event_to_processed: Latency
+    offered_load_eps: float
+    achieved_load_eps: float
+    redis_bytes_per_customer: float
+    redis_customers_sampled: int
+    pipeline_alerts: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pipeline_over_faust(self) -> float:
+        return ratio(self.pipeline.events_per_s, self.faust_noop.events_per_s)
+
+    @property
+    def pipeline_over_raw(self) -> float:
+        return ratio(self.pipeline.events_per_s, self.raw.events_per_s)
+
+    @property
+    def faust_over_raw(self) -> float:
+        return ratio(self.faust_noop.events_per_s, self.raw.events_per_s)
+
+    @property
+    def headline_latency(self) -> tuple[str, Latency]:
+        """Event-to-alert when alerts were measured, otherwise event-to-processed (named as such)."""
+        if self.event_to_alert.count > 0:
+            return "event_to_alert", self.event_to_alert
+        return "event_to_processed", self.event_to_processed
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` document: the issue's keys first, then details under other names.
+
+        NaN (nothing measured) becomes ``null``.
+
+        >>> t = Throughput(100, 1.0, 100.0)
+        >>> r = BenchResult(100, 10, 4, Throughput(100, 0.1, 1000.0), t, Throughput(100, 2.0, 50.0),
+        ...                 Latency(0, math.nan, math.nan), Latency(9, 4.0, 9.0), 25.0, 24.9, 300.0, 10, 0)
+        >>> doc = r.to_json()
+        >>> doc["pipeline_over_faust"], doc["pipeline_over_raw"], doc["latency_p99_ms"], doc["latency_kind"]
+        (0.5, 0.05, 9.0, 'event_to_processed')
+        """
+        kind, headline = self.headline_latency
+        document: dict[str, Any] = {
+            "raw_aiokafka_eps": self.raw.events_per_s,
+            "faust_noop_eps": self.faust_noop.events_per_s,
+            "pipeline_eps": self.pipeline.events_per_s,
+            "pipeline_over_faust": self.pipeline_over_faust,
+            "pipeline_over_raw": self.pipeline_over_raw,
+            "faust_over_raw": self.faust_over_raw,
+            "latency_p50_ms": headline.p50_ms,
+            "latency_p99_ms": headline.p99_ms,
+            "redis_bytes_per_customer": self.redis_bytes_per_customer,
+            "latency_kind": kind,
+            "event_to_alert": asdict(self.event_to_alert),
+            "event_to_processed": asdict(self.event_to_processed),
+            "offered_load_eps": self.offered_load_eps,
+            "achieved_load_eps": self.achieved_load_eps,
+            "events": self.events,
+            "customers": self.customers,
+            "partitions": self.partitions,
+            "runs": {
+                "raw_aiokafka": asdict(self.raw),
+                "faust_noop": asdict(self.faust_noop),
+                "pipeline": asdict(self.pipeline),
+            },
+            "pipeline_alerts": self.pipeline_alerts,
+            "redis_customers_sampled": self.redis_customers_sampled,
+            **self.extra,
+        }
+        cleaned: dict[str, Any] = _nan_to_none(document)
+        return cleaned
+
+    def table(self) -> Table:
+        """A rich table of the throughputs, ratios (with the issue's targets), latency and memory."""
+        table = Table(title=f"churnwatch bench: {self.events:,} events, {self.customers:,} customers, "
+                      f"{self.partitions} partitions")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        table.add_column("target", justify="right")
+        for name, run in (("raw aiokafka + orjson", self.raw), ("Faust no-op agents", self.faust_noop),
+                          ("pipeline", self.pipeline)):
+            table.add_row(f"{name} (events/s)", f"{run.events_per_s:,.0f}",
+                          f"{run.events:,} in {run.elapsed_s:.2f} s")
+        table.add_row("pipeline / faust", _fmt(self.pipeline_over_faust),
+                      _target(self.pipeline_over_faust, ISSUE_TARGETS["pipeline_over_faust"]))
+        table.add_row("pipeline / raw", _fmt(self.pipeline_over_raw),
+                      _target(self.pipeline_over_raw, ISSUE_TARGETS["pipeline_over_raw"]))
+        table.add_row("faust / raw", _fmt(self.faust_over_raw), "")
+        load = f"at {self.achieved_load_eps:,.0f} events/s offered"
+        for name, latency in (("event-to-alert", self.event_to_alert),
+                              ("event-to-processed", self.event_to_processed)):
+            table.add_row(f"{name} p50 / p99 (ms)", f"{_fmt(latency.p50_ms, 1)} / {_fmt(latency.p99_ms, 1)}",
+                          f"{latency.count:,} samples {load}")
+        budget_ok = self.redis_bytes_per_customer <= REDIS_BUDGET_BYTES
+        table.add_row("Redis bytes per customer", f"{self.redis_bytes_per_customer:,.0f}",
+                      f"≤ {REDIS_BUDGET_BYTES} {'ok' if budget_ok else 'MISSED'}")
+        return table
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _target(value: float, goal: float) -> str:
+    if math.isnan(value):
+        return f"≥ {goal}"
+    return f"≥ {goal} {'ok' if value >= goal else 'MISSED'}"
+
+
+def _nan_to_none(value: Any) -> Any:
+    """JSON has no NaN: replace it by null, recursively.
+
+    >>> _nan_to_none({"a": [1.0, math.nan]})
+    {'a': [1.0, None]}
+    """
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _nan_to_none(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(item) for item in value]
+    return value

@@ -1,0 +1,240 @@
+"""One ``churnwatch bench`` run: produce, measure three consumers, latency, Redis bytes, profiles."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.alerts_reader import alert_latencies_ms
+from bench.config import BenchConfig
+from bench.dataset import ProducedSet, produce_dataset
+from bench.errors import BenchError
+from bench.live import live_events, processed_latencies_ms, produce_live
+from bench.raw_consumer import measure_raw
+from bench.redis_memory import bytes_per_customer
+from bench.result import BenchResult, Latency, Throughput
+from bench.spec import RunOutcome, RunSpec, WorkerMode, settings_document
+from bench.stats import events_per_s, percentile
+from bench.worker_process import run_worker_process
+from features.config import FeatureConfig
+from stack.process import free_port
+from stack.topics import ensure_topics
+from streams.settings import Settings, TopicSettings, WorkerSettings
+
+Progress = Callable[[str], None]
+_MIN_LIVE_EVENTS = 1_000
+
+
+def topic_set(run_id: str, name: str, partitions: int) -> TopicSettings:
+    """Fresh topic names for one data set of one run.
+
+    >>> topic_set("ab12", "tp", 4).calls
+    'bench-ab12-tp.calls'
+    """
+    base = f"bench-{run_id}-{name}"
+    return TopicSettings(
+        calls=f"{base}.calls",
+        topups=f"{base}.topups",
+        complaints=f"{base}.complaints",
+        lifecycle=f"{base}.lifecycle",
+        alerts=f"{base}.alerts",
+        predictions=f"{base}.predictions",
+        training=f"{base}.training",
+        dead_letters=f"{base}.dlq",
+        partitions=partitions,
+    )
+
+
+class BenchRun:
+    """Holds what the phases share: settings, addresses, run id and work directory."""
+
+    def __init__(
+        self, config: BenchConfig, settings: Settings, bootstrap: str, redis_url: str, progress: Progress
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.redis_url = redis_url
+        self.progress = progress
+        self.run_id = uuid.uuid4().hex[:8]
+        self.run_dir = config.work_dir.resolve() / self.run_id
+        self.profile_dir = (config.profile_dir or self.run_dir / "profiles").resolve()
+
+    async def execute(self) -> BenchResult:
+        config = self.config
+        topics = topic_set(self.run_id, "tp", config.partitions)
+        self.progress(f"producing {config.events:,} events over {config.customers:,} customers")
+        produced = await produce_dataset(
+            self.bootstrap, topics, config.events, config.customers, config.seed, config.sim_start
+        )
+        await ensure_topics(self.bootstrap, [topics.alerts, topics.dead_letters], topics.partitions)
+        self.progress(f"produced {produced.events:,} in {produced.elapsed_s:.1f} s {dict(produced.per_type)}")
+
+        raw = await measure_raw(self.bootstrap, produced.end_offsets, self.settings.kafka,
+                                config.worker_timeout_s)
+        self.progress(f"raw aiokafka: {raw.events_per_s:,.0f} events/s")
+        noop = _throughput(await self._worker("noop", "noop", topics, produced.events))
+        self.progress(f"faust no-op: {noop.events_per_s:,.0f} events/s")
+        prefix = f"bench{self.run_id}p"
+        pipeline_outcome = await self._worker("pipeline", "pipeline", topics, produced.events, prefix=prefix)
+        pipeline = _throughput(pipeline_outcome)
+        self.progress(f"pipeline: {pipeline.events_per_s:,.0f} events/s "
+                      f"({pipeline_outcome.alerts} alerts, {pipeline_outcome.dead_letters} dead letters)")
+        redis_bytes, sampled = await bytes_per_customer(
+            self.redis_url, prefix, produced.customer_ids, config.redis_sample_customers
+        )
+        self.progress(f"redis: {redis_bytes:,.0f} bytes per customer ({sampled} sampled)")
+
+        latency = await self._latency(pipeline.events_per_s * config.load_fraction)
+        extra: dict[str, Any] = {
+            "produce_eps": events_per_s(produced.events, produced.elapsed_s),
+            "per_type": dict(produced.per_type),
+            "pipeline_dead_letters": pipeline_outcome.dead_letters,
+            "latency_policy": {
+                "min_history_days": config.latency_min_history_days,
+                "green_min_score": config.latency_green_min_score,
+                "yellow_min_score": config.latency_yellow_min_score,
+            },
+            "run_id": self.run_id,
+        }
+        if config.profile_dir is not None:
+            extra["profiles"] = await self._profiles(topics, produced, self.profile_dir)
+        return BenchResult(
+            events=produced.events,
+            customers=len(produced.customer_ids),
+            partitions=config.partitions,
+            raw=raw,
+            faust_noop=noop,
+            pipeline=pipeline,
+            event_to_alert=latency["event_to_alert"],
+            event_to_processed=latency["event_to_processed"],
+            offered_load_eps=latency["offered_eps"],
+            achieved_load_eps=latency["achieved_eps"],
+            redis_bytes_per_customer=redis_bytes,
+            redis_customers_sampled=sampled,
+            pipeline_alerts=pipeline_outcome.alerts,
+            extra={**extra, "live_alerts": latency["alerts"]},
+        )
+
+    async def _latency(self, rate_eps: float) -> dict[str, Any]:
+        """A fresh worker on fresh topics; events sent live at ``rate_eps`` while it runs."""
+        config = self.config
+        if not rate_eps > 0:
+            raise BenchError(f"rate_eps={rate_eps}: the pipeline run measured no throughput")
+        topics = topic_set(self.run_id, "live", config.partitions)
+        await ensure_topics(
+            self.bootstrap,
+            [topics.calls, topics.topups, topics.complaints, topics.lifecycle, topics.alerts,
+             topics.dead_letters],
+            topics.partitions,
+        )
+        wanted = max(_MIN_LIVE_EVENTS, int(rate_eps * config.live_seconds))
+        events = live_events(wanted, config.customers, config.seed + 1, config.sim_start)
+        count = len(events)
+        self.progress(f"latency: {count:,} live events at {rate_eps:,.0f} events/s")
+        sent: dict[str, Any] = {}
+
+        async def send() -> None:
+            sent["times"], sent["achieved"] = await produce_live(self.bootstrap, topics, events, rate_eps)
+
+        policy = self.settings.policy.model_copy(update={
+            "min_history_days": config.latency_min_history_days,
+            "green_min_score": config.latency_green_min_score,
+            "yellow_min_score": config.latency_yellow_min_score,
+        })
+        outcome = await self._worker(
+            "pipeline", "live", topics, count, prefix=f"bench{self.run_id}l",
+            record_processed_times=True, while_running=send, policy=policy,
+        )
+        processed = processed_latencies_ms(sent["times"], outcome.processed_times)
+        alerts = await alert_latencies_ms(self.bootstrap, topics.alerts, outcome.alerts, timeout_s=30.0)
+        self.progress(f"latency: {len(alerts)} alerts, {len(processed)} records timed")
+        return {
+            "event_to_alert": _latency(alerts),
+            "event_to_processed": _latency(processed),
+            "offered_eps": rate_eps,
+            "achieved_eps": sent["achieved"],
+            "alerts": outcome.alerts,
+        }
+
+    async def _profiles(self, topics: TopicSettings, produced: ProducedSet, out_dir: Path) -> dict[str, Any]:
+        """Re-run the no-op and the pipeline under py-spy (separate runs keep the measured ones untouched)."""
+        profiles: dict[str, Any] = {}
+        for mode in ("noop", "pipeline"):
+            path = out_dir / f"{mode}.txt"
+            self.progress(f"profiling {mode} into {path}")
+            outcome = await self._worker(
+                mode, f"profile-{mode}", topics, produced.events,
+                prefix=f"bench{self.run_id}{mode[0]}x", profile_path=path,
+            )
+            profiles[mode] = {
+                "path": str(path),
+                "events_per_s_profiled": events_per_s(outcome.events, outcome.elapsed_s),
+                "top_self": outcome.profile_top,
+            }
+        return profiles
+
+    async def _worker(
+        self,
+        mode: WorkerMode,
+        name: str,
+        topics: TopicSettings,
+        expected: int,
+        *,
+        prefix: str | None = None,
+        profile_path: Path | None = None,
+        record_processed_times: bool = False,
+        while_running: Callable[[], Any] | None = None,
+        policy: Any = None,
+    ) -> RunOutcome:
+        run_dir = self.run_dir / name
+        app_id = f"bench-{self.run_id}-{name}"
+        update: dict[str, Any] = {
+            "topics": topics,
+            "worker": WorkerSettings(
+                app_id=app_id, web_port=free_port("127.0.0.1"), data_dir=run_dir / "data",
+                log_level=self.settings.worker.log_level,
+            ),
+            "features": FeatureConfig(
+                key_prefix=prefix or f"bench{self.run_id}n",
+                duplicate_ring_size=self.settings.features.duplicate_ring_size,
+            ),
+            "kafka_bootstrap": self.bootstrap,
+            "redis_url": self.redis_url,
+        }
+        if policy is not None:
+            update["policy"] = policy
+        settings = self.settings.model_copy(update=update)
+        spec = RunSpec(
+            mode=mode,
+            settings=settings_document(settings),
+            bootstrap=self.bootstrap,
+            redis_url=self.redis_url,
+            expected_events=expected,
+            result_path=run_dir / "result.json",
+            ready_path=run_dir / "ready",
+            profile_path=profile_path,
+            record_processed_times=record_processed_times,
+            timeout_s=self.config.worker_timeout_s,
+        )
+        return await run_worker_process(spec, run_dir, while_running)
+
+
+def _throughput(outcome: RunOutcome) -> Throughput:
+    return Throughput(outcome.events, outcome.elapsed_s, events_per_s(outcome.events, outcome.elapsed_s))
+
+
+def _latency(samples_ms: list[float]) -> Latency:
+    if not samples_ms:
+        return Latency(0, math.nan, math.nan)
+    return Latency(len(samples_ms), percentile(samples_ms, 0.5), percentile(samples_ms, 0.99))
+
+
+async def run_bench(
+    config: BenchConfig, settings: Settings, bootstrap: str, redis_url: str, progress: Progress
+) -> BenchResult:
+    """Every phase, in order, against the given broker and Redis (fresh topics and key prefixes)."""
+    return await BenchRun(config, settings, bootstrap, redis_url, progress).execute()

@@ -1,0 +1,65 @@
+"""The contract between the bench and one worker subprocess: what to run, and what it measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from streams.settings import Settings
+
+WorkerMode = Literal["noop", "pipeline"]
+
+
+class RunSpec(BaseModel):
+    """Written by the bench as JSON; ``bench.worker_run`` reads it and runs one worker to completion.
+
+    ``settings`` is a full ``Settings`` dump (secrets in clear: the file lives in the bench's
+    own work directory); constructor values win over ``CHURNWATCH_`` variables in the child.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: WorkerMode
+    settings: dict[str, Any]
+    bootstrap: str
+    redis_url: str
+    expected_events: int
+    result_path: Path
+    ready_path: Path
+    profile_path: Path | None = None
+    record_processed_times: bool = False
+    timeout_s: float = 180.0
+
+    def worker_settings(self) -> Settings:
+        return Settings(**self.settings)
+
+
+class RunOutcome(BaseModel):
+    """What the worker saw between its first and last record (``*_wall_s`` are Unix times)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: WorkerMode
+    events: int
+    elapsed_s: float
+    first_wall_s: float
+    last_wall_s: float
+    alerts: int = 0
+    dead_letters: int = 0
+    # (topic, partition, offset, Unix time the record was acknowledged), when asked for
+    processed_times: list[tuple[str, int, int, float]] = []
+    profile_top: list[dict[str, Any]] = []
+
+
+def settings_document(settings: Settings) -> dict[str, Any]:
+    """A ``Settings`` as JSON-ready values that rebuild it exactly, the pseudonym key included.
+
+    >>> doc = settings_document(Settings(pseudonym_key="k" * 8))
+    >>> doc["pseudonym_key"], Settings(**doc).pseudonym_key.get_secret_value()
+    ('kkkkkkkk', 'kkkkkkkk')
+    """
+    document = settings.model_dump(mode="json")
+    document["pseudonym_key"] = settings.pseudonym_key.get_secret_value()
+    return document

@@ -1,0 +1,214 @@
+"""One benchmark worker process: ``python -m bench.worker_run SPEC.json``.
+
+Runs a no-op or the full pipeline worker until it has handled ``expected_events``
+records, writes a ``RunOutcome`` JSON and stops itself with SIGTERM (Faust's clean
+shutdown). Throughput is timed from the first batch handed to an agent to the last
+record handled; the pipeline counts a record as handled when its tick is applied,
+scored, its alerts delivered and the record acknowledged (or when it is dead-lettered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import faust
+import uvloop
+
+from agents.worker import Worker, build_worker
+from bench.errors import BenchError
+from bench.noop import NoopCounter, build_noop_app
+from bench.profile_frames import function_costs, parse_collapsed, render_report
+from bench.spec import RunOutcome, RunSpec
+
+_FIRST_POLL_S = 0.002
+_DONE_POLL_S = 0.01
+PROFILE_RATE_HZ = 250
+_PROFILER_ATTACH_S = 0.3
+_PROFILE_TOP = 40
+
+
+class PipelineProgress:
+    """Handled-record counts of a pipeline worker, read from its own Prometheus metrics."""
+
+    def __init__(self, worker: Worker, record_processed_times: bool) -> None:
+        self._metrics = worker.metrics
+        self.first_s: float | None = None
+        self.first_wall_s: float | None = None
+        self.processed_times: list[tuple[str, int, int, float]] = []
+        if record_processed_times:
+            self._record_processed_times()
+
+    def _record_processed_times(self) -> None:
+        """Note when each record is acknowledged (the pipeline has no per-record latency metric)."""
+        original = self._metrics.processed
+        times = self.processed_times
+
+        def processed(topic: str, partition: int, offset: int) -> None:
+            times.append((topic, partition, offset, time.time()))
+            original(topic, partition, offset)
+
+        self._metrics.processed = processed  # type: ignore[method-assign]
+
+    def poll_first(self) -> None:
+        if self.first_s is None and self._metrics.total(self._metrics.events_in) > 0:
+            self.first_s = time.perf_counter()
+            self.first_wall_s = time.time()
+
+    @property
+    def handled(self) -> int:
+        metrics = self._metrics
+        return int(
+            metrics.total(metrics.events_applied)
+            + metrics.total(metrics.dead_letters)
+            + metrics.total(metrics.events_replayed)
+        )
+
+    @property
+    def alerts(self) -> int:
+        return int(self._metrics.total(self._metrics.alerts))
+
+    @property
+    def dead_letters(self) -> int:
+        return int(self._metrics.total(self._metrics.dead_letters))
+
+
+def main(spec_path: Path) -> None:
+    spec = RunSpec.model_validate_json(spec_path.read_bytes())
+    settings = spec.worker_settings()
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    loop = asyncio.new_event_loop()
+    if spec.mode == "noop":
+        app, counter = build_noop_app(settings, spec.bootstrap)
+        watch = _watch_noop(app, spec, counter)
+    else:
+        worker = build_worker(settings, spec.bootstrap, spec.redis_url)
+        app = worker.app
+        watch = _watch_pipeline(app, spec, PipelineProgress(worker, spec.record_processed_times))
+    app.task(watch)
+    faust.Worker(app, loglevel=settings.worker.log_level, quiet=True, loop=loop).execute_from_commandline()
+
+
+def _watch_noop(app: faust.App, spec: RunSpec, counter: NoopCounter) -> Callable[[], Any]:
+    async def watch() -> None:
+        await _wait_first(app, spec, lambda: counter.first_s is not None)
+        profiler = _start_profiler(spec)
+        await _wait_until(
+            lambda: counter.events >= spec.expected_events, spec.timeout_s, lambda: counter.events
+        )
+        last_s, last_wall_s = time.perf_counter(), time.time()
+        outcome = RunOutcome(
+            mode="noop",
+            events=counter.events,
+            elapsed_s=last_s - (counter.first_s or last_s),
+            first_wall_s=counter.first_wall_s or last_wall_s,
+            last_wall_s=last_wall_s,
+            profile_top=_stop_profiler(profiler, spec, counter.events),
+        )
+        _finish(spec, outcome)
+
+    return watch
+
+
+def _watch_pipeline(app: faust.App, spec: RunSpec, progress: PipelineProgress) -> Callable[[], Any]:
+    async def watch() -> None:
+        def started() -> bool:
+            progress.poll_first()
+            return progress.first_s is not None
+
+        await _wait_first(app, spec, started)
+        profiler = _start_profiler(spec)
+        await _wait_until(
+            lambda: progress.handled >= spec.expected_events, spec.timeout_s, lambda: progress.handled
+        )
+        last_s, last_wall_s = time.perf_counter(), time.time()
+        handled = progress.handled
+        outcome = RunOutcome(
+            mode="pipeline",
+            events=handled,
+            elapsed_s=last_s - (progress.first_s or last_s),
+            first_wall_s=progress.first_wall_s or last_wall_s,
+            last_wall_s=last_wall_s,
+            alerts=progress.alerts,
+            dead_letters=progress.dead_letters,
+            processed_times=progress.processed_times,
+            profile_top=_stop_profiler(profiler, spec, handled),
+        )
+        _finish(spec, outcome)
+
+    return watch
+
+
+async def _wait_first(app: faust.App, spec: RunSpec, started: Callable[[], bool]) -> None:
+    """Wait for the first record; say "ready" once partitions are assigned (live producers wait for it)."""
+    deadline_s = time.monotonic() + spec.timeout_s
+    ready = False
+    while not started():
+        if not ready and app.consumer.assignment() and not app.rebalancing:
+            spec.ready_path.write_text("ready")
+            ready = True
+        if time.monotonic() > deadline_s:
+            raise TimeoutError(f"{spec.mode} worker: no record within {spec.timeout_s} s")
+        await asyncio.sleep(_FIRST_POLL_S)
+    if not ready:
+        spec.ready_path.write_text("ready")
+
+
+async def _wait_until(done: Callable[[], bool], timeout_s: float, handled: Callable[[], int]) -> None:
+    deadline_s = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline_s:
+            raise TimeoutError(f"only {handled()} records handled within {timeout_s} s")
+        await asyncio.sleep(_DONE_POLL_S)
+
+
+def _start_profiler(spec: RunSpec) -> subprocess.Popen[bytes] | None:
+    """Attach py-spy to this process (sampling from outside: the worker runs at full speed)."""
+    if spec.profile_path is None:
+        return None
+    py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if py_spy is None:
+        raise BenchError("--profile needs py-spy (pip install py-spy)")
+    raw_path = spec.profile_path.with_suffix(".collapsed")
+    argv = [py_spy, "record", "--pid", str(os.getpid()), "--rate", str(PROFILE_RATE_HZ),
+            "--format", "raw", "--nonblocking", "--output", str(raw_path)]
+    profiler = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(_PROFILER_ATTACH_S)
+    return profiler
+
+
+def _stop_profiler(
+    profiler: subprocess.Popen[bytes] | None, spec: RunSpec, events: int
+) -> list[dict[str, Any]]:
+    """Stop py-spy (it writes on SIGINT), write the text report, return the top functions."""
+    if profiler is None or spec.profile_path is None:
+        return []
+    profiler.send_signal(signal.SIGINT)
+    _, stderr = profiler.communicate(timeout=60)
+    raw_path = spec.profile_path.with_suffix(".collapsed")
+    if not raw_path.exists():
+        raise BenchError(f"py-spy wrote no profile: {stderr.decode(errors='replace')[-500:]}")
+    stacks = parse_collapsed(raw_path.read_text())
+    costs = function_costs(stacks, events, PROFILE_RATE_HZ)
+    cpu_s = sum(count for _, count in stacks) / PROFILE_RATE_HZ
+    spec.profile_path.write_text(render_report(costs, events, cpu_s))
+    return [cost.as_dict() for cost in costs[:_PROFILE_TOP]]
+
+
+def _finish(spec: RunSpec, outcome: RunOutcome) -> None:
+    staging = spec.result_path.with_suffix(".tmp")
+    staging.write_text(outcome.model_dump_json())
+    staging.replace(spec.result_path)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,67 @@
+"""``churnwatch bench``: throughput, latency and Redis memory of the pipeline vs its baselines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvloop
+from rich.console import Console
+
+from bench.config import BenchConfig
+from bench.run import run_bench
+from stack.embedded import running_stack
+from streams.settings import Settings
+
+
+def bench(
+    events: Annotated[
+        int, typer.Option(help="Events to pre-produce (call, top-up, complaint, lifecycle).")
+    ] = 200_000,
+    customers: Annotated[int, typer.Option(help="Simulated customers the events are about.")] = 50_000,
+    partitions: Annotated[int, typer.Option(help="Partitions of each input topic.")] = 4,
+    load_fraction: Annotated[
+        float, typer.Option(help="Latency phase: offered load as a fraction of the measured pipeline rate.")
+    ] = 0.5,
+    live_seconds: Annotated[float, typer.Option(help="Latency phase: seconds of live traffic.")] = 20.0,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the numbers to this JSON file.")
+    ] = None,
+    profile: Annotated[
+        bool, typer.Option(help="Also profile the no-op and the pipeline worker with py-spy.")
+    ] = False,
+    work_dir: Annotated[Path, typer.Option(help="Logs, worker data and profiles go here.")] = Path(
+        "churnwatch-data/bench"
+    ),
+) -> None:
+    """Measure raw aiokafka, a Faust no-op and the full pipeline on one topic set, plus latency and memory."""
+    console = Console()
+    settings = Settings()
+    config = BenchConfig(
+        events=events,
+        customers=customers,
+        partitions=partitions,
+        load_fraction=load_fraction,
+        live_seconds=live_seconds,
+        profile_dir=work_dir / "profiles" if profile else None,
+        work_dir=work_dir,
+    )
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    with running_stack(work_dir / "stack", settings.bootstrap, settings.redis_url) as stack:
+        if stack.children:
+            console.print(f"embedded stack: kafka {stack.kafka_bootstrap}, redis {stack.redis_url}")
+        console.print(f"{os.cpu_count()} CPUs; every phase uses fresh topics and key prefixes")
+        result = asyncio.run(
+            run_bench(config, settings, stack.kafka_bootstrap, stack.redis_url,
+                      lambda line: console.print(f"[dim]{line}[/dim]"))
+        )
+    console.print(result.table())
+    if config.profile_dir is not None:
+        console.print(f"profiles: {config.profile_dir}/noop.txt, {config.profile_dir}/pipeline.txt")
+    if json_path is not None:
+        json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        console.print(f"wrote {json_path}")

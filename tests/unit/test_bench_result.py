@@ -1,0 +1,93 @@
+"""The benchmark's JSON document and table: the issue's keys, ratios and latency labels."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from rich.console import Console
+
+from bench.result import BenchResult, Latency, Throughput
+
+ISSUE_KEYS = {
+    "raw_aiokafka_eps",
+    "faust_noop_eps",
+    "pipeline_eps",
+    "pipeline_over_faust",
+    "pipeline_over_raw",
+    "faust_over_raw",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "redis_bytes_per_customer",
+}
+
+
+NO_ALERTS = Latency(0, math.nan, math.nan)
+
+
+def result(alert_latency: Latency = NO_ALERTS, faust_eps: float = 20_000.0) -> BenchResult:
+    return BenchResult(
+        events=200_000,
+        customers=50_000,
+        partitions=4,
+        raw=Throughput(200_000, 1.0, 200_000.0),
+        faust_noop=Throughput(200_000, 10.0, faust_eps),
+        pipeline=Throughput(200_000, 12.5, 16_000.0),
+        event_to_alert=alert_latency,
+        event_to_processed=Latency(50_000, 40.0, 180.0),
+        offered_load_eps=8_000.0,
+        achieved_load_eps=7_990.0,
+        redis_bytes_per_customer=610.0,
+        redis_customers_sampled=2_000,
+        pipeline_alerts=0,
+        extra={"run_id": "abc"},
+    )
+
+
+class TestJsonDocument:
+    def test_document_has_every_key_the_issue_names(self) -> None:
+        """``--json`` carries the nine keys of the issue's benchmark item."""
+        assert set(result().to_json()) >= ISSUE_KEYS
+
+    def test_ratios_divide_the_measured_rates(self) -> None:
+        """pipeline/faust, pipeline/raw and faust/raw come from the three throughputs."""
+        doc = result().to_json()
+        assert (doc["pipeline_over_faust"], doc["pipeline_over_raw"], doc["faust_over_raw"]) == (
+            pytest.approx(0.8), pytest.approx(0.08), pytest.approx(0.1)
+        )
+
+    def test_headline_latency_is_event_to_alert_when_alerts_were_timed(self) -> None:
+        """With alert samples, latency_p50/p99 are event-to-alert and say so."""
+        doc = result(alert_latency=Latency(500, 30.0, 90.0)).to_json()
+        assert (doc["latency_kind"], doc["latency_p50_ms"], doc["latency_p99_ms"]) == (
+            "event_to_alert", 30.0, 90.0
+        )
+
+    def test_headline_latency_falls_back_to_event_to_processed_and_is_labelled(self) -> None:
+        """Without alerts the headline percentiles are event-to-processed, named in latency_kind."""
+        doc = result().to_json()
+        assert (doc["latency_kind"], doc["latency_p99_ms"]) == ("event_to_processed", 180.0)
+
+    def test_unmeasured_values_are_json_null(self) -> None:
+        """NaN (nothing measured) is written as null, so the file is strict JSON."""
+        text = json.dumps(result(faust_eps=0.0).to_json(), allow_nan=False)
+        assert json.loads(text)["pipeline_over_faust"] is None
+
+    def test_extra_values_are_kept_under_their_own_names(self) -> None:
+        """Details beyond the issue's keys are added, not mixed into them."""
+        assert result().to_json()["run_id"] == "abc"
+
+
+class TestTable:
+    def test_table_marks_a_missed_target(self) -> None:
+        """pipeline/raw 0.08 is below the 0.1 goal, and the table says so."""
+        console = Console(record=True, width=140)
+        console.print(result().table())
+        assert "≥ 0.1 MISSED" in console.export_text()
+
+    def test_table_marks_a_met_target(self) -> None:
+        """pipeline/faust 0.8 meets the 0.8 target."""
+        console = Console(record=True, width=140)
+        console.print(result().table())
+        assert "≥ 0.8 ok" in console.export_text()
