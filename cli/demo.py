@@ -45,6 +45,7 @@ from cli.demo_view import (
 from sim.kafka_producer import open_producer
 from sim.pacing import EventTimeSpeedup
 from sim.population import SECONDS_PER_DAY
+from sim.publish import bad_records as make_bad_records
 from sim.publish import publish_simulation
 from sim.simulate import Simulation
 from sim.sink import EventSink, EventTopics, ProducerSink
@@ -55,7 +56,7 @@ from streams.settings import Settings
 
 DEMO_START = datetime(2025, 9, 1, tzinfo=UTC)
 WORKER_STOP_GRACE_S = 10.0
-METRICS_POLL_S = 0.5
+METRICS_POLL_S = 0.25
 LIVE_REFRESH_S = 0.25
 PLAIN_STATUS_EVERY_S = 5.0
 PLAIN_ALERTS_PER_STATUS = 3
@@ -98,6 +99,10 @@ class DemoPacer:
     @property
     def phase(self) -> str:
         return "live" if self.live else "warm-up"
+
+    @property
+    def live_from(self) -> datetime:
+        return datetime.fromtimestamp(self._live_from_s, UTC)
 
     async def wait(self, event_time_s: float) -> None:
         self._count += 1
@@ -224,7 +229,7 @@ def demo(
     ] = 0.3,
     max_backlog: Annotated[
         int, typer.Option(min=100, help="records the worker may fall behind before publishing waits")
-    ] = 15_000,
+    ] = 6000,
     bad_records: Annotated[int, typer.Option(min=0, help="deliberately invalid records")] = 12,
     drain_seconds: Annotated[
         float, typer.Option(min=0.0, help="at most this long for the worker to catch up at the end")
@@ -365,8 +370,9 @@ async def _run(
             max_backlog=plan.max_backlog,
             scraped=scraped,
         )
-        feed = asyncio.create_task(
-            publish_simulation(simulation, sink, topics, pacer=pacer, bad_record_count=plan.bad_records)
+        feed = asyncio.create_task(publish_simulation(simulation, sink, topics, pacer=pacer))
+        rejects = asyncio.create_task(
+            _publish_bad_records(sink, topics, plan, run.started_s, pacer.live_from)
         )
         view = _View(run, console)
         exit_code = 0
@@ -386,11 +392,13 @@ async def _run(
                     run.publish_rate = run.publish_meter.observe(now, sink.sent)
                     view.refresh()
                     await asyncio.sleep(LIVE_REFRESH_S)
-                if feed.done() and feed.exception() is not None:
-                    raise feed.exception()  # type: ignore[misc]
-                feed.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await feed
+                for task in (feed, rejects):
+                    if task.done():
+                        await task  # re-raises a publishing error
+                    else:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
                 await sink.flush()
                 run.published = sink.sent
                 if exit_code == 0:
@@ -399,12 +407,27 @@ async def _run(
                 run.ended_s = time.monotonic()
                 view.refresh()
         finally:
-            for task in (feed, outputs, watcher):
+            for task in (feed, rejects, outputs, watcher):
                 task.cancel()
             for task in (outputs, watcher):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
     return exit_code
+
+
+async def _publish_bad_records(
+    sink: CountingSink, topics: EventTopics, plan: DemoPlan, started_s: float, at: datetime
+) -> None:
+    """Send the deliberately invalid records at evenly spaced moments of the first 3/4 of the run.
+
+    Sent apart from the simulated feed, which may not reach its last days when the worker
+    sets a slower pace, so every run shows each kind in the dead-letter queue.
+    """
+    records = make_bad_records(plan.bad_records, at)
+    for index, (event_type, key, value) in enumerate(records):
+        due_s = started_s + 0.75 * plan.seconds * (index + 1) / (len(records) + 1)
+        await asyncio.sleep(max(0.0, due_s - time.monotonic()))
+        await sink.send(topics.for_type(event_type.value) or topics.calls, key, value)
 
 
 async def _drain(run: DemoRun, worker: subprocess.Popen[bytes], view: _View) -> None:
@@ -489,6 +512,7 @@ class _View:
             Live(console=console, auto_refresh=False, transient=False) if console.is_terminal else None
         )
         self._last_plain_s = 0.0
+        self._last_status = ""
         self._alerts_printed = 0
 
     def __enter__(self) -> _View:
@@ -515,4 +539,7 @@ class _View:
         self._alerts_printed += len(fresh)
         for row in sorted(fresh, key=lambda row: row.priority, reverse=True)[:PLAIN_ALERTS_PER_STATUS]:
             print(plain_alert(row), flush=True)
-        print(plain_status(self._run.progress(), self._run.tally), flush=True)
+        status = plain_status(self._run.progress(), self._run.tally)
+        if status != self._last_status:
+            print(status, flush=True)
+        self._last_status = status

@@ -124,18 +124,19 @@ class OutputTally:
         return sorted(latest.values(), key=lambda row: row.priority, reverse=True)[:rows]
 
     def examples(self, count: int) -> list[AlertRow]:
-        """Top-priority alerts of distinct customers, one per leading reason first, for variety.
+        """The most urgent alerts (zone, then priority) of distinct customers, varied reasons first.
 
         >>> tally = OutputTally()
-        >>> picks = (("topup_lapse", 9.0), ("topup_lapse", 8.0), ("dropped_calls", 1.0))
-        >>> for n, (code, p) in enumerate(picks):
+        >>> picks = (("yellow", "topup_lapse", 9.0), ("red", "topup_lapse", 2.0), ("red", "topup_lapse", 1.0),
+        ...          ("yellow", "dropped_calls", 1.0))
+        >>> for n, (zone, code, p) in enumerate(picks):
         ...     reasons = [{"code": code, "text": code, "weight": 1.0}]
         ...     _ = tally.add_alert({**_EXAMPLE_ALERT, "alert_id": f"a{n}", "customer_id": f"C{n}",
-        ...                          "priority": p, "reasons": reasons})
-        >>> [row.alert_id for row in tally.examples(2)]
-        ['a0', 'a2']
+        ...                          "zone": zone, "priority": p, "reasons": reasons})
+        >>> [row.alert_id for row in tally.examples(3)]
+        ['a1', 'a3', 'a2']
         """
-        ranked = sorted(self.alerts, key=lambda row: row.priority, reverse=True)
+        ranked = sorted(self.alerts, key=lambda row: (_zone_rank(row.zone), row.priority), reverse=True)
         chosen: list[AlertRow] = []
         customers: set[str] = set()
         codes: set[str] = set()
@@ -159,7 +160,6 @@ class WorkerMetrics:
     events_applied: float = 0.0
     dead_letters: float = 0.0
     alerts: float = 0.0
-    consumer_lag: float = 0.0
 
     @classmethod
     def parse(cls, exposition: str) -> WorkerMetrics:
@@ -169,10 +169,9 @@ class WorkerMetrics:
         ... churnwatch_events_in_total{topic="telco.topups"} 5.0
         ... churnwatch_events_applied_total 12.0
         ... churnwatch_dead_letters_total{reason="not_json"} 3.0
-        ... churnwatch_consumer_lag{topic="telco.calls",partition="0"} 7.0
         ... '''
         >>> WorkerMetrics.parse(text)
-        WorkerMetrics(events_in=15.0, events_applied=12.0, dead_letters=3.0, alerts=0.0, consumer_lag=7.0)
+        WorkerMetrics(events_in=15.0, events_applied=12.0, dead_letters=3.0, alerts=0.0)
         """
         totals: defaultdict[str, float] = defaultdict(float)
         for family in text_string_to_metric_families(exposition):
@@ -183,7 +182,6 @@ class WorkerMetrics:
             events_applied=totals["churnwatch_events_applied_total"],
             dead_letters=totals["churnwatch_dead_letters_total"],
             alerts=totals["churnwatch_alerts_total"],
-            consumer_lag=totals["churnwatch_consumer_lag"],
         )
 
 
@@ -230,6 +228,11 @@ class DemoProgress:
     def remaining_s(self) -> float:
         return max(0.0, self.total_s - self.elapsed_s)
 
+    @property
+    def backlog(self) -> float:
+        """Records published that the worker has not read yet."""
+        return max(0.0, self.published - self.worker.events_in)
+
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
@@ -246,6 +249,15 @@ class DemoSummary:
     worker_log: str
     first_alert_s: float | None = None
     interrupted: bool = False
+
+
+def _zone_rank(zone: str) -> int:
+    """Higher for riskier zones; unknown zones rank lowest.
+
+    >>> _zone_rank("red") > _zone_rank("yellow") > _zone_rank("white") > _zone_rank("?")
+    True
+    """
+    return len(ZONE_ORDER) - ZONE_ORDER.index(zone) if zone in ZONE_ORDER else 0
 
 
 def _zone_text(zone: str) -> Text:
@@ -319,7 +331,7 @@ def render_live(progress: DemoProgress, tally: OutputTally, rows: int = 12) -> R
             f"worker in {progress.worker.events_in:,.0f} ({progress.worker_rate:,.0f}/s)"
             f"  applied {progress.worker.events_applied:,.0f}"
         ),
-        Text(f"lag {progress.worker.consumer_lag:,.0f}"),
+        Text(f"worker behind by {progress.backlog:,.0f}"),
     )
     counters = Table.grid(padding=(0, 2))
     counters.add_row(Text("alerts", style="bold"), _zone_counts(tally.alerts_by_zone))
@@ -337,7 +349,7 @@ def plain_status(progress: DemoProgress, tally: OutputTally) -> str:
 
     >>> p = DemoProgress(5.0, 60.0, "live", 1000, 200.0, None, WorkerMetrics(events_in=900.0), 180.0)
     >>> print(plain_status(p, OutputTally()).replace(" alerts=", "\\n alerts="))
-    [  5s/60s] live published=1,000 (200/s) worker_in=900 (180/s) applied=0 lag=0
+    [  5s/60s] live published=1,000 (200/s) worker_in=900 (180/s) applied=0 behind=100
      alerts=0 () dead_letters=0 ()
     """
     zones = " ".join(f"{z}={tally.alerts_by_zone[z]}" for z in ZONE_ORDER if tally.alerts_by_zone[z])
@@ -346,7 +358,7 @@ def plain_status(progress: DemoProgress, tally: OutputTally) -> str:
         f"[{progress.elapsed_s:3.0f}s/{progress.total_s:.0f}s] {progress.phase} "
         f"published={progress.published:,} ({progress.publish_rate:,.0f}/s) "
         f"worker_in={progress.worker.events_in:,.0f} ({progress.worker_rate:,.0f}/s) "
-        f"applied={progress.worker.events_applied:,.0f} lag={progress.worker.consumer_lag:,.0f} "
+        f"applied={progress.worker.events_applied:,.0f} behind={progress.backlog:,.0f} "
         f"alerts={len(tally.alerts)} ({zones}) dead_letters={tally.dead_letters} ({reasons})"
     )
 
