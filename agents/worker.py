@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from streams.metrics import PipelineMetrics
 from streams.processor import TickProcessor
 from streams.progress_store import ProgressStore
 from streams.publisher import OutputPublisher
+from streams.redis_client import RedisClient, connect_redis
 from streams.settings import Settings
 from streams.topics import ChurnTopics, declare_topics
 from streams.validation import RecordValidator
@@ -37,7 +39,7 @@ class Worker:
     topics: ChurnTopics
     metrics: PipelineMetrics
     coordinator: IngestCoordinator[AckToken]
-    redis: aioredis.Redis
+    redis: RedisClient
 
 
 def utc_now() -> datetime:
@@ -50,11 +52,11 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     metrics = PipelineMetrics()
     app = create_app(settings, bootstrap, metrics)
     topics = declare_topics(app, settings.topics)
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = connect_redis(redis_url, settings.redis_cluster)
     prefix = settings.features.key_prefix
     scorer = ColdStartRules(settings.scoring)
     metrics.model_version.labels(scorer.model_version, "cold_start_rules").set(1)
-    aligner: EventTimeAligner[Accepted[AckToken]] = EventTimeAligner(
+    aligner: EventTimeAligner[Accepted] = EventTimeAligner(
         tick=timedelta(minutes=settings.scoring_tick_minutes), allowed_lateness=settings.allowed_lateness
     )
     input_topics = set(topics.input_names)
@@ -63,6 +65,15 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         """Read everything the broker has for this partition (fetch high-water mark, not end_offsets)."""
         highwater = app.consumer.highwater(TP(tp[0], tp[1]))
         return highwater is not None and aligner.next_received(tp) >= highwater
+
+    class ConsumerFlow:
+        """Pauses partitions at Faust's consumer, which keeps delivering the others."""
+
+        def pause(self, tps: Sequence[TopicPartition]) -> None:
+            app.consumer.pause_partitions([TP(topic, partition) for topic, partition in tps])
+
+        def resume(self, tps: Sequence[TopicPartition]) -> None:
+            app.consumer.resume_partitions([TP(topic, partition) for topic, partition in tps])
 
     coordinator: IngestCoordinator[AckToken] = IngestCoordinator(
         validator=RecordValidator(
@@ -81,6 +92,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         sink=OutputPublisher(topics),
         acknowledge=acknowledge,
         caught_up=caught_up,
+        flow=ConsumerFlow(),
         metrics=metrics,
         clock=utc_now,
         max_pending_per_partition=settings.batching.max_pending_per_partition,
@@ -90,6 +102,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
         await coordinator.revoke([(tp.topic, tp.partition) for tp in revoked if tp.topic in input_topics])
+        metrics.forget_partitions([(tp.topic, tp.partition) for tp in revoked])
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
@@ -106,7 +119,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     return Worker(app, topics, metrics, coordinator, redis)
 
 
-def _register_operations(app: faust.App, metrics: PipelineMetrics, redis: aioredis.Redis) -> None:
+def _register_operations(app: faust.App, metrics: PipelineMetrics, redis: RedisClient) -> None:
     """``/metrics``, ``/health``, ``/ready`` and the consumer-lag gauge."""
 
     @app.page("/metrics")

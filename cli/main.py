@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cli import schemas_cli, stack_cli, worker_cli
+from cli import bench_cli, demo, schemas_cli, stack_cli, worker_cli
+from sim.cli import replay_command, simulate_command
 
 app = typer.Typer(
     name="churnwatch",
@@ -15,6 +16,10 @@ app = typer.Typer(
 app.add_typer(stack_cli.app, name="stack")
 app.add_typer(schemas_cli.app, name="schemas")
 app.command("worker")(worker_cli.worker)
+app.command("demo")(demo.demo)
+app.command("bench")(bench_cli.bench)
+app.command("simulate")(simulate_command)
+app.command("replay")(replay_command)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import hashlib
 import importlib.resources
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from features.config import FeatureConfig
@@ -23,6 +23,8 @@ from features.records import RECORD, encode
 from features.state_codec import unpack_state
 from features.store import ApplyResult, PositionedEvent
 from features.vector import FeatureVector
+
+RedisClient = Redis | RedisCluster
 
 _APPLIED, _DUPLICATE, _REPLAYED_DUPLICATE = ord("a"), ord("d"), ord("D")
 
@@ -63,8 +65,8 @@ class RedisFeatureStore:
     The client must return bytes (``decode_responses=False``): states are binary.
     """
 
-    def __init__(self, redis: aioredis.Redis, config: FeatureConfig) -> None:
-        if redis.connection_pool.connection_kwargs.get("decode_responses", False):
+    def __init__(self, redis: RedisClient, config: FeatureConfig) -> None:
+        if redis.get_encoder().decode_responses:
             raise ValueError("RedisFeatureStore needs a client with decode_responses=False")
         self._redis = redis
         self._prefix = config.key_prefix

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from features.redis_store import customer_tag
+from features.redis_store import RedisClient, customer_tag
 from policy.alert_state import AlertState
 from schemas.errors import StorageUnavailableError
 
@@ -24,7 +23,7 @@ def alert_state_key(prefix: str, customer_id: str) -> str:
 class AlertStateStore:
     """Reads alert states; writes happen with the run progress (``streams.progress_store``)."""
 
-    def __init__(self, redis: aioredis.Redis, key_prefix: str) -> None:
+    def __init__(self, redis: RedisClient, key_prefix: str) -> None:
         self._redis = redis
         self._prefix = key_prefix
 

@@ -148,25 +148,49 @@ class EventTimeAligner(Generic[Token]):
     def next_received(self, tp: TopicPartition) -> int:
         return self._partitions[tp].next_received
 
+    def done_before(self, tp: TopicPartition) -> int:
+        """Records below this offset were fully handled by an earlier owner."""
+        return self._partitions[tp].done_before
+
     def pending_count(self, tp: TopicPartition) -> int:
         state = self._partitions.get(tp)
         return len(state.pending) if state else 0
 
     def release(self, caught_up: Callable[[TopicPartition], bool]) -> list[ReleasedTick[Token]]:
         """Every complete tick, per partition group, in tick order; removes them from the queues."""
-        groups: dict[int, list[TopicPartition]] = {}
-        for tp in self._partitions:
-            groups.setdefault(tp[1], []).append(tp)
         released: list[ReleasedTick[Token]] = []
-        for partition in sorted(groups):
-            members = sorted(groups[partition])
-            horizon = math.inf
-            for tp in members:
-                if not caught_up(tp):
-                    horizon = min(horizon, self._partitions[tp].max_tau_s)
-            limit = math.inf if horizon == math.inf else horizon // self._tick_s
+        for partition, members in sorted(self._groups().items()):
+            limit = self._limit_tick(members, caught_up)
             released.extend(self._release_group(partition, members, limit))
         return released
+
+    def is_ahead(self, tp: TopicPartition, caught_up: Callable[[TopicPartition], bool]) -> bool:
+        """Whether this partition has read past the tick its group is waiting to complete.
+
+        Only such a partition may be paused: the partition that holds the group back
+        must keep reading, or nothing would ever be released.
+        """
+        state = self._partitions.get(tp)
+        if state is None or state.max_tau_s == -math.inf:
+            return False
+        members = self._groups()[tp[1]]
+        return state.max_tau_s // self._tick_s > self._limit_tick(members, caught_up)
+
+    def _groups(self) -> dict[int, list[TopicPartition]]:
+        groups: dict[int, list[TopicPartition]] = {}
+        for tp in sorted(self._partitions):
+            groups.setdefault(tp[1], []).append(tp)
+        return groups
+
+    def _limit_tick(
+        self, members: list[TopicPartition], caught_up: Callable[[TopicPartition], bool]
+    ) -> float:
+        """Ticks below this one are complete in the group (inf when every member caught up)."""
+        horizon = math.inf
+        for tp in members:
+            if not caught_up(tp):
+                horizon = min(horizon, self._partitions[tp].max_tau_s)
+        return math.inf if horizon == math.inf else horizon // self._tick_s
 
     def _release_group(
         self, partition: int, members: list[TopicPartition], limit: float

@@ -7,7 +7,7 @@ The order of effects in a tick is what makes a crash at any moment harmless:
 3. publish dead letters for duplicates (at-least-once, keyed by source position);
 4. record the alert outbox, alert states and partition progress in one pipeline;
 5. publish the alerts and clear them from the outbox;
-6. acknowledge the records, so Faust may commit their offsets.
+6. acknowledge the records in offset order (``streams.acks``), so Faust may commit them.
 
 A restart skips what progress says is done, republishes the outbox (same alert ids),
 and redoes everything else exactly as before, because ticks depend only on the records.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from schemas.errors import StorageUnavailableError
 from schemas.events import EventType
 from schemas.outputs import Alert, DeadLetter, DeadLetterReason
 from schemas.parsing import Rejection
+from streams.acks import InOrderAcks
 from streams.alignment import Admission, EventTimeAligner, ReleasedTick, TopicPartition
 from streams.metrics import PipelineMetrics
 from streams.processor import TickProcessor
@@ -41,6 +43,14 @@ Token = TypeVar("Token")
 RETRY_BACKOFF_S = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
+class PartitionFlow(Protocol):
+    """Stops and restarts reading partitions at the consumer (not the agent, which reads many)."""
+
+    def pause(self, tps: Sequence[TopicPartition]) -> None: ...
+
+    def resume(self, tps: Sequence[TopicPartition]) -> None: ...
+
+
 class OutputSink(Protocol):
     async def publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
         """Deliver, and return only once the broker has acknowledged every record."""
@@ -48,12 +58,11 @@ class OutputSink(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Accepted(Generic[Token]):
-    """An admitted event waiting for its tick, with what is needed to acknowledge it."""
+class Accepted:
+    """An admitted event waiting for its tick, with the record it came from."""
 
     positioned: PositionedEvent
     record: SourceRecord
-    ack: Token
 
 
 class IngestCoordinator(Generic[Token]):
@@ -63,11 +72,12 @@ class IngestCoordinator(Generic[Token]):
         self,
         validator: RecordValidator,
         processor: TickProcessor,
-        aligner: EventTimeAligner[Accepted[Token]],
+        aligner: EventTimeAligner[Accepted],
         progress: ProgressStore,
         sink: OutputSink,
         acknowledge: Callable[[Token], Awaitable[object]],
         caught_up: Callable[[TopicPartition], bool],
+        flow: PartitionFlow,
         metrics: PipelineMetrics,
         clock: Callable[[], datetime],
         max_pending_per_partition: int,
@@ -77,13 +87,15 @@ class IngestCoordinator(Generic[Token]):
         self._aligner = aligner
         self._progress = progress
         self._sink = sink
-        self._acknowledge = acknowledge
+        self._acks: InOrderAcks[Token] = InOrderAcks(acknowledge)
         self._caught_up = caught_up
+        self._flow = flow
+        self._paused: set[TopicPartition] = set()
+        self._ready: deque[ReleasedTick[Accepted]] = deque()
         self._metrics = metrics
         self._clock = clock
         self._max_pending = max_pending_per_partition
         self._lock = asyncio.Lock()
-        self._space = asyncio.Condition(self._lock)
         self._outbox_partitions: set[int] = set()
 
     async def assign(self, tps: Iterable[TopicPartition]) -> None:
@@ -94,15 +106,20 @@ class IngestCoordinator(Generic[Token]):
             for tp in new:
                 self._aligner.assign(tp, restored.get(tp))
                 self._outbox_partitions.add(tp[1])
+            self._paused.clear()  # the consumer resumes every assigned partition after a rebalance
 
     async def revoke(self, tps: Iterable[TopicPartition]) -> None:
         """Give up partitions; their unacknowledged records will be read again by the next owner."""
         async with self._lock:
-            for tp in tps:
+            revoked = set(tps)
+            for tp in revoked:
                 self._aligner.revoke(tp)
+                self._acks.forget(tp)
                 self._processor.forget(tp[1])
                 self._outbox_partitions.discard(tp[1])
-            self._space.notify_all()
+                self._paused.discard(tp)
+            groups = {tp[1] for tp in revoked}
+            self._ready = deque(tick for tick in self._ready if tick.partition not in groups)
 
     async def submit(self, event_type: EventType, records: Sequence[tuple[SourceRecord, Token]]) -> None:
         """Validate and queue a batch of one topic; dead letters are delivered before anything is acked."""
@@ -111,28 +128,26 @@ class IngestCoordinator(Generic[Token]):
         topic = records[0][0].topic
         self._metrics.events_in.labels(topic).inc(len(records))
         tps = {(record.topic, record.partition) for record, _ in records}
-        async with self._space:
-            await self._space.wait_for(lambda: all(self._has_room(tp) for tp in tps))
+        async with self._lock:
             rejected: list[DeadLetter] = []
-            settled: list[Token] = []
+            settled: list[SourceRecord] = []
             now = self._clock()
             for record, token in records:
                 tp = (record.topic, record.partition)
                 if tp not in self._aligner.assigned:
                     continue  # revoked while waiting: the next owner reads it again
-                if record.offset < self._aligner.next_received(tp):
-                    settled.append(token)  # handled before, or delivered twice around a rebalance
-                    self._metrics.events_replayed.inc()
-                    continue
+                if self._aligner.done_before(tp) <= record.offset < self._aligner.next_received(tp):
+                    continue  # delivered twice in this ownership: the first delivery is tracked
+                self._acks.track(tp, record.offset, token)
                 parsed = self._validator.validate(record.value, event_type)
                 if isinstance(parsed, Rejection):
                     self._aligner.received(tp, record.offset)
                     rejected.append(dead_letter(record, parsed, now))
-                    settled.append(token)
+                    settled.append(record)
                     continue
                 admission, tau_s = self._aligner.admit(tp, record.offset, parsed.event_time.timestamp())
                 if admission is Admission.ALREADY_DONE:
-                    settled.append(token)
+                    settled.append(record)
                     self._metrics.events_replayed.inc()
                 elif admission is Admission.TOO_LATE:
                     watermark = datetime.fromtimestamp(tau_s - self._aligner.lateness_s, tz=now.tzinfo)
@@ -142,33 +157,60 @@ class IngestCoordinator(Generic[Token]):
                         f"watermark {watermark.isoformat()}",
                     )
                     rejected.append(dead_letter(record, rejection, now))
-                    settled.append(token)
+                    settled.append(record)
                 else:
                     positioned = PositionedEvent(
                         parsed, SourcePosition(record.topic, record.partition, record.offset)
                     )
-                    self._aligner.add(tp, record.offset, tau_s, Accepted(positioned, record, token))
+                    self._aligner.add(tp, record.offset, tau_s, Accepted(positioned, record))
             if rejected:
                 await self._sink.publish((), rejected)
                 self._count_dead_letters(rejected)
-            for token in settled:
-                await self._acknowledge(token)
+            for record in settled:
+                await self._acks.done((record.topic, record.partition), record.offset)
+                self._metrics.processed(record.topic, record.partition, record.offset)
+            self._pause_runaways(tps)
 
-    def _has_room(self, tp: TopicPartition) -> bool:
-        return tp not in self._aligner.assigned or self._aligner.pending_count(tp) < self._max_pending
+    def _pause_runaways(self, tps: Iterable[TopicPartition]) -> None:
+        """Stop reading partitions far ahead of their group; the one holding it back keeps reading."""
+        runaways = [
+            tp
+            for tp in sorted(tps)
+            if tp not in self._paused
+            and self._aligner.pending_count(tp) >= self._max_pending
+            and self._aligner.is_ahead(tp, self._caught_up)
+        ]
+        if runaways:
+            self._flow.pause(runaways)
+            self._paused.update(runaways)
+
+    def _resume_caught_up(self) -> None:
+        resumable = [
+            tp
+            for tp in sorted(self._paused)
+            if self._aligner.pending_count(tp) < self._max_pending // 2
+            or not self._aligner.is_ahead(tp, self._caught_up)
+        ]
+        if resumable:
+            self._flow.resume(resumable)
+            self._paused.difference_update(resumable)
 
     async def drain(self) -> int:
-        """Process every complete tick; returns how many ticks were processed."""
-        async with self._space:
-            for partition in sorted(self._outbox_partitions):
-                await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
-            self._outbox_partitions.clear()
-            ticks = self._aligner.release(self._caught_up)
-            for tick in ticks:
+        """Process every complete tick, one at a time, so batches can be admitted in between."""
+        processed = 0
+        while True:
+            async with self._lock:
+                for partition in sorted(self._outbox_partitions):
+                    await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
+                self._outbox_partitions.clear()
+                if not self._ready:
+                    self._ready.extend(self._aligner.release(self._caught_up))
+                if not self._ready:
+                    self._resume_caught_up()
+                    return processed
+                tick = self._ready.popleft()
                 await self._retrying(lambda t=tick: self._process_tick(t))  # type: ignore[misc]
-            if ticks:
-                self._space.notify_all()
-            return len(ticks)
+                processed += 1
 
     async def _flush_outbox(self, partition: int) -> None:
         pending = await self._progress.outbox(partition)
@@ -177,7 +219,7 @@ class IngestCoordinator(Generic[Token]):
             await self._sink.publish(pending, ())
             await self._progress.published(partition, [alert.alert_id for alert in pending])
 
-    async def _process_tick(self, tick: ReleasedTick[Accepted[Token]]) -> None:
+    async def _process_tick(self, tick: ReleasedTick[Accepted]) -> None:
         started = time.perf_counter()
         accepted = [item.token for item in tick.items]
         outcome = await self._processor.process(tick.partition, [a.positioned for a in accepted])
@@ -206,14 +248,14 @@ class IngestCoordinator(Generic[Token]):
             await self._progress.published(tick.partition, [alert.alert_id for alert in alerts])
             self._observe_alerts(alerts, accepted)
         for item in accepted:
-            await self._acknowledge(item.ack)
+            await self._acks.done((item.record.topic, item.record.partition), item.record.offset)
+        for (topic, partition), progress in tick.progress.items():
+            self._metrics.processed(topic, partition, progress.next_offset - 1)
         self._metrics.events_applied.inc(outcome.applied)
         self._metrics.events_replayed.inc(outcome.replayed)
-        for item in accepted:
-            self._metrics.processed(item.record.topic, item.record.partition, item.record.offset)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
 
-    def _observe_alerts(self, alerts: Sequence[Alert], accepted: Sequence[Accepted[Token]]) -> None:
+    def _observe_alerts(self, alerts: Sequence[Alert], accepted: Sequence[Accepted]) -> None:
         produced_at: dict[str, float] = {}
         for item in accepted:
             if item.record.timestamp_s is not None:

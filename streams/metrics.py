@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -65,6 +68,13 @@ class PipelineMetrics:
         key = (topic, partition)
         if offset + 1 > self.next_offsets.get(key, 0):
             self.next_offsets[key] = offset + 1
+
+    def forget_partitions(self, tps: Iterable[tuple[str, int]]) -> None:
+        """Drop lag readings of partitions this worker gave up, so they cannot look stalled."""
+        for topic, partition in tps:
+            self.next_offsets.pop((topic, partition), None)
+            with contextlib.suppress(KeyError):
+                self.consumer_lag.remove(topic, str(partition))
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric above."""

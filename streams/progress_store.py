@@ -5,13 +5,16 @@
   assigns the same ticks as the old one would have.
 * The alert outbox per partition group: alerts decided and recorded but perhaps not yet
   published. A new owner publishes what it finds there (same ids), then clears it.
+
+A group's progress and outbox share one hash tag, so on Redis Cluster they live in one
+slot. Writes that must land in order (outbox and alert states before progress) are
+separate round trips, because a Cluster pipeline runs its per-node parts concurrently.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from policy.alert_state import AlertState
@@ -19,26 +22,36 @@ from policy.alert_state_store import alert_state_key
 from schemas.errors import StorageUnavailableError
 from schemas.outputs import Alert
 from streams.alignment import PartitionProgress, TopicPartition
+from streams.redis_client import RedisClient
 
 
 class ProgressStore:
     """Per-partition progress, the alert outbox and alert states, written in one pipeline."""
 
-    def __init__(self, redis: aioredis.Redis, key_prefix: str, consumer_group: str) -> None:
+    def __init__(self, redis: RedisClient, key_prefix: str, consumer_group: str) -> None:
         self._redis = redis
         self._prefix = key_prefix
-        self._progress_key = f"{key_prefix}:progress:{consumer_group}"
+        self._group = consumer_group
+
+    def _group_tag(self, partition: int) -> str:
+        return f"{{{self._group}/p{partition}}}"
 
     def _outbox_key(self, partition: int) -> str:
-        return f"{self._prefix}:outbox:{partition}"
+        return f"{self._prefix}:{self._group_tag(partition)}:outbox"
+
+    def _progress_key(self, partition: int) -> str:
+        return f"{self._prefix}:{self._group_tag(partition)}:progress"
 
     async def load(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, PartitionProgress]:
         """Recorded progress of these partitions (absent: never handled)."""
         ordered = sorted(tps)
         if not ordered:
             return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for topic, partition in ordered:
+            pipe.hget(self._progress_key(partition), topic)
         try:
-            values = await self._redis.hmget(self._progress_key, [_field(tp) for tp in ordered])
+            values = await pipe.execute()
         except RedisError as error:
             raise StorageUnavailableError(f"progress read failed: {error}") from error
         restored = {}
@@ -56,22 +69,26 @@ class ProgressStore:
         alerts: Sequence[Alert],
         states: Mapping[str, AlertState],
     ) -> None:
-        """Outbox first, then alert states, then progress: a torn write never loses an alert."""
-        pipe = self._redis.pipeline(transaction=False)
-        if alerts:
-            pipe.hset(
-                self._outbox_key(partition),
-                mapping={alert.alert_id: alert.model_dump_json() for alert in alerts},
-            )
-        for customer_id, state in states.items():
-            pipe.set(alert_state_key(self._prefix, customer_id), state.encode())
-        if progress:
-            pipe.hset(
-                self._progress_key,
-                mapping={_field(tp): f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()},
-            )
+        """Outbox and alert states first, progress after: a torn write never loses an alert.
+
+        Without alerts this is one round trip (progress only).
+        """
         try:
-            await pipe.execute()
+            if alerts or states:
+                pipe = self._redis.pipeline(transaction=False)
+                if alerts:
+                    pipe.hset(
+                        self._outbox_key(partition),
+                        mapping={alert.alert_id: alert.model_dump_json() for alert in alerts},
+                    )
+                for customer_id, state in states.items():
+                    pipe.set(alert_state_key(self._prefix, customer_id), state.encode())
+                await pipe.execute()
+            if progress:
+                await self._redis.hset(
+                    self._progress_key(partition),
+                    mapping={tp[0]: f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()},
+                )
         except RedisError as error:
             raise StorageUnavailableError(f"progress write failed: {error}") from error
 
@@ -93,7 +110,3 @@ class ProgressStore:
             await self._redis.hdel(self._outbox_key(partition), *alert_ids)
         except RedisError as error:
             raise StorageUnavailableError(f"outbox clear failed: {error}") from error
-
-
-def _field(tp: TopicPartition) -> str:
-    return f"{tp[0]}|{tp[1]}"

@@ -72,8 +72,8 @@ class WorkerSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    app_id: str = "churnwatch"
-    web_host: str = "127.0.0.1"
+    app_id: str = "churnwatch"  # also the consumer group
+    web_host: str = "127.0.0.1"  # the address this worker advertises; Faust binds all interfaces
     web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     data_dir: Path = Path("churnwatch-data")
     log_level: str = "WARNING"
@@ -88,6 +88,7 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = KafkaSettings()
     redis_url: str | None = None  # None: start an embedded Redis server
+    redis_cluster: bool = False  # the URL points at one node of a Redis Cluster
     kafka_bootstrap: str | None = None  # shorthand for kafka.bootstrap (CHURNWATCH_KAFKA_BOOTSTRAP)
     topics: TopicSettings = TopicSettings()
     batching: BatchSettings = BatchSettings()
