@@ -11,6 +11,7 @@ from typing import Any
 
 import faust
 from faust.types import EventT
+from mode.supervisors import CrashingSupervisor
 
 from schemas.events import EventType
 from streams.coordinator import IngestCoordinator
@@ -36,7 +37,11 @@ def register_ingest_agents(
     """Wire each input topic to the coordinator; decisions live in features/, models/ and policy/."""
     for event_type, topic in topics.inputs.items():
         agent = _ingest_agent(event_type, coordinator, batching)
-        app.agent(topic, name=f"churnwatch.ingest.{event_type.value}")(agent)
+        # An unexpected error stops the worker (to be restarted from committed offsets)
+        # rather than restarting one agent over state the others still hold.
+        app.agent(
+            topic, name=f"churnwatch.ingest.{event_type.value}", supervisor_strategy=CrashingSupervisor
+        )(agent)
 
 
 def _ingest_agent(

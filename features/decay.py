@@ -18,8 +18,18 @@ DAY_US = 86_400_000_000
 TREND_MAX = 3.0
 """Upper clamp of a trend: +300%, i.e. the recent rate is at least four times the earlier one.
 
-Growth matters less than decline for churn, and a brand-new customer (no earlier rate)
-would otherwise have an unbounded trend."""
+Growth matters less than decline for churn, and a customer who only recently became
+active (no earlier rate) would otherwise have an unbounded trend."""
+
+MIN_TREND_HISTORY_DAYS = 14.0
+"""Shortest history (first event to now, days) with a trend; shorter ones report 0.
+
+The earlier-rate estimate weighs the history by ``exp(-age/90) - exp(-age/30)``, about
+``age / 45`` for young ages, so its exposure grows like ``T**2 / 90`` days: under 2.2
+days' worth of traffic at 14 days, less than a quarter day at 4. Such an estimate rests
+on the customer's first few events and swings by tens of percent with one more or one
+fewer; 0 (no evidence of change) is the honest value until there is an earlier period.
+"""
 
 
 def decay_weight(age_us: float, tau_days: float) -> float:
@@ -51,24 +61,46 @@ def decayed_add(
     return total + amount * decay_weight(reference_us - at_us, tau_days), reference_us
 
 
-def trend(recent_30d: float, total_90d: float) -> float:
+def exposure_days(tau_days: float, history_days: float) -> float:
+    """The ``tau_days`` decayed sum of one unit a day, steadily over the last ``history_days``.
+
+    ``tau * (1 - exp(-T / tau))``: ``T`` for a short history, ``tau`` for a long one.
+    Dividing a decayed sum by it gives the daily rate of steady traffic, whatever ``T``.
+
+    >>> exposure_days(30, 0.0), round(exposure_days(30, 30), 3), round(exposure_days(30, 1e6), 9)
+    (0.0, 18.964, 30.0)
+    """
+    return -tau_days * math.expm1(-history_days / tau_days)
+
+
+def trend(recent_30d: float, total_90d: float, history_days: float) -> float:
     """Relative change of the last 30 days' daily rate against the 60 days before them.
 
-    ``rate30 = S30 / 30`` and ``rate_prev60 = max(S90 - S30, 0) / 60`` (for steady
-    traffic both are the true daily rate). The result is ``rate30 / rate_prev60 - 1``
-    clamped to ``[-1, TREND_MAX]``: -1 means the activity stopped, 0 flat. With no
-    earlier activity (``rate_prev60 == 0``) it is 0 when there is no recent activity
-    either (nothing to compare) and ``TREND_MAX`` when there is (all growth).
+    ``history_days`` is ``T``, how long the customer has been seen (first event to now).
+    Steady traffic at rate ``r`` over ``T`` days has ``S_tau = r * exposure_days(tau, T)``,
+    so ``rate30 = S30 / exposure_days(30, T)`` and, from the part of the 90-day sum that
+    is not in the 30-day one, ``rate_prev60 = max(S90 - S30, 0) / (exposure_days(90, T) -
+    exposure_days(30, T))``: both equal ``r`` for steady traffic at any ``T``. The result
+    is ``rate30 / rate_prev60 - 1`` clamped to ``[-1, TREND_MAX]``: -1 means the activity
+    stopped, 0 flat. With no earlier activity (``rate_prev60 == 0``) it is 0 when there is
+    no recent activity either (nothing to compare) and ``TREND_MAX`` when there is (all
+    growth). Below ``MIN_TREND_HISTORY_DAYS`` it is 0: there is no earlier period yet.
 
-    >>> trend(30.0, 90.0)
+    >>> steady = (exposure_days(30, 35.0), exposure_days(90, 35.0))  # one unit a day, 35 days
+    >>> abs(trend(*steady, 35.0)) < 1e-12
+    True
+    >>> trend(0.0, 60.0, 200.0), trend(0.0, 0.0, 200.0), trend(5.0, 5.0, 200.0)
+    (-1.0, 0.0, 3.0)
+    >>> trend(0.0, 60.0, 10.0)  # too short a history to have an earlier period
     0.0
-    >>> trend(0.0, 60.0)
-    -1.0
-    >>> trend(0.0, 0.0), trend(5.0, 5.0)
-    (0.0, 3.0)
     """
-    rate_30d = recent_30d / 30.0
-    rate_prev_60d = max(total_90d - recent_30d, 0.0) / 60.0
+    if not history_days >= MIN_TREND_HISTORY_DAYS:
+        return 0.0
+    recent_exposure = exposure_days(30.0, history_days)
+    rate_30d = recent_30d / recent_exposure
+    rate_prev_60d = max(total_90d - recent_30d, 0.0) / (
+        exposure_days(90.0, history_days) - recent_exposure
+    )
     if rate_prev_60d <= 0.0:
         return TREND_MAX if rate_30d > 0.0 else 0.0
     return min(max(rate_30d / rate_prev_60d - 1.0, -1.0), TREND_MAX)

@@ -20,7 +20,7 @@ from features.contacts import (
     contact_bit,
     linear_count,
 )
-from features.decay import DAY_US, decay_weight, trend
+from features.decay import DAY_US, MIN_TREND_HISTORY_DAYS, TREND_MAX, decay_weight
 from features.records import encode, epoch_us, fingerprint
 from features.state import (
     APPLIED,
@@ -168,10 +168,11 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
     latest_lifecycle = latest(lifecycle)
     latest_payment = latest([event for event in lifecycle if event.payment_type is not None])
     off_net = [c for c in outgoing if c.counterparty_network is not CounterpartyNetwork.ON_NET]
+    history_days = (as_of - min(times)) / DAY_US
     return FeatureVector(
         customer_id=customer_id,
         as_of=max(event.event_time for event in mine),
-        history_days=(as_of - min(times)) / DAY_US,
+        history_days=history_days,
         calls_out_7d=count(7, outgoing),
         calls_out_30d=count(30, outgoing),
         calls_out_90d=count(90, outgoing),
@@ -187,7 +188,7 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
         dropped_call_share_30d=share(count(30, [c for c in calls if c.dropped]), count(30, calls)),
         off_net_share_30d=share(minutes(30, off_net), minutes(30, outgoing)),
         distinct_contacts_30d=_distinct_contacts(calls, as_of),
-        usage_trend=trend(minutes(30, calls), minutes(90, calls)),
+        usage_trend=_trend(minutes(30, calls), minutes(90, calls), history_days),
         topup_amount_30d=amount(30),
         topup_amount_90d=amount(90),
         topup_count_30d=count(30, topups),
@@ -198,7 +199,7 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
             if len(topup_times) >= 2
             else None
         ),
-        topup_trend=trend(amount(30), amount(90)),
+        topup_trend=_trend(amount(30), amount(90), history_days),
         complaints_30d=count(30, complaints),
         complaints_90d=count(90, complaints),
         complaints_network_30d=complaints_of(ComplaintCategory.NETWORK),
@@ -217,6 +218,24 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
         churned=latest_lifecycle is not None and latest_lifecycle.kind in CHURN_KINDS,
         revenue_90d=amount(90),
     )
+
+
+def _trend(s30: float, s90: float, history_days: float) -> float:
+    """The trend straight from its definition in docs/features.md.
+
+    A steady rate ``r`` seen for ``T`` days puts ``r * integral_0^T exp(-a / tau) da
+    = r * tau * (1 - exp(-T / tau))`` into a ``tau``-day sum; the earlier period is what
+    the 90-day sum holds beyond the 30-day one.
+    """
+    if history_days < MIN_TREND_HISTORY_DAYS:
+        return 0.0
+    weight_30 = 30.0 * (1.0 - math.exp(-history_days / 30.0))
+    weight_90 = 90.0 * (1.0 - math.exp(-history_days / 90.0))
+    recent_rate = s30 / weight_30
+    earlier_rate = max(0.0, s90 - s30) / (weight_90 - weight_30)
+    if earlier_rate == 0.0:
+        return 0.0 if recent_rate == 0.0 else TREND_MAX
+    return max(-1.0, min(TREND_MAX, recent_rate / earlier_rate - 1.0))
 
 
 def _distinct_contacts(calls: Sequence[CallEvent], as_of_us: int) -> float:

@@ -193,10 +193,11 @@ class CustomerState:
         as_of_us = self.last_us
         calls_30d = s[CALLS_OUT_30D] + s[CALLS_IN_30D]
         category = COMPLAINT_CATEGORY_30D
+        history_days = (as_of_us - self.first_us) / DAY_US
         return FeatureVector(
             customer_id=customer_id,
             as_of=from_epoch_us(as_of_us),
-            history_days=(as_of_us - self.first_us) / DAY_US,
+            history_days=history_days,
             calls_out_7d=s[CALLS_OUT_7D],
             calls_out_30d=s[CALLS_OUT_30D],
             calls_out_90d=s[CALLS_OUT_90D],
@@ -215,7 +216,9 @@ class CustomerState:
                 self.contact_words, self.contact_bucket, as_of_us
             ),
             usage_trend=trend(
-                s[MINUTES_OUT_30D] + s[MINUTES_IN_30D], s[MINUTES_OUT_90D] + s[MINUTES_IN_90D]
+                s[MINUTES_OUT_30D] + s[MINUTES_IN_30D],
+                s[MINUTES_OUT_90D] + s[MINUTES_IN_90D],
+                history_days,
             ),
             topup_amount_30d=s[TOPUP_AMOUNT_30D],
             topup_amount_90d=s[TOPUP_AMOUNT_90D],
@@ -227,7 +230,7 @@ class CustomerState:
                 if self.topup_total >= 2.0
                 else None
             ),
-            topup_trend=trend(s[TOPUP_AMOUNT_30D], s[TOPUP_AMOUNT_90D]),
+            topup_trend=trend(s[TOPUP_AMOUNT_30D], s[TOPUP_AMOUNT_90D], history_days),
             complaints_30d=s[COMPLAINTS_30D],
             complaints_90d=s[COMPLAINTS_90D],
             complaints_network_30d=s[category],

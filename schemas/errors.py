@@ -31,3 +31,7 @@ def _shorten(value: object, limit: int = 60) -> str:
 
 class StorageUnavailableError(ChurnwatchError):
     """A state store (Redis) could not be reached; the batch is retried, never dropped."""
+
+
+class OutputUnavailableError(ChurnwatchError):
+    """The broker did not take an output record; the tick is retried, never dropped."""

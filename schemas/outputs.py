@@ -97,7 +97,11 @@ class Alert(OutputRecord):
 
 
 class DeadLetter(OutputRecord):
-    """A rejected input: the original bytes (base64), why, and where it came from."""
+    """A rejected input: the original bytes (base64), why, and where it came from.
+
+    Originals longer than 64 KiB are cut to their first 64 KiB (``original_truncated``);
+    ``original_size`` is always the full size, and the source position finds the rest.
+    """
 
     reason: DeadLetterReason
     detail: Annotated[str, Field(max_length=500)]
@@ -107,6 +111,7 @@ class DeadLetter(OutputRecord):
     original_key_b64: str | None
     original_value_b64: str
     original_size: Annotated[int, Field(ge=0)]
+    original_truncated: bool = False
     rejected_at: AwareDatetime
 
 

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from features.store import PositionedEvent, SourcePosition
-from schemas.errors import StorageUnavailableError
+from schemas.errors import OutputUnavailableError, StorageUnavailableError
 from schemas.events import EventType
 from schemas.outputs import Alert, DeadLetter, DeadLetterReason
 from schemas.parsing import Rejection
@@ -164,7 +164,7 @@ class IngestCoordinator(Generic[Token]):
                     )
                     self._aligner.add(tp, record.offset, tau_s, Accepted(positioned, record))
             if rejected:
-                await self._sink.publish((), rejected)
+                await self._retrying(lambda: self._sink.publish((), rejected))
                 self._count_dead_letters(rejected)
             for record in settled:
                 await self._acks.done((record.topic, record.partition), record.offset)
@@ -273,13 +273,16 @@ class IngestCoordinator(Generic[Token]):
             self._metrics.dead_letters.labels(letter.reason.value).inc()
 
     async def _retrying(self, step: Callable[[], Awaitable[_T]]) -> _T:
-        """Run a storage step until it succeeds: a stalled partition beats a lost record."""
+        """Run a step until Redis and the broker take it: a stalled partition beats a lost record."""
         attempt = 0
         while True:
             try:
                 return await step()
-            except StorageUnavailableError as error:
-                self._metrics.redis_errors.inc()
+            except (StorageUnavailableError, OutputUnavailableError) as error:
+                if isinstance(error, StorageUnavailableError):
+                    self._metrics.redis_errors.inc()
+                else:
+                    self._metrics.publish_errors.inc()
                 delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
                 log.warning(
                     "storage unavailable (attempt %d), retrying in %.2fs: %s", attempt + 1, delay, error

@@ -33,6 +33,10 @@ class PipelineMetrics:
         self.redis_errors = Counter(
             "churnwatch_redis_errors", "Failed Redis calls (the batch is retried)", registry=self.registry
         )
+        self.publish_errors = Counter(
+            "churnwatch_publish_errors", "Failed output sends to the broker (the tick is retried)",
+            registry=self.registry,
+        )
         self.batch_seconds = Histogram(
             "churnwatch_batch_seconds", "Time to process one event-time tick of one partition group",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
+
+from schemas.errors import OutputUnavailableError
 from schemas.outputs import Alert, DeadLetter
 from streams.topics import ChurnTopics
 
@@ -20,6 +24,12 @@ class OutputPublisher:
         self._topics = topics
 
     async def publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
+        try:
+            await self._publish(alerts, dead_letters)
+        except (ProducerSendError, KafkaError) as error:
+            raise OutputUnavailableError(f"publishing outputs failed: {error}") from error
+
+    async def _publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
         deliveries: list[Awaitable[object]] = []
         for letter in dead_letters:
             deliveries.append(

@@ -9,6 +9,8 @@ from datetime import datetime
 from schemas.outputs import DeadLetter
 from schemas.parsing import Rejection
 
+MAX_ORIGINAL_BYTES = 64 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
@@ -33,6 +35,7 @@ def dead_letter(record: SourceRecord, rejection: Rejection, rejected_at: datetim
     (41, 'e29vcHM=')
     """
     value = record.value or b""
+    kept = value[:MAX_ORIGINAL_BYTES]
     return DeadLetter(
         reason=rejection.reason,
         detail=rejection.detail[:500],
@@ -40,7 +43,8 @@ def dead_letter(record: SourceRecord, rejection: Rejection, rejected_at: datetim
         source_partition=record.partition,
         source_offset=record.offset,
         original_key_b64=None if record.key is None else base64.b64encode(record.key).decode("ascii"),
-        original_value_b64=base64.b64encode(value).decode("ascii"),
+        original_value_b64=base64.b64encode(kept).decode("ascii"),
         original_size=len(value),
+        original_truncated=len(kept) < len(value),
         rejected_at=rejected_at,
     )

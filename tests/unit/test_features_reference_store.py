@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -285,3 +286,79 @@ class TestInMemoryStoreSemantics:
         forward, backward = final(events), final(events[::-1])
         assert (forward.payment_type, forward.churned) == (backward.payment_type, backward.churned)
         assert forward == brute_force_vector("c", events)
+
+
+def _steady_history(
+    days: float, call_every_hours: float, minutes_before: float, minutes_after: float, step_day: float
+) -> list[PositionedEvent]:
+    """Outgoing calls every ``call_every_hours`` and a top-up each day, from START for ``days``;
+    call minutes and top-up amounts drop from ``minutes_before`` to ``minutes_after`` at ``step_day``."""
+    events: list[InputEvent] = []
+    steps = round(days * 24 / call_every_hours)
+    for index in range(steps + 1):
+        at_hours = index * call_every_hours
+        minutes = minutes_before if at_hours < step_day * 24 else minutes_after
+        at = START + timedelta(hours=at_hours)
+        events.append(
+            CallEvent(
+                event_id=f"call{index}",
+                customer_id="c",
+                event_time=at,
+                direction=CallDirection.OUTGOING,
+                duration_s=60.0 * minutes,
+                counterparty="p1",
+            )
+        )
+        if at_hours % 24 == 0:
+            events.append(TopupEvent(event_id=f"top{index}", customer_id="c", event_time=at, amount=minutes))
+    return [
+        PositionedEvent(event, SourcePosition(topic_of(event), 0, offset))
+        for offset, event in enumerate(events)
+    ]
+
+
+def _vector_after(history: list[PositionedEvent]) -> FeatureVector:
+    vector = asyncio.run(InMemoryFeatureStore().apply(history)).vectors["c"]
+    assert_vectors_close(vector, brute_force_vector("c", [p.event for p in history]))
+    return vector
+
+
+class TestTrendOverFiniteHistories:
+    @pytest.mark.parametrize("days", [20, 35, 60, 90, 180])
+    def test_steady_traffic_has_no_trend_however_short_the_history(self, days: int) -> None:
+        """Steady calls and top-ups give usage and top-up trends of about 0 at any history length."""
+        vector = _vector_after(_steady_history(days, 4.0, 3.0, 3.0, step_day=days + 1))
+        assert vector.history_days == days
+        assert abs(vector.usage_trend) < 0.005, vector.usage_trend
+        assert abs(vector.topup_trend) < 0.02, vector.topup_trend
+
+    def test_step_decline_shows_as_the_derived_negative_trend(self) -> None:
+        """A 60% drop at day 60 reads about -0.30 four weeks later, as the decayed sums predict.
+
+        With rate 1 before the drop and 0.4 for the last W = 28 of T = 88 days,
+        ``S_tau = 0.4 tau (1 - e^(-W/tau)) + tau (e^(-W/tau) - e^(-T/tau))``; the trend
+        formula on these sums gives the expected value (a 30-day decayed sum still holds
+        some pre-drop traffic and the earlier-period estimate some post-drop traffic, so
+        the trend is about half the true -0.56 of the last 30 vs the 60 days before).
+        """
+        step_day, weeks_after = 60.0, 4
+        history_days = step_day + 7 * weeks_after
+        after_days = history_days - step_day
+
+        def decayed(tau: float) -> float:
+            recent = 0.4 * tau * (1 - math.exp(-after_days / tau))
+            return recent + tau * (math.exp(-after_days / tau) - math.exp(-history_days / tau))
+
+        earlier = 90 * (1 - math.exp(-history_days / 90)) - 30 * (1 - math.exp(-history_days / 30))
+        expected = (decayed(30) / (30 * (1 - math.exp(-history_days / 30)))) / (
+            (decayed(90) - decayed(30)) / earlier
+        ) - 1
+        vector = _vector_after(_steady_history(history_days, 2.0, 5.0, 2.0, step_day))
+        assert -0.31 < expected < -0.29
+        assert math.isclose(vector.usage_trend, expected, abs_tol=0.01), vector.usage_trend
+        assert math.isclose(vector.topup_trend, expected, abs_tol=0.03), vector.topup_trend
+
+    def test_history_shorter_than_two_weeks_reports_no_trend(self) -> None:
+        """With under MIN_TREND_HISTORY_DAYS of history both trends are 0, even after a drop."""
+        vector = _vector_after(_steady_history(10, 4.0, 5.0, 0.5, step_day=5))
+        assert (vector.usage_trend, vector.topup_trend) == (0.0, 0.0)
