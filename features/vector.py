@@ -5,7 +5,8 @@ with time constant N days, ``sum(v * exp(-(T - t) / N days))`` over events at
 ``t <= T``. For steady traffic it equals the plain N-day window sum, and unlike a
 sliding window it does not depend on arrival order. Trends compare the recent
 30-day rate with the rate of the 60 days before it, estimated from the 30- and
-90-day sums (``(S90 - S30) / 60`` per day for steady traffic).
+90-day sums normalised by the customer's history length (``features.decay.trend``:
+0 for steady traffic at any history length, 0 below 14 days of history).
 """
 
 from __future__ import annotations
