@@ -26,15 +26,35 @@ from sim.publish import PublishSummary, publish_simulation
 from sim.replay import Rejection, ReplayProgress, ReplaySummary, replay
 from sim.simulate import Simulation, SimulationSummary
 from sim.sink import EventTopics, ProducerSink
+from stack.topics import ensure_topics
 
 DEFAULT_START = "2025-11-03T00:00:00+00:00"
 _SHOWN_REJECTIONS = 20
 
-Bootstrap = Annotated[str, typer.Option(help="Kafka bootstrap servers, host:port[,host:port].")]
-CallsTopic = Annotated[str, typer.Option(help="Topic for call events.")]
-TopupsTopic = Annotated[str, typer.Option(help="Topic for top-up events.")]
-ComplaintsTopic = Annotated[str, typer.Option(help="Topic for complaint events.")]
-LifecycleTopic = Annotated[str, typer.Option(help="Topic for lifecycle events.")]
+# The same environment variables as the worker's settings, so `eval "$(churnwatch stack up)"`
+# points every command at the same broker and topics.
+Bootstrap = Annotated[
+    str,
+    typer.Option(envvar="CHURNWATCH_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers, host:port[,host:port]."),
+]
+CallsTopic = Annotated[str, typer.Option(envvar="CHURNWATCH_TOPICS__CALLS", help="Topic for call events.")]
+TopupsTopic = Annotated[
+    str, typer.Option(envvar="CHURNWATCH_TOPICS__TOPUPS", help="Topic for top-up events.")
+]
+ComplaintsTopic = Annotated[
+    str, typer.Option(envvar="CHURNWATCH_TOPICS__COMPLAINTS", help="Topic for complaint events.")
+]
+LifecycleTopic = Annotated[
+    str, typer.Option(envvar="CHURNWATCH_TOPICS__LIFECYCLE", help="Topic for lifecycle events.")
+]
+Partitions = Annotated[
+    int,
+    typer.Option(
+        envvar="CHURNWATCH_TOPICS__PARTITIONS",
+        min=1,
+        help="Partitions of input topics created here (existing topics are left as they are).",
+    ),
+]
 
 
 def simulate_command(
@@ -54,6 +74,7 @@ def simulate_command(
     topups_topic: TopupsTopic = "telco.topups",
     complaints_topic: ComplaintsTopic = "telco.complaints",
     lifecycle_topic: LifecycleTopic = "telco.lifecycle",
+    partitions: Partitions = 4,
 ) -> None:
     """Simulate a telecom population: write JSON Lines + truth.csv, or publish to Kafka."""
     console = Console(stderr=True)
@@ -73,7 +94,7 @@ def simulate_command(
             calls=calls_topic, topups=topups_topic, complaints=complaints_topic, lifecycle=lifecycle_topic
         )
         pacer: Pacer = FixedRate(rate) if rate else FullSpeed()
-        published = asyncio.run(_publish(simulation, bootstrap, topics, pacer, on_day))
+        published = asyncio.run(_publish(simulation, bootstrap, topics, partitions, pacer, on_day))
     _print_published(console, published)
 
 
@@ -89,6 +110,7 @@ def replay_command(
     topups_topic: TopupsTopic = "telco.topups",
     complaints_topic: ComplaintsTopic = "telco.complaints",
     lifecycle_topic: LifecycleTopic = "telco.lifecycle",
+    partitions: Partitions = 4,
 ) -> None:
     """Replay event files in event-time order to the input topics (key = customer_id)."""
     console = Console(stderr=True)
@@ -104,20 +126,28 @@ def replay_command(
         calls=calls_topic, topups=topups_topic, complaints=complaints_topic, lifecycle=lifecycle_topic
     )
     try:
-        summary = asyncio.run(_replay(paths, bootstrap, topics, pacer, console))
+        summary = asyncio.run(_replay(paths, bootstrap, topics, partitions, pacer, console))
     except ReplayError as error:
         console.print(f"[red]replay failed:[/red] {error}")
         raise typer.Exit(code=2) from error
     _print_replay(console, summary)
 
 
+async def _create_topics(bootstrap: str, topics: EventTopics, partitions: int) -> None:
+    """Create missing input topics up front: co-partitioning breaks if a broker auto-creates them."""
+    names = [topics.calls, topics.topups, topics.complaints, topics.lifecycle]
+    await ensure_topics(bootstrap, names, partitions)
+
+
 async def _publish(
     simulation: Simulation,
     bootstrap: str,
     topics: EventTopics,
+    partitions: int,
     pacer: Pacer,
     on_day: Callable[[int, int], None],
 ) -> PublishSummary:
+    await _create_topics(bootstrap, topics, partitions)
     async with open_producer(bootstrap) as producer:
         return await publish_simulation(
             simulation, ProducerSink(producer), topics, pacer=pacer, on_day=on_day
@@ -125,8 +155,9 @@ async def _publish(
 
 
 async def _replay(
-    paths: list[Path], bootstrap: str, topics: EventTopics, pacer: Pacer, console: Console
+    paths: list[Path], bootstrap: str, topics: EventTopics, partitions: int, pacer: Pacer, console: Console
 ) -> ReplaySummary:
+    await _create_topics(bootstrap, topics, partitions)
     progress = Progress(
         BarColumn(bar_width=24),
         TaskProgressColumn(),
