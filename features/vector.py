@@ -11,7 +11,7 @@ sliding window it does not depend on arrival order. Trends compare the recent
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from schemas.events import PaymentType
@@ -77,21 +77,21 @@ class FeatureVector:
         0.0
         """
         values: dict[str, float] = {}
-        for name, value in asdict(self).items():
-            if name in ("customer_id", "as_of"):
-                continue
-            if name == "payment_type":
-                values["is_postpaid"] = 1.0 if value == PaymentType.POSTPAID else 0.0
-                continue
-            if isinstance(value, bool):
-                values[name] = 1.0 if value else 0.0
-            elif value is None:
-                values[name] = 0.0
-                values[f"{name}_known"] = 0.0
-            else:
+        for name, kind in _NUMERIC_PLAN:
+            value = getattr(self, name)
+            if kind is _PLAIN:
                 values[name] = float(value)
-                if name in _OPTIONAL_FIELDS:
-                    values[f"{name}_known"] = 1.0
+            elif kind is _OPTIONAL:
+                if value is None:
+                    values[name] = 0.0
+                    values[_KNOWN_NAMES[name]] = 0.0
+                else:
+                    values[name] = float(value)
+                    values[_KNOWN_NAMES[name]] = 1.0
+            elif kind is _FLAG:
+                values[name] = 1.0 if value else 0.0
+            else:
+                values["is_postpaid"] = 1.0 if value == PaymentType.POSTPAID else 0.0
         return values
 
     @classmethod
@@ -145,3 +145,21 @@ class FeatureVector:
 _OPTIONAL_FIELDS = frozenset(
     {"days_since_last_topup", "usual_topup_gap_days", "days_since_last_complaint", "tenure_days"}
 )
+
+_PLAIN, _OPTIONAL, _FLAG, _PAYMENT = "plain", "optional", "flag", "payment"
+_NUMERIC_PLAN: tuple[tuple[str, str], ...] = tuple(
+    (
+        field.name,
+        _OPTIONAL
+        if field.name in _OPTIONAL_FIELDS
+        else _FLAG
+        if field.name == "churned"
+        else _PAYMENT
+        if field.name == "payment_type"
+        else _PLAIN,
+    )
+    for field in fields(FeatureVector)
+    if field.name not in ("customer_id", "as_of")
+)
+"""How ``numeric`` turns each field into model inputs, in field order (computed once)."""
+_KNOWN_NAMES = {name: f"{name}_known" for name in _OPTIONAL_FIELDS}
