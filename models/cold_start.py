@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from features.vector import FeatureVector
 from models.config import ColdStartConfig, ScoringConfig
 from models.reasons import (
+    COMPLAINT_CODE_ORDER,
     ReasonCode,
-    complaint_counts,
-    dominant_complaint_code,
+    complaint_count_values,
+    dominant_code_of,
     finite,
     ranked_reasons,
     reason,
@@ -55,19 +56,33 @@ def rule_strengths(features: FeatureVector, config: ColdStartConfig) -> dict[Rea
     >>> rule_strengths(replace(v, usage_trend=-0.7), ColdStartConfig())
     {<ReasonCode.USAGE_DECLINE: 'usage_decline'>: 0.7}
     """
-    strengths: dict[ReasonCode, float] = {
-        ReasonCode.USAGE_DECLINE: ramp(-finite(features.usage_trend), 0.0, 1.0),
-        ReasonCode.TOPUP_DECLINE: ramp(-finite(features.topup_trend), 0.0, 1.0),
-        ReasonCode.TOPUP_LAPSE: _topup_lapse(features, config),
-        ReasonCode.DROPPED_CALLS: _dropped_calls(features, config),
-        ReasonCode.OFF_NET_SHARE: _off_net(features, config),
-        ReasonCode.CONTACTS_COLLAPSE: _contacts_collapse(features, config),
-    }
-    complaint_code = dominant_complaint_code(features)
-    complaints = _complaint_burst(features, config)
+    return dict(_fired(features, config, _category_weights(config)))
+
+
+def _fired(
+    features: FeatureVector, config: ColdStartConfig, category_weights: tuple[float, ...]
+) -> list[tuple[ReasonCode, float]]:
+    """``(code, strength)`` of the rules that fire, in rule order (the order sums are taken in)."""
+    fired: list[tuple[ReasonCode, float]] = []
+    usage_decline = -finite(features.usage_trend)
+    if usage_decline > 0.0:
+        fired.append((ReasonCode.USAGE_DECLINE, usage_decline if usage_decline < 1.0 else 1.0))
+    topup_decline = -finite(features.topup_trend)
+    if topup_decline > 0.0:
+        fired.append((ReasonCode.TOPUP_DECLINE, topup_decline if topup_decline < 1.0 else 1.0))
+    for code, strength in (
+        (ReasonCode.TOPUP_LAPSE, _topup_lapse(features, config)),
+        (ReasonCode.DROPPED_CALLS, _dropped_calls(features, config)),
+        (ReasonCode.OFF_NET_SHARE, _off_net(features, config)),
+        (ReasonCode.CONTACTS_COLLAPSE, _contacts_collapse(features, config)),
+    ):
+        if strength > 0:
+            fired.append((code, strength))
+    counts = complaint_count_values(features)
+    complaints = _complaint_burst(features, config, counts, category_weights)
     if complaints > 0:
-        strengths[complaint_code or ReasonCode.COMPLAINT_HISTORY] = complaints
-    return {code: s for code, s in strengths.items() if s > 0}
+        fired.append((dominant_code_of(counts) or ReasonCode.COMPLAINT_HISTORY, complaints))
+    return fired
 
 
 def _topup_lapse(features: FeatureVector, config: ColdStartConfig) -> float:
@@ -82,9 +97,9 @@ def _topup_lapse(features: FeatureVector, config: ColdStartConfig) -> float:
     return ramp(ratio, config.lapse_start_ratio, config.lapse_full_ratio)
 
 
-def _complaint_burst(features: FeatureVector, config: ColdStartConfig) -> float:
-    """Saturating load of recent complaints: category-weighted, severity, unresolved."""
-    category_weights = {
+def _category_weights(config: ColdStartConfig) -> tuple[float, ...]:
+    """Complaint category weights in ``COMPLAINT_CATEGORIES`` order (network, price, ...)."""
+    by_code = {
         ReasonCode.COMPLAINTS_NETWORK: config.complaint_network_weight,
         ReasonCode.COMPLAINTS_PRICE: config.complaint_price_weight,
         ReasonCode.COMPLAINTS_BILLING: config.complaint_billing_weight,
@@ -92,7 +107,17 @@ def _complaint_burst(features: FeatureVector, config: ColdStartConfig) -> float:
         ReasonCode.COMPLAINTS_SERVICE: config.complaint_service_weight,
         ReasonCode.COMPLAINTS_OTHER: config.complaint_other_weight,
     }
-    load = sum(category_weights[code] * n for code, n in complaint_counts(features).items())
+    return tuple(by_code[code] for code in COMPLAINT_CODE_ORDER)
+
+
+def _complaint_burst(
+    features: FeatureVector,
+    config: ColdStartConfig,
+    counts: tuple[float, ...],
+    category_weights: tuple[float, ...],
+) -> float:
+    """Saturating load of recent complaints: category-weighted, severity, unresolved."""
+    load = sum(weight * count for weight, count in zip(category_weights, counts, strict=True))
     load += config.complaint_severity_weight * max(0.0, finite(features.complaint_severity_30d))
     load += config.complaint_unresolved_weight * max(
         0.0, finite(features.unresolved_complaints_30d)
@@ -164,27 +189,32 @@ class ColdStartRules:
     """
 
     config: ScoringConfig = field(default_factory=ScoringConfig)
+    _weights: dict[ReasonCode, float] = field(init=False, repr=False, compare=False)
+    _category_weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Derived from the config once: score runs for every touched customer, every tick.
+        object.__setattr__(self, "_weights", rule_weights(self.config.rules))
+        object.__setattr__(self, "_category_weights", _category_weights(self.config.rules))
 
     @property
     def model_version(self) -> str:
         return self.config.rules.model_version
 
     def score(self, features: FeatureVector) -> Score:
-        rules = self.config.rules
-        weights = rule_weights(rules)
-        contributions = {
-            code: weights[code] * strength
-            for code, strength in rule_strengths(features, rules).items()
-        }
-        value = sigmoid(rules.bias + sum(contributions.values()))
-        reasons = [
-            reason(code, contribution, features)
-            for code, contribution in contributions.items()
-            if contribution >= self.config.min_reason_weight
+        config = self.config
+        weights = self._weights
+        contributions = [
+            (code, weights[code] * strength)
+            for code, strength in _fired(features, config.rules, self._category_weights)
         ]
+        value = sigmoid(config.rules.bias + sum(contribution for _, contribution in contributions))
+        kept = [item for item in contributions if item[1] >= config.min_reason_weight]
+        kept.sort(key=lambda item: -item[1])  # stable, as ranked_reasons orders them
+        reasons = [reason(code, contribution, features) for code, contribution in kept[: config.max_reasons]]
         return Score(
             value=value,
-            reasons=ranked_reasons(features, reasons, self.config.max_reasons),
+            reasons=ranked_reasons(features, reasons, config.max_reasons),
             source=ScoreSource.COLD_START_RULES,
             model_version=self.model_version,
         )

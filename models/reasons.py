@@ -7,7 +7,6 @@ feature vector alone, so the rules and the online model describe a signal the sa
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -47,7 +46,8 @@ COMPLAINT_CATEGORIES: tuple[tuple[str, ReasonCode], ...] = (
     ("service", ReasonCode.COMPLAINTS_SERVICE),
     ("other", ReasonCode.COMPLAINTS_OTHER),
 )
-COMPLAINT_CODES = frozenset(code for _, code in COMPLAINT_CATEGORIES)
+COMPLAINT_CODE_ORDER: tuple[ReasonCode, ...] = tuple(code for _, code in COMPLAINT_CATEGORIES)
+COMPLAINT_CODES = frozenset(COMPLAINT_CODE_ORDER)
 
 
 def finite(value: float | None, default: float = 0.0) -> float:
@@ -56,17 +56,41 @@ def finite(value: float | None, default: float = 0.0) -> float:
     >>> finite(float("nan")), finite(None, 9.0), finite(float("inf"))
     (0.0, 9.0, 1000000000000.0)
     """
-    if value is None or math.isnan(value):
+    if value is None or value != value:  # NaN is the only value unequal to itself
         return default
-    return max(-1e12, min(1e12, value))
+    if value > 1e12:
+        return 1e12
+    if value < -1e12:
+        return -1e12
+    return value
+
+
+_COMPLAINT_FIELDS: tuple[tuple[str, ReasonCode], ...] = tuple(
+    (f"complaints_{category}_30d", code) for category, code in COMPLAINT_CATEGORIES
+)
+
+
+def complaint_count_values(features: FeatureVector) -> tuple[float, ...]:
+    """30-day complaint counts (never negative or NaN) in ``COMPLAINT_CATEGORIES`` order."""
+    counts = []
+    for name, _ in _COMPLAINT_FIELDS:
+        count = finite(getattr(features, name))
+        counts.append(count if count > 0.0 else 0.0)
+    return tuple(counts)
 
 
 def complaint_counts(features: FeatureVector) -> dict[ReasonCode, float]:
     """30-day complaint counts keyed by their reason code, in tie-break order."""
-    return {
-        code: max(0.0, finite(getattr(features, f"complaints_{category}_30d")))
-        for category, code in COMPLAINT_CATEGORIES
-    }
+    return dict(zip(COMPLAINT_CODE_ORDER, complaint_count_values(features), strict=True))
+
+
+def dominant_code_of(counts: tuple[float, ...]) -> ReasonCode | None:
+    """The code of the largest of ``complaint_count_values`` (first on ties); None if all 0."""
+    best_index, best = 0, counts[0]
+    for index in range(1, len(counts)):
+        if counts[index] > best:
+            best_index, best = index, counts[index]
+    return COMPLAINT_CODE_ORDER[best_index] if best > 0 else None
 
 
 def dominant_complaint_code(features: FeatureVector) -> ReasonCode | None:
@@ -77,9 +101,7 @@ def dominant_complaint_code(features: FeatureVector) -> ReasonCode | None:
     >>> dominant_complaint_code(v) is None
     True
     """
-    counts = complaint_counts(features)
-    code, count = max(counts.items(), key=lambda item: item[1])
-    return code if count > 0 else None
+    return dominant_code_of(complaint_count_values(features))
 
 
 def describe(code: ReasonCode, features: FeatureVector) -> str:
@@ -195,11 +217,12 @@ def _topup_lapse(features: FeatureVector) -> str:
 
 
 def _complaints(features: FeatureVector) -> str:
-    dominant = dominant_complaint_code(features)
+    values = complaint_count_values(features)
+    dominant = dominant_code_of(values)
     if dominant is None:
         return "no complaints in the last 30 days"
-    counts = complaint_counts(features)
-    total = sum(counts.values())
+    counts = dict(zip(COMPLAINT_CODE_ORDER, values, strict=True))
+    total = sum(values)
     category = dominant.value.removeprefix("complaints_")
     details = []
     unresolved = finite(features.unresolved_complaints_30d)
