@@ -48,6 +48,9 @@ class InOrderAcks(Generic[Token]):
         waiting = self._waiting.get(tp)
         if waiting is None:
             return  # revoked meanwhile: the next owner reads it again
+        if waiting and waiting[0][0] == offset and not self._done.get(tp):
+            await self._acknowledge(waiting.popleft()[1])  # the common case: done in order
+            return
         finished = self._done.setdefault(tp, set())
         finished.add(offset)
         while waiting and waiting[0][0] in finished:

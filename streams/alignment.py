@@ -121,6 +121,9 @@ class EventTimeAligner(Generic[Token]):
     def assigned(self) -> frozenset[TopicPartition]:
         return frozenset(self._partitions)
 
+    def owns(self, tp: TopicPartition) -> bool:
+        return tp in self._partitions
+
     def admit(self, tp: TopicPartition, offset: int, event_time_s: float) -> tuple[Admission, float]:
         """Decide an event's fate and effective time; advances the partition's effective time."""
         state = self._partitions[tp]

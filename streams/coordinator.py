@@ -134,8 +134,8 @@ class IngestCoordinator(Generic[Token]):
             now = self._clock()
             for record, token in records:
                 tp = (record.topic, record.partition)
-                if tp not in self._aligner.assigned:
-                    continue  # revoked while waiting: the next owner reads it again
+                if not self._aligner.owns(tp):
+                    continue  # revoked meanwhile: the next owner reads it again
                 if self._aligner.done_before(tp) <= record.offset < self._aligner.next_received(tp):
                     continue  # delivered twice in this ownership: the first delivery is tracked
                 self._acks.track(tp, record.offset, token)
