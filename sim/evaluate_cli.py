@@ -1,0 +1,211 @@
+"""``churnwatch evaluate``: read truth.csv and the alerts (a file or the whole topic), print warning quality.
+
+The arithmetic is in ``sim.evaluate``; this module reads inputs and renders tables. Reading
+the topic is the one Kafka consumer of ``sim``: it stops at each partition's fetch
+high-water mark, because the embedded broker (Tansu) answers ``end_offsets`` wrongly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from schemas.outputs import Alert
+from sim.cli import DEFAULT_START
+from sim.evaluate import (
+    AlertMark,
+    EvaluationConfig,
+    EvaluationInputError,
+    EvaluationReport,
+    GroupRecall,
+    Precision,
+    TruthRow,
+    parse_truth_row,
+)
+from sim.evaluate import evaluate as evaluate_warnings
+
+
+@dataclass
+class AlertRead:
+    """Alerts read from a file or topic, and the records that were not valid alerts."""
+
+    marks: list[AlertMark] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+    def add(self, raw: bytes | str, where: str) -> None:
+        try:
+            self.marks.append(AlertMark.from_alert(Alert.model_validate_json(raw)))
+        except ValidationError as error:
+            self.invalid.append(f"{where}: {error.error_count()} validation error(s)")
+
+
+def read_truth(path: Path) -> list[TruthRow]:
+    """Every row of a ``truth.csv``; a bad row raises with its line number."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = []
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                rows.append(parse_truth_row(row))
+            except EvaluationInputError as error:
+                where = f"{path.name}:{line}:{error.field}"
+                raise EvaluationInputError(where, error.value, error.reason) from error
+        return rows
+
+
+def read_alerts_file(path: Path) -> AlertRead:
+    """Alerts from JSON Lines (one ``Alert`` per line, as published to the topic)."""
+    read = AlertRead()
+    with path.open("rb") as handle:
+        for line, raw in enumerate(handle, start=1):
+            if raw.strip():
+                read.add(raw, f"{path.name}:{line}")
+    return read
+
+
+async def read_alerts_topic(bootstrap: str, topic: str, timeout_s: float) -> AlertRead:
+    """Every record of ``topic`` from the beginning, up to each partition's fetch high-water mark."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        if topic not in await consumer.topics():
+            raise EvaluationInputError("topic", topic, f"not found on {bootstrap}")
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        read = AlertRead()
+        deadline = time.monotonic() + timeout_s
+        pending = set(tps)
+        while pending:
+            if time.monotonic() > deadline:
+                behind = {f"{tp.partition}": consumer.highwater(tp) for tp in sorted(pending)}
+                raise EvaluationInputError("topic", topic, f"not read to its high-water marks {behind} "
+                                           f"within {timeout_s:.0f} s")
+            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            for tp, records in batch.items():
+                for record in records:
+                    read.add(record.value or b"", f"{tp.topic}[{tp.partition}]@{record.offset}")
+            for tp in list(pending):
+                highwater = consumer.highwater(tp)
+                if highwater is not None and await consumer.position(tp) >= highwater:
+                    pending.discard(tp)
+        return read
+    finally:
+        await consumer.stop()
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _precisions(precisions: list[Precision]) -> str:
+    return "  ".join(f"{p.horizon_days:g}d {_pct(p.precision)} (n={p.judged_customers})" for p in precisions)
+
+
+def _group_table(title: str, groups: list[GroupRecall]) -> Table:
+    table = Table(title=title)
+    for column in ("group", "customers", "churners", "warned", "recall", "lead p25/med/p75 (days)",
+                   "alerted", "precision"):
+        table.add_column(column, justify="left" if column in ("group", "precision") else "right")
+    for g in groups:
+        lead = g.lead_days
+        table.add_row(g.group, f"{g.customers:,}", f"{g.churners:,}", f"{g.warned:,}", _pct(g.recall),
+                      f"{_num(lead.p25)} / {_num(lead.median)} / {_num(lead.p75)}",
+                      f"{g.alerted_customers:,}", _precisions(g.precision))
+    return table
+
+
+def _summary_rows(report: EvaluationReport) -> Iterator[tuple[str, str]]:
+    lead = report.lead_days
+    yield "customers / churners", f"{report.customers:,} / {report.churners:,}"
+    yield "alerts (yellow+red) / alerted customers", f"{report.alerts:,} / {report.alerted_customers:,}"
+    yield (f"churners warned ≤{report.recall_horizon_days:g}d ahead (recall)",
+           f"{report.churners_warned:,} ({_pct(report.recall)})")
+    yield "churners alerted only earlier than that", f"{report.churners_alerted_early_only:,}"
+    yield "lead time p25 / median / p75 (days)", f"{_num(lead.p25)} / {_num(lead.median)} / {_num(lead.p75)}"
+    yield "trajectory elapsed at warning (median)", _pct(report.trajectory_elapsed_at_warning)
+    yield "precision per customer (first alert)", _precisions(report.precision)
+    yield "precision per alert", _precisions(report.alert_precision)
+    yield "alerts while churned (must be 0)", f"{report.alerts_while_churned:,}"
+    yield "alerts for customers not in truth", f"{report.alerts_unknown_customer:,}"
+
+
+def render(report: EvaluationReport, console: Console) -> None:
+    """The report as rich tables: summary, segments, signals, decoys."""
+    summary = Table(title="Warning quality", show_header=False)
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for name, value in _summary_rows(report):
+        summary.add_row(name, value)
+    console.print(summary)
+    console.print(_group_table("By segment", report.segments))
+    console.print(_group_table("Churners by signal (silent = no complaint burst)", report.signals))
+    decoys = Table(title="By decoy kind (none = no decoy)")
+    for column in ("decoy kind", "customers", "churners", "alerted", "alerted share", "alerted in window"):
+        decoys.add_column(column, justify="left" if column == "decoy kind" else "right")
+    for d in report.decoys:
+        decoys.add_row(d.decoy_kind, f"{d.customers:,}", f"{d.churners:,}", f"{d.alerted_customers:,}",
+                       _pct(d.alerted_share), f"{d.alerted_in_window:,}")
+    console.print(decoys)
+
+
+def evaluate(
+    truth: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="The simulator's truth.csv.")],
+    alerts_file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Alerts as JSON Lines, one per line.")
+    ] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Read the alerts topic from this broker instead of a file.")
+    ] = None,
+    topic: Annotated[str, typer.Option(help="Alerts topic.")] = "retention.alerts",
+    start: Annotated[str, typer.Option(help="First moment of the simulated history.")] = DEFAULT_START,
+    days: Annotated[int, typer.Option(min=1, help="Days of simulated history (as given to simulate).")] = 120,
+    recall_horizon_days: Annotated[
+        float, typer.Option(min=0.001, help="A warning counts if at most this many days before churn.")
+    ] = 60.0,
+    timeout_s: Annotated[float, typer.Option(min=0.1, help="Give up reading the topic after this.")] = 120.0,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")] = None,
+) -> None:
+    """Measure whether alerts warned real churners ahead of time, against the simulator's ground truth."""
+    console = Console()
+    if (alerts_file is None) == (bootstrap is None):
+        raise typer.BadParameter("give exactly one of --alerts-file and --bootstrap")
+    try:
+        history_start = datetime.fromisoformat(start)
+        if history_start.tzinfo is None:
+            raise EvaluationInputError("start", start, "needs a UTC offset")
+        rows = read_truth(truth)
+        read = (
+            read_alerts_file(alerts_file)
+            if alerts_file is not None
+            else asyncio.run(read_alerts_topic(str(bootstrap), topic, timeout_s))
+        )
+    except (EvaluationInputError, ValueError) as error:
+        console.print(f"[red]cannot evaluate:[/red] {error}")
+        raise typer.Exit(1) from error
+    for problem in read.invalid[:20]:
+        console.print(f"[yellow]skipped invalid alert[/yellow] {problem}")
+    if read.invalid:
+        console.print(f"[yellow]{len(read.invalid):,} invalid alert record(s) skipped[/yellow]")
+    config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
+    history_end = history_start + timedelta(days=days)
+    report = evaluate_warnings(rows, read.marks, history_end=history_end, config=config)
+    render(report, console)
+    if json_path is not None:
+        json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        console.print(f"report written to {json_path}")
