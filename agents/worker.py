@@ -16,6 +16,8 @@ from faust.web import Request, Response, View
 from agents.ingest import AckToken, acknowledge, register_ingest_agents
 from features.redis_store import RedisFeatureStore
 from models.cold_start import ColdStartRules
+from models.online import OnlineModel
+from models.routing import ColdStartRouter
 from policy.alert_state_store import AlertStateStore
 from policy.playbook import load_playbook
 from streams.alignment import EventTimeAligner, TopicPartition
@@ -54,7 +56,8 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     topics = declare_topics(app, settings.topics)
     redis = connect_redis(redis_url, settings.redis_cluster)
     prefix = settings.features.key_prefix
-    scorer = ColdStartRules(settings.scoring)
+    # Rules score until the online model has learned enough labels of both classes.
+    scorer = ColdStartRouter(ColdStartRules(settings.scoring), OnlineModel(settings.scoring))
     metrics.model_version.labels(scorer.model_version, "cold_start_rules").set(1)
     aligner: EventTimeAligner[Accepted] = EventTimeAligner(
         tick=timedelta(minutes=settings.scoring_tick_minutes), allowed_lateness=settings.allowed_lateness
