@@ -25,7 +25,8 @@ BITS = 256
 WORDS_PER_BUCKET = BITS // 32
 NO_BUCKET = -(2**31)
 """Bucket index of a customer with no calls yet (int32 minimum)."""
-_BUCKET_WORDS = struct.Struct(f"<{WORDS_PER_BUCKET}i")
+_RING_WORDS = struct.Struct(f"<{BUCKET_SLOTS * WORDS_PER_BUCKET}i")
+_BITMAP_MASK = (1 << BITS) - 1
 
 
 def contact_bit(counterparty: str) -> int:
@@ -74,8 +75,9 @@ def estimate_distinct(words: Sequence[int], latest_bucket: int, as_of_us: float)
     if latest_bucket == NO_BUCKET:
         return 0.0
     as_of_bucket = int(as_of_us) // BUCKET_US
+    ring = int.from_bytes(_RING_WORDS.pack(*words), "little")  # slot k at bits 256k..256k+255
     union = 0
     for bucket in range(as_of_bucket - BUCKET_SLOTS + 1, latest_bucket + 1):
-        start = (bucket % BUCKET_SLOTS) * WORDS_PER_BUCKET
-        union |= int.from_bytes(_BUCKET_WORDS.pack(*words[start : start + WORDS_PER_BUCKET]), "little")
+        union |= ring >> ((bucket % BUCKET_SLOTS) * BITS)
+    union &= _BITMAP_MASK
     return linear_count(BITS - union.bit_count())

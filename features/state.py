@@ -194,58 +194,57 @@ class CustomerState:
         calls_30d = s[CALLS_OUT_30D] + s[CALLS_IN_30D]
         category = COMPLAINT_CATEGORY_30D
         history_days = (as_of_us - self.first_us) / DAY_US
+        # Positional, in field order (cheaper than keywords on the hot path).
         return FeatureVector(
-            customer_id=customer_id,
-            as_of=from_epoch_us(as_of_us),
-            history_days=history_days,
-            calls_out_7d=s[CALLS_OUT_7D],
-            calls_out_30d=s[CALLS_OUT_30D],
-            calls_out_90d=s[CALLS_OUT_90D],
-            calls_in_7d=s[CALLS_IN_7D],
-            calls_in_30d=s[CALLS_IN_30D],
-            calls_in_90d=s[CALLS_IN_90D],
-            minutes_out_7d=s[MINUTES_OUT_7D],
-            minutes_out_30d=s[MINUTES_OUT_30D],
-            minutes_out_90d=s[MINUTES_OUT_90D],
-            minutes_in_7d=s[MINUTES_IN_7D],
-            minutes_in_30d=s[MINUTES_IN_30D],
-            minutes_in_90d=s[MINUTES_IN_90D],
-            dropped_call_share_30d=share(s[DROPPED_30D], calls_30d),
-            off_net_share_30d=share(s[OFF_NET_MINUTES_OUT_30D], s[MINUTES_OUT_30D]),
-            distinct_contacts_30d=estimate_distinct(
-                self.contact_words, self.contact_bucket, as_of_us
-            ),
-            usage_trend=trend(
+            customer_id,  # customer_id
+            from_epoch_us(as_of_us),  # as_of
+            history_days,  # history_days
+            s[CALLS_OUT_7D],  # calls_out_7d
+            s[CALLS_OUT_30D],  # calls_out_30d
+            s[CALLS_OUT_90D],  # calls_out_90d
+            s[CALLS_IN_7D],  # calls_in_7d
+            s[CALLS_IN_30D],  # calls_in_30d
+            s[CALLS_IN_90D],  # calls_in_90d
+            s[MINUTES_OUT_7D],  # minutes_out_7d
+            s[MINUTES_OUT_30D],  # minutes_out_30d
+            s[MINUTES_OUT_90D],  # minutes_out_90d
+            s[MINUTES_IN_7D],  # minutes_in_7d
+            s[MINUTES_IN_30D],  # minutes_in_30d
+            s[MINUTES_IN_90D],  # minutes_in_90d
+            share(s[DROPPED_30D], calls_30d),  # dropped_call_share_30d
+            share(s[OFF_NET_MINUTES_OUT_30D], s[MINUTES_OUT_30D]),  # off_net_share_30d
+            estimate_distinct(self.contact_words, self.contact_bucket, as_of_us),  # distinct_contacts_30d
+            trend(  # usage_trend
                 s[MINUTES_OUT_30D] + s[MINUTES_IN_30D],
                 s[MINUTES_OUT_90D] + s[MINUTES_IN_90D],
                 history_days,
             ),
-            topup_amount_30d=s[TOPUP_AMOUNT_30D],
-            topup_amount_90d=s[TOPUP_AMOUNT_90D],
-            topup_count_30d=s[TOPUP_COUNT_30D],
-            topup_count_90d=s[TOPUP_COUNT_90D],
-            days_since_last_topup=days_since(self.last_topup_us, as_of_us),
-            usual_topup_gap_days=(
+            s[TOPUP_AMOUNT_30D],  # topup_amount_30d
+            s[TOPUP_AMOUNT_90D],  # topup_amount_90d
+            s[TOPUP_COUNT_30D],  # topup_count_30d
+            s[TOPUP_COUNT_90D],  # topup_count_90d
+            days_since(self.last_topup_us, as_of_us),  # days_since_last_topup
+            (  # usual_topup_gap_days
                 (self.last_topup_us - self.first_topup_us) / DAY_US / (self.topup_total - 1.0)
                 if self.topup_total >= 2.0
                 else None
             ),
-            topup_trend=trend(s[TOPUP_AMOUNT_30D], s[TOPUP_AMOUNT_90D], history_days),
-            complaints_30d=s[COMPLAINTS_30D],
-            complaints_90d=s[COMPLAINTS_90D],
-            complaints_network_30d=s[category],
-            complaints_billing_30d=s[category + 1],
-            complaints_service_30d=s[category + 2],
-            complaints_price_30d=s[category + 3],
-            complaints_technical_30d=s[category + 4],
-            complaints_other_30d=s[category + 5],
-            complaint_severity_30d=s[SEVERITY_30D],
-            unresolved_complaints_30d=s[UNRESOLVED_30D],
-            days_since_last_complaint=days_since(self.last_complaint_us, as_of_us),
-            tenure_days=days_since(self.first_activation_us, as_of_us),
-            payment_type=PAYMENT_TYPES[self.payment_type],
-            churned=bool(self.churned),
-            revenue_90d=s[TOPUP_AMOUNT_90D],
+            trend(s[TOPUP_AMOUNT_30D], s[TOPUP_AMOUNT_90D], history_days),  # topup_trend
+            s[COMPLAINTS_30D],  # complaints_30d
+            s[COMPLAINTS_90D],  # complaints_90d
+            s[category],  # complaints_network_30d
+            s[category + 1],  # complaints_billing_30d
+            s[category + 2],  # complaints_service_30d
+            s[category + 3],  # complaints_price_30d
+            s[category + 4],  # complaints_technical_30d
+            s[category + 5],  # complaints_other_30d
+            s[SEVERITY_30D],  # complaint_severity_30d
+            s[UNRESOLVED_30D],  # unresolved_complaints_30d
+            days_since(self.last_complaint_us, as_of_us),  # days_since_last_complaint
+            days_since(self.first_activation_us, as_of_us),  # tenure_days
+            PAYMENT_TYPES[self.payment_type],  # payment_type
+            bool(self.churned),  # churned
+            s[TOPUP_AMOUNT_90D],  # revenue_90d
         )
 
 
