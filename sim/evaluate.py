@@ -394,7 +394,10 @@ def evaluate(
         by_segment[customer.truth.segment].append(customer)
     signal_groups = [
         (name, [c for c in churners if name in c.truth.signals]) for name in SIGNALS
-    ] + [("silent", [c for c in churners if c.truth.signals and "complaints" not in c.truth.signals])]
+    ] + [
+        ("silent", [c for c in churners if c.truth.signals and "complaints" not in c.truth.signals]),
+        ("sudden", [c for c in churners if not c.truth.signals]),
+    ]
 
     return EvaluationReport(
         customers=len(rows),

@@ -30,11 +30,14 @@ from sim.evaluate import (
     EvaluationInputError,
     EvaluationReport,
     GroupRecall,
+    LeadTimeDays,
     Precision,
     TruthRow,
     parse_truth_row,
 )
 from sim.evaluate import evaluate as evaluate_warnings
+
+_PIPED_WIDTH = 140
 
 
 @dataclass
@@ -114,30 +117,39 @@ def _num(value: float | None) -> str:
 
 
 def _precisions(precisions: list[Precision]) -> str:
-    return "  ".join(f"{p.horizon_days:g}d {_pct(p.precision)} (n={p.judged_customers})" for p in precisions)
+    return "  ".join(
+        f"{p.horizon_days:g}d {_pct(p.precision)} (n={p.judged_customers:,})" for p in precisions
+    )
+
+
+def _lead(lead: LeadTimeDays) -> str:
+    return f"{_num(lead.p25)} / {_num(lead.median)} / {_num(lead.p75)}"
 
 
 def _group_table(title: str, groups: list[GroupRecall]) -> Table:
     table = Table(title=title)
-    for column in ("group", "customers", "churners", "warned", "recall", "lead p25/med/p75 (days)",
-                   "alerted", "precision"):
-        table.add_column(column, justify="left" if column in ("group", "precision") else "right")
+    table.add_column("group")
+    for column in ("customers", "churners", "warned", "recall", "lead p25/med/p75 d", "alerted"):
+        table.add_column(column, justify="right")
+    horizons = [p.horizon_days for p in groups[0].precision] if groups else []
+    for horizon in horizons:
+        table.add_column(f"precision {horizon:g}d", justify="right")
     for g in groups:
-        lead = g.lead_days
-        table.add_row(g.group, f"{g.customers:,}", f"{g.churners:,}", f"{g.warned:,}", _pct(g.recall),
-                      f"{_num(lead.p25)} / {_num(lead.median)} / {_num(lead.p75)}",
-                      f"{g.alerted_customers:,}", _precisions(g.precision))
+        table.add_row(
+            g.group, f"{g.customers:,}", f"{g.churners:,}", f"{g.warned:,}", _pct(g.recall),
+            _lead(g.lead_days), f"{g.alerted_customers:,}",
+            *(f"{_pct(p.precision)} ({p.judged_customers:,})" for p in g.precision),
+        )
     return table
 
 
 def _summary_rows(report: EvaluationReport) -> Iterator[tuple[str, str]]:
-    lead = report.lead_days
     yield "customers / churners", f"{report.customers:,} / {report.churners:,}"
     yield "alerts (yellow+red) / alerted customers", f"{report.alerts:,} / {report.alerted_customers:,}"
     yield (f"churners warned ≤{report.recall_horizon_days:g}d ahead (recall)",
            f"{report.churners_warned:,} ({_pct(report.recall)})")
     yield "churners alerted only earlier than that", f"{report.churners_alerted_early_only:,}"
-    yield "lead time p25 / median / p75 (days)", f"{_num(lead.p25)} / {_num(lead.median)} / {_num(lead.p75)}"
+    yield "lead time p25 / median / p75 (days)", _lead(report.lead_days)
     yield "trajectory elapsed at warning (median)", _pct(report.trajectory_elapsed_at_warning)
     yield "precision per customer (first alert)", _precisions(report.precision)
     yield "precision per alert", _precisions(report.alert_precision)
@@ -154,7 +166,8 @@ def render(report: EvaluationReport, console: Console) -> None:
         summary.add_row(name, value)
     console.print(summary)
     console.print(_group_table("By segment", report.segments))
-    console.print(_group_table("Churners by signal (silent = no complaint burst)", report.signals))
+    title = "Churners by signal (silent: no complaint burst; sudden: no trajectory)"
+    console.print(_group_table(title, report.signals))
     decoys = Table(title="By decoy kind (none = no decoy)")
     for column in ("decoy kind", "customers", "churners", "alerted", "alerted share", "alerted in window"):
         decoys.add_column(column, justify="left" if column == "decoy kind" else "right")
@@ -183,6 +196,8 @@ def evaluate(
 ) -> None:
     """Measure whether alerts warned real churners ahead of time, against the simulator's ground truth."""
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=_PIPED_WIDTH)
     if (alerts_file is None) == (bootstrap is None):
         raise typer.BadParameter("give exactly one of --alerts-file and --bootstrap")
     try:

@@ -174,6 +174,12 @@ class TestBreakdowns:
         assert groups["silent"] == (1, 0)
         assert groups["complaints"] == (1, 1)
 
+    def test_sudden_churners_are_those_without_signals(self) -> None:
+        """Churners with no trajectory signals form the sudden group, apart from the silent one."""
+        rows = [churner("C1", 50, signals=()), churner("C2", 50, signals=("usage",))]
+        groups = {g.group: g.churners for g in evaluate(rows, [], history_end=END).signals}
+        assert (groups["sudden"], groups["silent"]) == (1, 1)
+
     def test_decoy_alerted_inside_its_window_is_counted(self) -> None:
         """A decoy alerted during its dip (plus grace) counts as fooled; one alerted later does not."""
         rows = [
@@ -245,7 +251,9 @@ class TestCommand:
         truth = tmp_path / "truth.csv"
         with truth.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["customer_id", "segment", "churns", "churn_time", "trajectory_start", "decoy_kind"])
+            writer.writerow(
+                ["customer_id", "segment", "churns", "churn_time", "trajectory_start", "decoy_kind"]
+            )
             writer.writerow(["C1", "family", "1", "2025-12-23T00:00:00Z", "2025-12-03T00:00:00Z", ""])
             writer.writerow(["C2", "family", "0", "", "", "holiday"])
         alerts = tmp_path / "alerts.jsonl"
