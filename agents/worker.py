@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,10 +114,15 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             [(tp.topic, tp.partition) for tp in assigned if tp.topic in input_topics]
         )
 
-    @app.timer(interval=settings.batching.drain_interval_s)  # type: ignore[untyped-decorator]
+    @app.task  # type: ignore[untyped-decorator]
     async def drain_idle() -> None:
-        """Release ticks that became complete because a partition caught up, not because data came."""
-        await coordinator.drain()
+        """Release ticks that became complete because a partition caught up, not because data came.
+
+        A loop rather than a timer: a long drain simply delays the next one.
+        """
+        while not app.should_stop:
+            await coordinator.drain()
+            await asyncio.sleep(settings.batching.drain_interval_s)
 
     _register_operations(app, metrics, redis)
     return Worker(app, topics, metrics, coordinator, redis)
