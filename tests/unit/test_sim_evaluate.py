@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
 from schemas.outputs import Alert, RecommendedAction, ScoreSource, ValueTier, Zone
@@ -19,7 +20,8 @@ from sim.evaluate import (
     evaluate,
     parse_truth_row,
 )
-from sim.evaluate_cli import read_alerts_file, read_truth
+from sim.evaluate_cli import read_alerts_file, read_alerts_topic, read_truth
+from stack.topics import ensure_topics
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 END = T0 + timedelta(days=120)
@@ -267,3 +269,28 @@ class TestCommand:
         assert result.exit_code == 0, result.output
         report = json.loads(out.read_text())
         assert (report["churners_warned"], report["lead_days"]["median"]) == (1, 10.0)
+
+
+@pytest.mark.integration
+class TestAlertsTopic:
+    async def test_topic_is_read_to_every_partition_high_water_mark(
+        self, kafka_bootstrap: str, topic_suffix: str
+    ) -> None:
+        """Every alert is read, even with an empty partition, and the read ends at the high-water marks."""
+        topic = f"alerts-{topic_suffix}"
+        await ensure_topics(kafka_bootstrap, [topic], 3)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=False)
+        await producer.start()
+        try:
+            for partition, customer_id in ((0, "C1"), (0, "C2"), (2, "C3")):
+                value = full_alert(customer_id, day(40), Zone.RED).model_dump_json().encode()
+                await producer.send_and_wait(topic, value, key=customer_id.encode(), partition=partition)
+        finally:
+            await producer.stop()
+        read = await read_alerts_topic(kafka_bootstrap, topic, timeout_s=30)
+        assert sorted(m.customer_id for m in read.marks) == ["C1", "C2", "C3"]
+
+    async def test_missing_topic_is_an_input_error(self, kafka_bootstrap: str, topic_suffix: str) -> None:
+        """Reading a topic the broker does not have raises, naming the topic."""
+        with pytest.raises(EvaluationInputError, match=f"absent-{topic_suffix}"):
+            await read_alerts_topic(kafka_bootstrap, f"absent-{topic_suffix}", timeout_s=5)
