@@ -6,6 +6,7 @@ import typer
 
 from cli import bench_cli, demo, schemas_cli, stack_cli, worker_cli
 from sim.cli import replay_command, simulate_command
+from sim.evaluate_cli import evaluate
 
 app = typer.Typer(
     name="churnwatch",
@@ -20,6 +21,7 @@ app.command("demo")(demo.demo)
 app.command("bench")(bench_cli.bench)
 app.command("simulate")(simulate_command)
 app.command("replay")(replay_command)
+app.command("evaluate")(evaluate)
 
 
 def main() -> None:
