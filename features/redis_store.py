@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 from collections.abc import Sequence
+from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from features.config import FeatureConfig
 from features.errors import FeatureStoreUnavailableError
 from features.records import RECORD, encode
+from features.resp import evalsha_pipeline
 from features.state_codec import unpack_state
 from features.store import ApplyResult, PositionedEvent
 from features.vector import FeatureVector
@@ -72,11 +74,15 @@ class RedisFeatureStore:
         self._prefix = config.key_prefix
         self._ring_size = config.duplicate_ring_size
         self._script = redis.register_script(_load_script_source())
+        self._sha = str(self._script.sha).encode()
+        self._ring_arg = str(self._ring_size).encode()
 
     async def apply(self, events: Sequence[PositionedEvent]) -> ApplyResult:
         """Apply a batch in order; idempotent per source position and per ``event_id``.
 
-        One pipeline (no transaction) of one EVALSHA per customer: a single round trip.
+        One EVALSHA per customer, all sent in a single round trip: on a plain client as
+        bytes packed here (``features.resp``) on one pooled connection, on a Cluster
+        client as a redis-py pipeline (which routes each call to its slot's node).
         After ``SCRIPT FLUSH`` or a failover, the calls that found no script (and so
         changed nothing) are repeated through the registered script, which reloads it.
         """
@@ -89,19 +95,22 @@ class RedisFeatureStore:
             else:
                 group.append(index)
         pack = RECORD.pack
-        calls: list[tuple[str, bytes]] = []
-        pipe = self._redis.pipeline(transaction=False)
+        prefix = self._prefix
+        keys: list[bytes] = []
+        payloads: list[bytes] = []
         for customer_id, group in groups.items():
-            key = customer_key(self._prefix, customer_id)
-            packed = b"".join([pack(*encode(events[index])) for index in group])
-            calls.append((key, packed))
-            pipe.evalsha(self._script.sha, 1, key, self._ring_size, packed)
+            keys.append(customer_key(prefix, customer_id).encode())
+            payloads.append(b"".join([pack(*encode(events[index])) for index in group]))
         try:
-            replies = await pipe.execute(raise_on_error=False)
+            if isinstance(self._redis, Redis) and not self._redis.single_connection_client:
+                replies = await self._call_packed(self._redis, keys, payloads)
+            else:
+                replies = await self._call_pipelined(keys, payloads)
             for index, reply in enumerate(replies):
                 if isinstance(reply, NoScriptError):
-                    key, packed = calls[index]
-                    replies[index] = await self._script(keys=[key], args=[self._ring_size, packed])
+                    replies[index] = await self._script(
+                        keys=[keys[index]], args=[self._ring_size, payloads[index]]
+                    )
                 elif isinstance(reply, Exception):
                     raise reply
         except RedisError as error:
@@ -127,6 +136,44 @@ class RedisFeatureStore:
             replayed=replayed,
             duplicates=tuple(events[index] for index in duplicate_indexes),
         )
+
+    async def _call_packed(
+        self, client: Redis, keys: list[bytes], payloads: list[bytes]
+    ) -> list[Any]:
+        """One write of every call and one read of every reply on one pooled connection.
+
+        Error replies come back as exceptions in their place (the connection stays in
+        step); connection failures are retried by the client's retry policy like any
+        command (a repeated call is a replay, which the script ignores).
+        """
+        command = evalsha_pipeline(self._sha, self._ring_size, keys, payloads)
+        pool = client.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+
+        async def round_trip() -> list[Any]:
+            await connection.send_packed_command(command)
+            replies: list[Any] = []
+            for _ in keys:
+                try:
+                    replies.append(await connection.read_response(disable_decoding=True))
+                except ResponseError as error:
+                    replies.append(error)
+            return replies
+
+        async def reset(error: Exception) -> None:
+            await connection.disconnect()
+
+        try:
+            return await connection.retry.call_with_retry(round_trip, reset)  # type: ignore[no-any-return]
+        finally:
+            await pool.release(connection)
+
+    async def _call_pipelined(self, keys: list[bytes], payloads: list[bytes]) -> list[Any]:
+        """The same calls through a redis-py pipeline, arguments already encoded."""
+        pipe = self._redis.pipeline(transaction=False)
+        for key, payload in zip(keys, payloads, strict=True):
+            pipe.execute_command("EVALSHA", self._sha, 1, key, self._ring_arg, payload)
+        return await pipe.execute(raise_on_error=False)
 
     async def read(self, customer_id: str) -> FeatureVector | None:
         """The customer's vector as of their latest event, or None if never seen."""

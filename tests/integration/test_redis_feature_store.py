@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -44,6 +44,9 @@ from schemas.events import (
     PaymentType,
     TopupEvent,
 )
+from stack.process import free_port, start_server
+from stack.redis_server import find_redis_server
+from tests.fixtures.deadline import eventually
 from tests.unit.test_features_reference_store import (
     RING_FOR_TESTS,
     START,
@@ -352,10 +355,77 @@ class TestRedisStoreOperations:
             RedisFeatureStore(client, FeatureConfig())
 
 
+@pytest.fixture(scope="module")
+def cluster_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A one-node Redis Cluster (all 16384 slots on one server), started once for this module."""
+    work_dir = tmp_path_factory.mktemp("redis-cluster")
+    port = free_port()
+    argv = [
+        find_redis_server(),
+        "--bind", "127.0.0.1",
+        "--port", str(port),
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(work_dir),
+        "--cluster-enabled", "yes",
+        "--cluster-port", str(free_port()),  # the default, port + 10000, may not exist
+        "--cluster-config-file", str(work_dir / "nodes.conf"),
+    ]  # fmt: skip
+    server = start_server("redis-cluster", argv, "127.0.0.1", port, work_dir / "redis.log")
+    try:
+
+        async def cluster_ready() -> None:
+            client = aioredis.Redis(port=port)
+            try:
+                await client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+
+                async def state_ok() -> None:
+                    assert b"cluster_state:ok" in await client.execute_command("CLUSTER", "INFO")
+
+                await eventually(state_ok, timeout=20)
+            finally:
+                await client.aclose()
+
+        asyncio.run(cluster_ready())
+        yield port
+    finally:
+        server.stop()
+
+
+class TestRedisClusterClient:
+    def test_cluster_client_matches_the_reference_and_survives_script_flush(
+        self, cluster_port: int
+    ) -> None:
+        """Through a RedisCluster client, batches give the in-memory results, also after SCRIPT FLUSH."""
+
+        async def body() -> None:
+            client = aioredis.RedisCluster(host="127.0.0.1", port=cluster_port)
+            try:
+                config = _config(FeatureConfig())
+                redis_store, memory_store = RedisFeatureStore(client, config), InMemoryFeatureStore(config)
+                history = [e for index in range(5) for e in _full_history(f"c{index}", calls=12)]
+                for batch in (history[:40], history[30:]):
+                    assert_results_equal(await redis_store.apply(batch), await memory_store.apply(batch))
+                    await client.script_flush()
+                for index in range(5):
+                    from_redis = await redis_store.read(f"c{index}")
+                    from_memory = await memory_store.read(f"c{index}")
+                    assert from_redis is not None
+                    assert from_memory is not None
+                    assert_vectors_close(from_redis, from_memory)
+            finally:
+                await client.aclose()
+
+        asyncio.run(body())
+
+
 @pytest.mark.slow
 async def test_apply_throughput_on_real_redis(redis_client: aioredis.Redis, key_prefix: str) -> None:
-    """20k call events over 5k customers in batches of 500 apply at thousands of events per second."""
-    store = RedisFeatureStore(redis_client, FeatureConfig(key_prefix=key_prefix))
+    """20k call events over 5k customers in batches of 500 apply at well over 10k events/s.
+
+    A benchmark (``pytest -m slow -s -k throughput``): prints events/s and us/event of
+    the best of three runs, each on fresh keys.
+    """
     events = [
         PositionedEvent(
             CallEvent(
@@ -370,10 +440,13 @@ async def test_apply_throughput_on_real_redis(redis_client: aioredis.Redis, key_
         )
         for index in range(20_000)
     ]
-    started = time.perf_counter()
-    for at in range(0, len(events), 500):
-        await store.apply(events[at : at + 500])
-    events_per_s = len(events) / (time.perf_counter() - started)
-    assert events_per_s > 5_000, events_per_s
-
-
+    best_s = float("inf")
+    for run in range(3):
+        store = RedisFeatureStore(redis_client, FeatureConfig(key_prefix=f"{key_prefix}r{run}"))
+        started = time.perf_counter()
+        for at in range(0, len(events), 500):
+            await store.apply(events[at : at + 500])
+        best_s = min(best_s, time.perf_counter() - started)
+    events_per_s = len(events) / best_s
+    print(f"apply: {events_per_s:,.0f} events/s, {1e6 / events_per_s:.1f} us/event")
+    assert events_per_s > 10_000, events_per_s
