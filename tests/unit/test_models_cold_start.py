@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import timeit
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -168,3 +170,31 @@ class TestScores:
         """Rule scores carry the cold-start source and the rules version."""
         score = RULES.score(ACTIVE)
         assert (score.source, score.model_version) == (ScoreSource.COLD_START_RULES, "rules-1")
+
+
+@pytest.mark.slow
+def test_score_costs_a_few_microseconds() -> None:
+    """Scoring mixed risk profiles takes well under 30 us per customer.
+
+    A benchmark (``pytest -m slow -s -k microseconds``): prints the best of five runs.
+    """
+    rng = random.Random(3)
+    vectors = [
+        replace(
+            ACTIVE,
+            usage_trend=rng.uniform(-1.0, 0.5),
+            topup_trend=rng.uniform(-1.0, 0.5),
+            days_since_last_topup=rng.uniform(0.0, 60.0),
+            complaints_network_30d=rng.choice([0.0, 0.0, 1.5]),
+            complaints_30d=1.5,
+            dropped_call_share_30d=rng.uniform(0.0, 0.3),
+            churned=rng.random() < 0.1,
+        )
+        for _ in range(2_000)
+    ]
+    best_s = min(
+        timeit.repeat(lambda: [RULES.score(vector) for vector in vectors], number=5, repeat=5)
+    )
+    score_us = best_s / (5 * len(vectors)) * 1e6
+    print(f"ColdStartRules.score: {score_us:.1f} us per customer")
+    assert score_us < 30.0, score_us
