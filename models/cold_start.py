@@ -53,8 +53,8 @@ def rule_strengths(features: FeatureVector, config: ColdStartConfig) -> dict[Rea
     >>> from dataclasses import replace
     >>> from datetime import UTC, datetime
     >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
-    >>> rule_strengths(replace(v, usage_trend=-0.7), ColdStartConfig())
-    {<ReasonCode.USAGE_DECLINE: 'usage_decline'>: 0.7}
+    >>> rule_strengths(replace(v, usage_trend=-0.25), ColdStartConfig())
+    {<ReasonCode.USAGE_DECLINE: 'usage_decline'>: 0.5}
     """
     return dict(_fired(features, config, _category_weights(config)))
 
@@ -64,12 +64,12 @@ def _fired(
 ) -> list[tuple[ReasonCode, float]]:
     """``(code, strength)`` of the rules that fire, in rule order (the order sums are taken in)."""
     fired: list[tuple[ReasonCode, float]] = []
-    usage_decline = -finite(features.usage_trend)
+    usage_decline = ramp(-features.usage_trend, config.decline_start, config.decline_full)
     if usage_decline > 0.0:
-        fired.append((ReasonCode.USAGE_DECLINE, usage_decline if usage_decline < 1.0 else 1.0))
-    topup_decline = -finite(features.topup_trend)
+        fired.append((ReasonCode.USAGE_DECLINE, usage_decline))
+    topup_decline = ramp(-features.topup_trend, config.decline_start, config.decline_full)
     if topup_decline > 0.0:
-        fired.append((ReasonCode.TOPUP_DECLINE, topup_decline if topup_decline < 1.0 else 1.0))
+        fired.append((ReasonCode.TOPUP_DECLINE, topup_decline))
     for code, strength in (
         (ReasonCode.TOPUP_LAPSE, _topup_lapse(features, config)),
         (ReasonCode.DROPPED_CALLS, _dropped_calls(features, config)),

@@ -30,6 +30,11 @@ class ColdStartConfig(BaseModel):
     dropped_calls_weight: NonNegative = 1.2
     off_net_weight: NonNegative = 0.6
     contacts_collapse_weight: NonNegative = 0.8
+    # declines: the decayed-window trend reads about half a real drop (a 60% fall reads
+    # -0.3 four weeks on, docs/features.md), so a rule is at full strength from -0.45 and
+    # ignores wobbles smaller than -0.05
+    decline_start: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    decline_full: Annotated[float, Field(gt=0.0, le=1.0)] = 0.45
     # top-up lapse: days since the last top-up divided by the usual gap
     lapse_start_ratio: Annotated[float, Field(ge=1.0)] = 1.5
     lapse_full_ratio: Annotated[float, Field(gt=1.0)] = 4.0
@@ -60,6 +65,8 @@ class ColdStartConfig(BaseModel):
 
     @model_validator(mode="after")
     def _ranges_ascend(self) -> ColdStartConfig:
+        if self.decline_full <= self.decline_start:
+            raise ValueError("decline_full must exceed decline_start")
         if self.lapse_full_ratio <= self.lapse_start_ratio:
             raise ValueError("lapse_full_ratio must exceed lapse_start_ratio")
         if self.dropped_share_full <= self.dropped_share_baseline:
