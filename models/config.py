@@ -23,9 +23,9 @@ class ColdStartConfig(BaseModel):
     model_version: Annotated[str, Field(min_length=1, max_length=64)] = "rules-1"
     # log-odds with no evidence at all: sigmoid(-3.0) ≈ 5%, a typical monthly prepaid churn rate
     bias: float = -3.0
-    usage_decline_weight: NonNegative = 2.8
-    topup_decline_weight: NonNegative = 1.6
-    topup_lapse_weight: NonNegative = 2.8
+    usage_decline_weight: NonNegative = 2.2
+    topup_decline_weight: NonNegative = 0.8
+    topup_lapse_weight: NonNegative = 1.4
     complaints_weight: NonNegative = 3.0
     dropped_calls_weight: NonNegative = 1.2
     off_net_weight: NonNegative = 0.6
