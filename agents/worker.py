@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,15 +69,6 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         highwater = app.consumer.highwater(TP(tp[0], tp[1]))
         return highwater is not None and aligner.next_received(tp) >= highwater
 
-    class ConsumerFlow:
-        """Pauses partitions at Faust's consumer, which keeps delivering the others."""
-
-        def pause(self, tps: Sequence[TopicPartition]) -> None:
-            app.consumer.pause_partitions([TP(topic, partition) for topic, partition in tps])
-
-        def resume(self, tps: Sequence[TopicPartition]) -> None:
-            app.consumer.resume_partitions([TP(topic, partition) for topic, partition in tps])
-
     coordinator: IngestCoordinator[AckToken] = IngestCoordinator(
         validator=RecordValidator(
             settings.pseudonym_key.get_secret_value().encode(), settings.batching.max_record_bytes
@@ -96,10 +86,8 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         sink=OutputPublisher(topics),
         acknowledge=acknowledge,
         caught_up=caught_up,
-        flow=ConsumerFlow(),
         metrics=metrics,
         clock=utc_now,
-        max_pending_per_partition=settings.batching.max_pending_per_partition,
     )
     register_ingest_agents(app, topics, coordinator, settings.batching)
 
@@ -123,6 +111,17 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         while not app.should_stop:
             await coordinator.drain()
             await asyncio.sleep(settings.batching.drain_interval_s)
+
+    @app.page("/alignment")
+    class AlignmentPage(View):
+        """Per input partition: events waiting for their tick, acks held back, caught up, ahead."""
+
+        async def get(self, request: Request) -> Response:
+            rows = coordinator.status()
+            for row in rows:
+                tp = TP(str(row["topic"]), int(str(row["partition"])))
+                row["highwater"] = app.consumer.highwater(tp)
+            return self.json({"partitions": rows})
 
     _register_operations(app, metrics, redis)
     return Worker(app, topics, metrics, coordinator, redis)

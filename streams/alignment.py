@@ -170,8 +170,8 @@ class EventTimeAligner(Generic[Token]):
     def is_ahead(self, tp: TopicPartition, caught_up: Callable[[TopicPartition], bool]) -> bool:
         """Whether this partition has read past the tick its group is waiting to complete.
 
-        Only such a partition may be paused: the partition that holds the group back
-        must keep reading, or nothing would ever be released.
+        The partition that is not ahead is the one holding its group back (``/alignment``
+        shows which).
         """
         state = self._partitions.get(tp)
         if state is None or state.max_tau_s == -math.inf:

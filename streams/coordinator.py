@@ -43,14 +43,6 @@ Token = TypeVar("Token")
 RETRY_BACKOFF_S = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
-class PartitionFlow(Protocol):
-    """Stops and restarts reading partitions at the consumer (not the agent, which reads many)."""
-
-    def pause(self, tps: Sequence[TopicPartition]) -> None: ...
-
-    def resume(self, tps: Sequence[TopicPartition]) -> None: ...
-
-
 class OutputSink(Protocol):
     async def publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
         """Deliver, and return only once the broker has acknowledged every record."""
@@ -77,10 +69,8 @@ class IngestCoordinator(Generic[Token]):
         sink: OutputSink,
         acknowledge: Callable[[Token], Awaitable[object]],
         caught_up: Callable[[TopicPartition], bool],
-        flow: PartitionFlow,
         metrics: PipelineMetrics,
         clock: Callable[[], datetime],
-        max_pending_per_partition: int,
     ) -> None:
         self._validator = validator
         self._processor = processor
@@ -89,12 +79,9 @@ class IngestCoordinator(Generic[Token]):
         self._sink = sink
         self._acks: InOrderAcks[Token] = InOrderAcks(acknowledge)
         self._caught_up = caught_up
-        self._flow = flow
-        self._paused: set[TopicPartition] = set()
         self._ready: deque[ReleasedTick[Accepted]] = deque()
         self._metrics = metrics
         self._clock = clock
-        self._max_pending = max_pending_per_partition
         self._lock = asyncio.Lock()
         self._outbox_partitions: set[int] = set()
 
@@ -106,7 +93,6 @@ class IngestCoordinator(Generic[Token]):
             for tp in new:
                 self._aligner.assign(tp, restored.get(tp))
                 self._outbox_partitions.add(tp[1])
-            self._paused.clear()  # the consumer resumes every assigned partition after a rebalance
 
     async def revoke(self, tps: Iterable[TopicPartition]) -> None:
         """Give up partitions; their unacknowledged records will be read again by the next owner."""
@@ -117,7 +103,6 @@ class IngestCoordinator(Generic[Token]):
                 self._acks.forget(tp)
                 self._processor.forget(tp[1])
                 self._outbox_partitions.discard(tp[1])
-                self._paused.discard(tp)
             groups = {tp[1] for tp in revoked}
             self._ready = deque(tick for tick in self._ready if tick.partition not in groups)
 
@@ -127,7 +112,6 @@ class IngestCoordinator(Generic[Token]):
             return
         topic = records[0][0].topic
         self._metrics.events_in.labels(topic).inc(len(records))
-        tps = {(record.topic, record.partition) for record, _ in records}
         async with self._lock:
             rejected: list[DeadLetter] = []
             settled: list[SourceRecord] = []
@@ -135,9 +119,16 @@ class IngestCoordinator(Generic[Token]):
             for record, token in records:
                 tp = (record.topic, record.partition)
                 if not self._aligner.owns(tp):
-                    continue  # revoked meanwhile: the next owner reads it again
+                    # revoked meanwhile: the next owner reads it again
+                    self._skipped(record, "not_owned")
+                    continue
                 if self._aligner.done_before(tp) <= record.offset < self._aligner.next_received(tp):
-                    continue  # delivered twice in this ownership: the first delivery is tracked
+                    # delivered twice in this ownership: the first delivery is tracked
+                    self._skipped(record, "delivered_twice")
+                    continue
+                expected = self._aligner.next_received(tp)
+                if record.offset > expected and expected > self._aligner.done_before(tp):
+                    self._gap(record, expected)
                 self._acks.track(tp, record.offset, token)
                 parsed = self._validator.validate(record.value, event_type)
                 if isinstance(parsed, Rejection):
@@ -169,31 +160,39 @@ class IngestCoordinator(Generic[Token]):
             for record in settled:
                 await self._acks.done((record.topic, record.partition), record.offset)
                 self._metrics.processed(record.topic, record.partition, record.offset)
-            self._pause_runaways(tps)
 
-    def _pause_runaways(self, tps: Iterable[TopicPartition]) -> None:
-        """Stop reading partitions far ahead of their group; the one holding it back keeps reading."""
-        runaways = [
-            tp
-            for tp in sorted(tps)
-            if tp not in self._paused
-            and self._aligner.pending_count(tp) >= self._max_pending
-            and self._aligner.is_ahead(tp, self._caught_up)
-        ]
-        if runaways:
-            self._flow.pause(runaways)
-            self._paused.update(runaways)
+    def _skipped(self, record: SourceRecord, reason: str) -> None:
+        self._metrics.records_skipped.labels(reason).inc()
+        log.warning(
+            "skipped a record (%s): %s[%d]@%d", reason, record.topic, record.partition, record.offset
+        )
 
-    def _resume_caught_up(self) -> None:
-        resumable = [
-            tp
-            for tp in sorted(self._paused)
-            if self._aligner.pending_count(tp) < self._max_pending // 2
-            or not self._aligner.is_ahead(tp, self._caught_up)
-        ]
-        if resumable:
-            self._flow.resume(resumable)
-            self._paused.difference_update(resumable)
+    def _gap(self, record: SourceRecord, expected: int) -> None:
+        """Offsets the consumer never handed over: the consumer commits them unseen, so say so loudly."""
+        missing = record.offset - expected
+        self._metrics.offset_gaps.inc(missing)
+        log.error(
+            "offsets %d..%d of %s[%d] were never delivered to the agent",
+            expected, record.offset - 1, record.topic, record.partition,
+        )
+
+    def status(self) -> list[dict[str, object]]:
+        """Per input partition: what waits for its tick and why (for ``/alignment``)."""
+        rows: list[dict[str, object]] = []
+        for tp in sorted(self._aligner.assigned):
+            rows.append(
+                {
+                    "topic": tp[0],
+                    "partition": tp[1],
+                    "pending": self._aligner.pending_count(tp),
+                    "waiting_acks": self._acks.waiting(tp),
+                    "next_received": self._aligner.next_received(tp),
+                    "done_before": self._aligner.done_before(tp),
+                    "caught_up": self._caught_up(tp),
+                    "ahead": self._aligner.is_ahead(tp, self._caught_up),
+                }
+            )
+        return rows
 
     async def drain(self) -> int:
         """Process every complete tick, one at a time, so batches can be admitted in between."""
@@ -206,7 +205,6 @@ class IngestCoordinator(Generic[Token]):
                 if not self._ready:
                     self._ready.extend(self._aligner.release(self._caught_up))
                 if not self._ready:
-                    self._resume_caught_up()
                     return processed
                 tick = self._ready.popleft()
                 await self._retrying(lambda t=tick: self._process_tick(t))  # type: ignore[misc]

@@ -23,6 +23,16 @@ class PipelineMetrics:
             "churnwatch_events_replayed", "Redelivered records skipped as already handled",
             registry=self.registry,
         )
+        self.records_skipped = Counter(
+            "churnwatch_records_skipped",
+            "Records not handled here: partition not owned (re-read by its owner) or delivered twice",
+            ["reason"], registry=self.registry,
+        )
+        self.offset_gaps = Counter(
+            "churnwatch_offset_gaps",
+            "Offsets skipped between two records the consumer delivered (records never seen)",
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "churnwatch_dead_letters", "Records sent to the dead-letter topic, per reason", ["reason"],
             registry=self.registry,

@@ -61,8 +61,6 @@ class BatchSettings(BaseModel):
     within_s: Annotated[float, Field(gt=0)] = 0.1
     stream_buffer_maxsize: Annotated[int, Field(ge=1)] = 8192
     max_record_bytes: Annotated[int, Field(ge=256)] = 64 * 1024
-    # accepted events waiting for their event-time tick, per input partition (backpressure)
-    max_pending_per_partition: Annotated[int, Field(ge=1)] = 20_000
     # how often a worker re-checks for ticks completed by a partition catching up
     drain_interval_s: Annotated[float, Field(gt=0)] = 0.2
 

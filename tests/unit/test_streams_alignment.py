@@ -110,8 +110,8 @@ class TestEventTimeAligner:
         assert aligner.admit(("calls", 0), 10, 100_000.0 - 6 * 3600)[0] is Admission.TOO_LATE
         assert aligner.admit(("calls", 0), 11, 99_000.0) == (Admission.ACCEPT, 100_000.0)
 
-    def test_partition_holding_the_group_back_is_never_ahead(self) -> None:
-        """Only partitions past the group's incomplete tick may be paused."""
+    def test_partition_holding_the_group_back_is_not_ahead(self) -> None:
+        """The partition that has not read past the incomplete tick is the one holding its group back."""
         aligner = EventTimeAligner[str](TICK, LATENESS)
         for tp in [("calls", 0), ("topups", 0)]:
             aligner.assign(tp, None)
