@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from schemas.events import EVENT_MODELS
+from schemas.events import EVENT_MODELS, EventType
 from sim.errors import ReplayError
 from sim.pacing import EventTimeSpeedup, FixedRate
 from sim.publish import BAD_RECORD_KINDS, bad_records
@@ -125,6 +127,31 @@ class TestCsv:
         assert "charge" not in event
 
 
+class TestParquet:
+    async def test_parquet_rows_merge_with_json_lines_in_event_time_order(self, tmp_path: Path) -> None:
+        """Parquet rows (typed columns, real timestamps) publish as JSON, merged by event time."""
+        rows = [_call("C1", START + timedelta(minutes=m), f"p{m}") for m in (0, 20, 40)]
+        table = pa.Table.from_pylist(
+            [{**row, "event_time": datetime.fromisoformat(str(row["event_time"]))} for row in rows]
+        )
+        pq.write_table(table, tmp_path / "calls.parquet")
+        _write_jsonl(tmp_path / "more.jsonl", [_call("C2", START + timedelta(minutes=30), "j30")])
+        sink = RecordingSink()
+        summary = await replay([tmp_path], sink)
+        published = [orjson.loads(value) for _, _, value in sink.messages]
+        assert [event["event_id"] for event in published] == ["p0", "p20", "j30", "p40"]
+        assert EVENT_MODELS[EventType.CALL].model_validate_json(sink.messages[0][2]).duration_s == 10.0
+        assert summary.rejected == 0
+
+    async def test_bad_parquet_rows_are_reported_by_row_number(self, tmp_path: Path) -> None:
+        """A row without a customer id is rejected with its row number; the others go out."""
+        rows = [_call("C1", START, "a"), {**_call("C1", START, "b"), "customer_id": None}]
+        pq.write_table(pa.Table.from_pylist(rows), tmp_path / "calls.parquet")
+        summary = await replay([tmp_path / "calls.parquet"], RecordingSink())
+        assert [(r.line, r.reason) for r in summary.rejections] == [(2, "customer_id=None: missing or empty")]
+        assert summary.published == 1
+
+
 class TestRejections:
     async def test_bad_lines_are_reported_with_file_and_line_and_replay_goes_on(self, tmp_path: Path) -> None:
         """Bad JSON, unknown type, missing customer and naive time are rejected by line; good lines go out."""
@@ -156,7 +183,7 @@ class TestRejections:
     def test_unknown_file_kind_is_refused(self, tmp_path: Path) -> None:
         """A path that is neither a directory nor an event file stops the replay before it starts."""
         with pytest.raises(ReplayError, match="expected a directory"):
-            expand_paths([tmp_path / "events.parquet"])
+            expand_paths([tmp_path / "events.xlsx"])
 
 
 class TestMemory:
