@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,16 +115,15 @@ class IngestCoordinator(Generic[Token]):
         async with self._lock:
             rejected: list[DeadLetter] = []
             settled: list[SourceRecord] = []
+            skipped: Counter[str] = Counter()
             now = self._clock()
             for record, token in records:
                 tp = (record.topic, record.partition)
                 if not self._aligner.owns(tp):
-                    # revoked meanwhile: the next owner reads it again
-                    self._skipped(record, "not_owned")
+                    skipped["not_owned"] += 1  # revoked meanwhile: the next owner reads it again
                     continue
                 if self._aligner.done_before(tp) <= record.offset < self._aligner.next_received(tp):
-                    # delivered twice in this ownership: the first delivery is tracked
-                    self._skipped(record, "delivered_twice")
+                    skipped["delivered_twice"] += 1  # the first delivery is tracked
                     continue
                 expected = self._aligner.next_received(tp)
                 if record.offset > expected and expected > self._aligner.done_before(tp):
@@ -154,6 +153,8 @@ class IngestCoordinator(Generic[Token]):
                         parsed, SourcePosition(record.topic, record.partition, record.offset)
                     )
                     self._aligner.add(tp, record.offset, tau_s, Accepted(positioned, record))
+            if skipped:
+                self._skipped(topic, skipped)
             if rejected:
                 await self._retrying(lambda: self._sink.publish((), rejected))
                 self._count_dead_letters(rejected)
@@ -161,11 +162,11 @@ class IngestCoordinator(Generic[Token]):
                 await self._acks.done((record.topic, record.partition), record.offset)
                 self._metrics.processed(record.topic, record.partition, record.offset)
 
-    def _skipped(self, record: SourceRecord, reason: str) -> None:
-        self._metrics.records_skipped.labels(reason).inc()
-        log.warning(
-            "skipped a record (%s): %s[%d]@%d", reason, record.topic, record.partition, record.offset
-        )
+    def _skipped(self, topic: str, counts: Counter[str]) -> None:
+        """One log line per batch: a rebalance can skip a whole batch."""
+        for reason, count in counts.items():
+            self._metrics.records_skipped.labels(reason).inc(count)
+        log.warning("skipped records of %s: %s", topic, dict(counts))
 
     def _gap(self, record: SourceRecord, expected: int) -> None:
         """Offsets the consumer never handed over: the consumer commits them unseen, so say so loudly."""
