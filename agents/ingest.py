@@ -15,8 +15,10 @@ from mode.supervisors import CrashingSupervisor
 
 from schemas.events import EventType
 from streams.coordinator import IngestCoordinator
+from streams.metrics import PipelineMetrics
 from streams.records import SourceRecord
 from streams.settings import BatchSettings
+from streams.throttle import IntakeThrottle
 from streams.topics import ChurnTopics
 
 AckToken = tuple[faust.StreamT[bytes], EventT[bytes]]
@@ -33,10 +35,12 @@ def register_ingest_agents(
     topics: ChurnTopics,
     coordinator: IngestCoordinator[AckToken],
     batching: BatchSettings,
+    metrics: PipelineMetrics,
 ) -> None:
     """Wire each input topic to the coordinator; decisions live in features/, models/ and policy/."""
+    throttle = IntakeThrottle(batching.max_records_per_second)  # one cap for the whole worker
     for event_type, topic in topics.inputs.items():
-        agent = _ingest_agent(event_type, coordinator, batching)
+        agent = _ingest_agent(event_type, coordinator, batching, throttle, metrics)
         # An unexpected error stops the worker (to be restarted from committed offsets)
         # rather than restarting one agent over state the others still hold.
         app.agent(
@@ -45,12 +49,18 @@ def register_ingest_agents(
 
 
 def _ingest_agent(
-    event_type: EventType, coordinator: IngestCoordinator[AckToken], batching: BatchSettings
+    event_type: EventType,
+    coordinator: IngestCoordinator[AckToken],
+    batching: BatchSettings,
+    throttle: IntakeThrottle,
+    metrics: PipelineMetrics,
 ) -> Callable[[faust.StreamT[bytes]], Coroutine[Any, Any, None]]:
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.noack_take(  # type: ignore[attr-defined]
             batching.max_records, within=batching.within_s
         ):
+            if not throttle.unlimited:
+                metrics.intake_throttled_seconds.inc(await throttle.take(len(events)))
             await coordinator.submit(event_type, [(_source_record(e), (stream, e)) for e in events])
             await coordinator.drain()
 

@@ -89,7 +89,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         metrics=metrics,
         clock=utc_now,
     )
-    register_ingest_agents(app, topics, coordinator, settings.batching)
+    register_ingest_agents(app, topics, coordinator, settings.batching, metrics)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:

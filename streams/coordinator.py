@@ -93,6 +93,9 @@ class IngestCoordinator(Generic[Token]):
             for tp in new:
                 self._aligner.assign(tp, restored.get(tp))
                 self._outbox_partitions.add(tp[1])
+                done_before = self._aligner.done_before(tp)
+                if done_before > 0:  # lag counts from what earlier owners finished, not from 0
+                    self._metrics.processed(tp[0], tp[1], done_before - 1)
 
     async def revoke(self, tps: Iterable[TopicPartition]) -> None:
         """Give up partitions; their unacknowledged records will be read again by the next owner."""

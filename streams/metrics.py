@@ -47,6 +47,11 @@ class PipelineMetrics:
             "churnwatch_publish_errors", "Failed output sends to the broker (the tick is retried)",
             registry=self.registry,
         )
+        self.intake_throttled_seconds = Counter(
+            "churnwatch_intake_throttled_seconds",
+            "Time agents waited under CHURNWATCH_BATCHING__MAX_RECORDS_PER_SECOND",
+            registry=self.registry,
+        )
         self.batch_seconds = Histogram(
             "churnwatch_batch_seconds", "Time to process one event-time tick of one partition group",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
