@@ -33,5 +33,6 @@ class BenchConfig(BaseModel):
     latency_yellow_min_score: Annotated[float, Field(ge=0, le=1)] = 0.05
     redis_sample_customers: Annotated[int, Field(ge=1)] = 2_000
     worker_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    floors: bool = True  # also run the no-op plus validation, and plus Redis features
     profile_dir: Path | None = None  # set: profile the Faust runs with pyinstrument into this folder
     work_dir: Path = Path("churnwatch-data/bench")

@@ -14,6 +14,8 @@ from typing import Any
 
 import faust
 
+from bench.floors import BatchWork
+from schemas.events import EventType
 from streams.app import create_app
 from streams.metrics import PipelineMetrics
 from streams.settings import BatchSettings, Settings
@@ -35,18 +37,24 @@ class NoopCounter:
         self.events += count
 
 
-def build_noop_app(settings: Settings, bootstrap: str) -> tuple[faust.App, NoopCounter]:
-    """The tuned app with a no-op agent on each of the four input topics."""
+def build_noop_app(
+    settings: Settings, bootstrap: str, work: BatchWork | None = None
+) -> tuple[faust.App, NoopCounter]:
+    """The tuned app with a no-op agent on each of the four input topics.
+
+    ``work``, when given, runs on each batch before it is acknowledged (``bench.floors``).
+    """
     app = create_app(settings, bootstrap, PipelineMetrics())
     topics = declare_topics(app, settings.topics)
     counter = NoopCounter()
     for event_type, topic in topics.inputs.items():
-        app.agent(topic, name=f"bench.noop.{event_type.value}")(_noop_agent(counter, settings.batching))
+        agent = _noop_agent(counter, settings.batching, event_type, work)
+        app.agent(topic, name=f"bench.noop.{event_type.value}")(agent)
     return app, counter
 
 
 def _noop_agent(
-    counter: NoopCounter, batching: BatchSettings
+    counter: NoopCounter, batching: BatchSettings, event_type: EventType, work: BatchWork | None
 ) -> Callable[[faust.StreamT[bytes]], Coroutine[Any, Any, None]]:
     async def noop(stream: faust.StreamT[bytes]) -> None:
         """Take a batch, count it, acknowledge each record."""
@@ -54,6 +62,8 @@ def _noop_agent(
             batching.max_records, within=batching.within_s
         ):
             counter.saw(len(events))
+            if work is not None:
+                await work(event_type, events)
             for event in events:
                 await stream.ack(event)
 

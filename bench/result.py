@@ -15,6 +15,10 @@ ISSUE_TARGETS = {
     "pipeline_over_raw": 0.1,
 }
 REDIS_BUDGET_BYTES = 1024
+FLOOR_LABELS = {
+    "validate": "no-op + validation",
+    "features": "no-op + validation + Redis features",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class BenchResult:
     redis_bytes_per_customer: float
     redis_customers_sampled: int
     pipeline_alerts: int
+    # no-op plus part of the work ("validate", "features"; see bench.floors), when measured
+    floors: dict[str, Throughput] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,6 +71,11 @@ class BenchResult:
     @property
     def faust_over_raw(self) -> float:
         return ratio(self.faust_noop.events_per_s, self.raw.events_per_s)
+
+    def floor_over_faust(self, mode: str) -> float:
+        """A floor's throughput over the no-op's (NaN when not measured)."""
+        floor = self.floors.get(mode)
+        return math.nan if floor is None else ratio(floor.events_per_s, self.faust_noop.events_per_s)
 
     @property
     def headline_latency(self) -> tuple[str, Latency]:
@@ -109,6 +120,10 @@ class BenchResult:
                 "faust_noop": asdict(self.faust_noop),
                 "pipeline": asdict(self.pipeline),
             },
+            "floors": {
+                mode: {**asdict(run), "over_faust": self.floor_over_faust(mode)}
+                for mode, run in self.floors.items()
+            },
             "pipeline_alerts": self.pipeline_alerts,
             "redis_customers_sampled": self.redis_customers_sampled,
             **self.extra,
@@ -132,6 +147,11 @@ class BenchResult:
         table.add_row("pipeline / raw", _fmt(self.pipeline_over_raw),
                       _target(self.pipeline_over_raw, ISSUE_TARGETS["pipeline_over_raw"]))
         table.add_row("faust / raw", _fmt(self.faust_over_raw), "")
+        for mode, label in FLOOR_LABELS.items():
+            if mode in self.floors:
+                run = self.floors[mode]
+                table.add_row(f"floor: {label} (events/s)", f"{run.events_per_s:,.0f}",
+                              f"{_fmt(self.floor_over_faust(mode))} of faust")
         load = f"at {self.achieved_load_eps:,.0f} events/s offered"
         for name, latency in (("event-to-alert", self.event_to_alert),
                               ("event-to-processed", self.event_to_processed)):

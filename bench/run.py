@@ -83,6 +83,14 @@ class BenchRun:
         pipeline = _throughput(pipeline_outcome)
         self.progress(f"pipeline: {pipeline.events_per_s:,.0f} events/s "
                       f"({pipeline_outcome.alerts} alerts, {pipeline_outcome.dead_letters} dead letters)")
+        floors: dict[str, Throughput] = {}
+        if config.floors:
+            for mode in ("validate", "features"):
+                floor_prefix = f"bench{self.run_id}{mode[0]}"
+                floors[mode] = _throughput(
+                    await self._worker(mode, mode, topics, produced.events, prefix=floor_prefix)
+                )
+                self.progress(f"floor {mode}: {floors[mode].events_per_s:,.0f} events/s")
         redis_bytes, sampled = await bytes_per_customer(
             self.redis_url, prefix, produced.customer_ids, config.redis_sample_customers
         )
@@ -116,6 +124,7 @@ class BenchRun:
             redis_bytes_per_customer=redis_bytes,
             redis_customers_sampled=sampled,
             pipeline_alerts=pipeline_outcome.alerts,
+            floors=floors,
             extra={**extra, "live_alerts": latency["alerts"]},
         )
 

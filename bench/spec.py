@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from streams.settings import Settings
 
-WorkerMode = Literal["noop", "pipeline"]
+WorkerMode = Literal["noop", "validate", "features", "pipeline"]
 
 
 class RunSpec(BaseModel):

@@ -25,6 +25,7 @@ import uvloop
 
 from agents.worker import Worker, build_worker
 from bench.errors import BenchError
+from bench.floors import floor_work
 from bench.noop import NoopCounter, build_noop_app
 from bench.profile_frames import function_costs, parse_collapsed, render_report
 from bench.spec import RunOutcome, RunSpec
@@ -89,6 +90,10 @@ def main(spec_path: Path) -> None:
     if spec.mode == "noop":
         app, counter = build_noop_app(settings, spec.bootstrap)
         watch = _watch_noop(app, spec, counter)
+    elif spec.mode in ("validate", "features"):
+        work = floor_work(spec.mode, settings, spec.redis_url)
+        app, counter = build_noop_app(settings, spec.bootstrap, work)
+        watch = _watch_noop(app, spec, counter)
     else:
         worker = build_worker(settings, spec.bootstrap, spec.redis_url)
         app = worker.app
@@ -106,7 +111,7 @@ def _watch_noop(app: faust.App, spec: RunSpec, counter: NoopCounter) -> Callable
         )
         last_s, last_wall_s = time.perf_counter(), time.time()
         outcome = RunOutcome(
-            mode="noop",
+            mode=spec.mode,
             events=counter.events,
             elapsed_s=last_s - (counter.first_s or last_s),
             first_wall_s=counter.first_wall_s or last_wall_s,

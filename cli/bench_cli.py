@@ -31,6 +31,10 @@ def bench(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the numbers to this JSON file.")
     ] = None,
+    floors: Annotated[
+        bool,
+        typer.Option(help="Also run the no-op plus validation, and plus the Redis feature update."),
+    ] = True,
     profile: Annotated[
         bool, typer.Option(help="Also profile the no-op and the pipeline worker with py-spy.")
     ] = False,
@@ -47,6 +51,7 @@ def bench(
         partitions=partitions,
         load_fraction=load_fraction,
         live_seconds=live_seconds,
+        floors=floors,
         profile_dir=work_dir / "profiles" if profile else None,
         work_dir=work_dir,
     )

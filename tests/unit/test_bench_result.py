@@ -26,7 +26,11 @@ ISSUE_KEYS = {
 NO_ALERTS = Latency(0, math.nan, math.nan)
 
 
-def result(alert_latency: Latency = NO_ALERTS, faust_eps: float = 20_000.0) -> BenchResult:
+def result(
+    alert_latency: Latency = NO_ALERTS,
+    faust_eps: float = 20_000.0,
+    floors: dict[str, Throughput] | None = None,
+) -> BenchResult:
     return BenchResult(
         events=200_000,
         customers=50_000,
@@ -41,6 +45,7 @@ def result(alert_latency: Latency = NO_ALERTS, faust_eps: float = 20_000.0) -> B
         redis_bytes_per_customer=610.0,
         redis_customers_sampled=2_000,
         pipeline_alerts=0,
+        floors=floors or {},
         extra={"run_id": "abc"},
     )
 
@@ -79,7 +84,29 @@ class TestJsonDocument:
         assert result().to_json()["run_id"] == "abc"
 
 
+    def test_floors_are_reported_with_their_ratio_to_the_no_op(self) -> None:
+        """Each measured floor appears with its rate and its share of the no-op's rate."""
+        floors = {
+            "validate": Throughput(200_000, 12.5, 16_000.0),
+            "features": Throughput(200_000, 20.0, 10_000.0),
+        }
+        doc = result(floors=floors).to_json()
+        assert doc["floors"]["validate"]["over_faust"] == pytest.approx(0.8)
+        assert doc["floors"]["features"]["events_per_s"] == 10_000.0
+        assert doc["floors"]["features"]["over_faust"] == pytest.approx(0.5)
+
+    def test_unmeasured_floors_are_absent(self) -> None:
+        assert result().to_json()["floors"] == {}
+
+
 class TestTable:
+    def test_table_shows_floors_when_measured(self) -> None:
+        console = Console(record=True, width=160)
+        console.print(result(floors={"features": Throughput(200_000, 20.0, 10_000.0)}).table())
+        text = console.export_text()
+        assert "no-op + validation + Redis features" in text
+        assert "0.500 of faust" in text
+
     def test_table_marks_a_missed_target(self) -> None:
         """pipeline/raw 0.08 is below the 0.1 goal, and the table says so."""
         console = Console(record=True, width=140)

@@ -1,0 +1,53 @@
+"""Floors: the no-op agent plus one piece of the pipeline's work, to show what each piece costs.
+
+* ``validate``: every record is checked against its contract and its counterparty
+  pseudonymised (``streams.validation.RecordValidator``), exactly as the pipeline does.
+* ``features``: the same, then each batch's valid events go to the Redis feature store in
+  one pipelined round trip (``features.redis_store.RedisFeatureStore.apply``).
+
+No event-time ticks, scoring, alerts or ordered acknowledgements: whatever the pipeline
+does on top of a floor costs at least the floor, so ``features / no-op`` bounds the ratio
+the full pipeline can reach on this machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Literal
+
+from faust.types import EventT
+
+from features.redis_store import RedisFeatureStore
+from features.store import PositionedEvent, SourcePosition
+from schemas.events import EventType
+from schemas.parsing import Rejection
+from streams.redis_client import RedisClient, connect_redis
+from streams.settings import Settings
+from streams.validation import RecordValidator
+
+FloorMode = Literal["validate", "features"]
+BatchWork = Callable[[EventType, Sequence[EventT[bytes]]], Awaitable[None]]
+
+
+def floor_work(mode: FloorMode, settings: Settings, redis_url: str) -> BatchWork:
+    """The per-batch work of a floor run (the Redis client is opened only for ``features``)."""
+    validator = RecordValidator(
+        settings.pseudonym_key.get_secret_value().encode(), settings.batching.max_record_bytes
+    )
+    store: RedisFeatureStore | None = None
+    if mode == "features":
+        client: RedisClient = connect_redis(redis_url, settings.redis_cluster)
+        store = RedisFeatureStore(client, settings.features)
+
+    async def work(event_type: EventType, events: Sequence[EventT[bytes]]) -> None:
+        valid: list[PositionedEvent] = []
+        for event in events:
+            message = event.message
+            parsed = validator.validate(message.value, event_type)
+            if not isinstance(parsed, Rejection):
+                position = SourcePosition(message.topic, message.partition, message.offset)
+                valid.append(PositionedEvent(parsed, position))
+        if store is not None and valid:
+            await store.apply(valid)
+
+    return work
