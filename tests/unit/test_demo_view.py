@@ -22,6 +22,7 @@ from cli.demo_view import (
 )
 from schemas.outputs import Alert, Reason, RecommendedAction, ScoreSource, ValueTier, Zone
 from streams.metrics import PipelineMetrics
+from tests.fixtures.deadline import eventually
 
 AT = datetime(2025, 11, 4, 13, 0, tzinfo=UTC)
 
@@ -234,9 +235,14 @@ class TestDemoPacer:
 
         async def scenario() -> tuple[bool, bool]:
             scraped = asyncio.Event()
+            scraped.set()  # an earlier scrape; the pacer clears it when it starts holding back
             pacer = DemoPacer(1e12, 1.0, backlog=lambda: backlog[0], max_backlog=10, scraped=scraped)
             waiting = asyncio.create_task(pacer.wait(1.0))
-            await asyncio.sleep(0)
+
+            async def holding() -> None:
+                assert not scraped.is_set(), "the pacer has not reached its hold yet"
+
+            await eventually(holding, timeout=5)
             held = not waiting.done()
             backlog[0] = 5.0
             scraped.set()
