@@ -70,9 +70,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         return highwater is not None and aligner.next_received(tp) >= highwater
 
     coordinator: IngestCoordinator[AckToken] = IngestCoordinator(
-        validator=RecordValidator(
-            settings.pseudonym_key.get_secret_value().encode(), settings.batching.max_record_bytes
-        ),
+        validator=RecordValidator.from_settings(settings),
         processor=TickProcessor(
             store=RedisFeatureStore(redis, settings.features),
             scorer=scorer,

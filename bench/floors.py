@@ -31,9 +31,7 @@ BatchWork = Callable[[EventType, Sequence[EventT[bytes]]], Awaitable[None]]
 
 def floor_work(mode: FloorMode, settings: Settings, redis_url: str) -> BatchWork:
     """The per-batch work of a floor run (the Redis client is opened only for ``features``)."""
-    validator = RecordValidator(
-        settings.pseudonym_key.get_secret_value().encode(), settings.batching.max_record_bytes
-    )
+    validator = RecordValidator.from_settings(settings)  # exactly as the worker validates
     store: RedisFeatureStore | None = None
     if mode == "features":
         client: RedisClient = connect_redis(redis_url, settings.redis_cluster)
