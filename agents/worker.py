@@ -23,12 +23,14 @@ from policy.playbook import load_playbook
 from streams.alignment import EventTimeAligner, TopicPartition
 from streams.app import create_app
 from streams.coordinator import Accepted, IngestCoordinator
+from streams.group_offsets import committed_offsets
 from streams.metrics import PipelineMetrics
 from streams.processor import TickProcessor
 from streams.progress_store import ProgressStore
 from streams.publisher import OutputPublisher
 from streams.redis_client import RedisClient, connect_redis
 from streams.settings import Settings
+from streams.storage_health import StorageHealth
 from streams.topics import ChurnTopics, declare_topics
 from streams.validation import RecordValidator
 
@@ -54,14 +56,18 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     metrics = PipelineMetrics()
     app = create_app(settings, bootstrap, metrics)
     topics = declare_topics(app, settings.topics)
-    redis = connect_redis(redis_url, settings.redis_cluster)
+    redis = connect_redis(redis_url, settings.redis_cluster, settings.redis.timeout_s)
     prefix = settings.features.key_prefix
     # Rules score until the online model has learned enough labels of both classes.
     scorer = ColdStartRouter(ColdStartRules(settings.scoring), OnlineModel(settings.scoring))
     metrics.model_version.labels(scorer.model_version, "cold_start_rules").set(1)
     aligner: EventTimeAligner[Accepted] = EventTimeAligner(
-        tick=timedelta(minutes=settings.scoring_tick_minutes), allowed_lateness=settings.allowed_lateness
+        tick=timedelta(minutes=settings.scoring_tick_minutes),
+        allowed_lateness=settings.allowed_lateness,
+        quiet_partition=settings.event_time.quiet_partition,
+        max_ahead=settings.event_time.max_ahead,
     )
+    health = StorageHealth(metrics, settings.redis.max_outage_s)
     input_topics = set(topics.input_names)
 
     def caught_up(tp: TopicPartition) -> bool:
@@ -81,11 +87,14 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         ),
         aligner=aligner,
         progress=ProgressStore(redis, prefix, settings.worker.app_id),
-        sink=OutputPublisher(topics),
+        sink=OutputPublisher(topics, metrics),
         acknowledge=acknowledge,
         caught_up=caught_up,
         metrics=metrics,
         clock=utc_now,
+        health=health,
+        committed=lambda tps: committed_offsets(bootstrap, settings.worker.app_id, tps),
+        release_idle_s=settings.event_time.release_idle_s,
     )
     register_ingest_agents(app, topics, coordinator, settings.batching, metrics)
 
@@ -110,6 +119,13 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             await coordinator.drain()
             await asyncio.sleep(settings.batching.drain_interval_s)
 
+    @app.task  # type: ignore[untyped-decorator]
+    async def check_storage() -> None:
+        """Notice a Redis that restarted empty or older even when no failure was seen."""
+        while not app.should_stop:
+            await asyncio.sleep(settings.redis.check_interval_s)
+            await coordinator.check_storage()
+
     @app.page("/alignment")
     class AlignmentPage(View):
         """Per input partition: events waiting for their tick, acks held back, caught up, ahead."""
@@ -121,11 +137,16 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
                 row["highwater"] = app.consumer.highwater(tp)
             return self.json({"partitions": rows})
 
-    _register_operations(app, metrics, redis)
+    _register_operations(app, metrics, redis, health)
     return Worker(app, topics, metrics, coordinator, redis)
 
 
-def _register_operations(app: faust.App, metrics: PipelineMetrics, redis: RedisClient) -> None:
+READY_PING_TIMEOUT_S = 0.5
+
+
+def _register_operations(
+    app: faust.App, metrics: PipelineMetrics, redis: RedisClient, health: StorageHealth
+) -> None:
     """``/metrics``, ``/health``, ``/ready`` and the consumer-lag gauge."""
 
     @app.page("/metrics")
@@ -140,10 +161,14 @@ def _register_operations(app: faust.App, metrics: PipelineMetrics, redis: RedisC
 
     @app.page("/ready")
     class ReadyPage(View):
+        """503 within a second when Redis is down, frozen or lost its data; never hangs."""
+
         async def get(self, request: Request) -> Response:
+            if health.problem is not None:
+                return self.json({"ready": False, "redis": health.problem}, status=503)
             try:
-                await redis.ping()
-            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError):
+                await asyncio.wait_for(redis.ping(), timeout=READY_PING_TIMEOUT_S)
+            except (aioredis.RedisError, OSError, TimeoutError):
                 return self.json({"ready": False, "redis": "unreachable"}, status=503)
             assigned = len(app.consumer.assignment())
             return self.json({"ready": not app.rebalancing, "assigned_partitions": assigned})

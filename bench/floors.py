@@ -41,7 +41,7 @@ def floor_work(mode: FloorMode, settings: Settings, redis_url: str) -> BatchWork
         valid: list[PositionedEvent] = []
         for event in events:
             message = event.message
-            parsed = validator.validate(message.value, event_type)
+            parsed = validator.validate(message.key, message.value, event_type)
             if not isinstance(parsed, Rejection):
                 position = SourcePosition(message.topic, message.partition, message.offset)
                 valid.append(PositionedEvent(parsed, position))

@@ -100,13 +100,19 @@ def from_epoch_us(at_us: float) -> datetime:
     return _EPOCH + timedelta(microseconds=int(at_us))
 
 
-def fingerprint(event_id: str) -> bytes:
-    """8-byte fingerprint of an ``event_id`` for duplicate detection and tie-breaks.
+def fingerprint(event_type: str, event_id: str) -> bytes:
+    """8-byte fingerprint of an event's type and ``event_id``, for duplicate detection and tie-breaks.
 
-    >>> len(fingerprint("e1")), fingerprint("e1") == fingerprint("e1")
+    ``event_id`` is unique per topic (event type): the same id on the call and the
+    lifecycle topic names two events, so neither can be dropped for the other, and within
+    a topic the first record (lowest offset, applied first) is the one kept.
+
+    >>> len(fingerprint("call", "e1")), fingerprint("call", "e1") == fingerprint("call", "e1")
     (8, True)
+    >>> fingerprint("call", "e1") == fingerprint("lifecycle", "e1")
+    False
     """
-    return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+    return hashlib.blake2b(f"{event_type}\x1f{event_id}".encode(), digest_size=8).digest()
 
 
 def topic_id(topic: str) -> int:
@@ -130,7 +136,7 @@ def encode(positioned: PositionedEvent) -> EventRecord:
         position.partition,
         float(position.offset),
         float(epoch_us(event.event_time)),
-        fingerprint(event.event_id),
+        fingerprint(event.type, event.event_id),
     )
     if isinstance(event, CallEvent):
         flags = CALL_OUTGOING if event.direction is CallDirection.OUTGOING else 0

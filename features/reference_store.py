@@ -96,11 +96,12 @@ def classify(deliveries: Iterable[PositionedEvent]) -> Deliveries:
     """Split deliveries into applied events, replays and duplicates.
 
     Per customer: a position at or below the last one delivered for its (topic,
-    partition) is a replay; a new position whose ``event_id`` was applied before is a
-    duplicate; a replay of a position that was a duplicate is reported as a duplicate again.
+    partition) is a replay; a new position whose event type and ``event_id`` were applied
+    before is a duplicate; a replay of a position that was a duplicate is reported as a
+    duplicate again.
     """
     last_offset: dict[tuple[str, str, int], int] = {}
-    first_position: dict[tuple[str, str], tuple[str, int, int]] = {}
+    first_position: dict[tuple[str, str, str], tuple[str, int, int]] = {}
     applied: list[InputEvent] = []
     duplicates: list[PositionedEvent] = []
     replayed = 0
@@ -108,7 +109,7 @@ def classify(deliveries: Iterable[PositionedEvent]) -> Deliveries:
         position = positioned.position
         where = (position.topic, position.partition, position.offset)
         customer_id = positioned.event.customer_id
-        event_id = (customer_id, positioned.event.event_id)
+        event_id = (customer_id, positioned.event.type, positioned.event.event_id)
         stream = (customer_id, position.topic, position.partition)
         if position.offset <= last_offset.get(stream, -1):
             replayed += 1
@@ -162,8 +163,10 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
     ]
 
     def latest(chosen: Sequence[LifecycleEvent]) -> LifecycleEvent | None:
-        key = lambda event: (epoch_us(event.event_time), fingerprint(event.event_id))  # noqa: E731
-        return max(chosen, key=key, default=None)
+        return max(
+            chosen, key=lambda event: (epoch_us(event.event_time), fingerprint(event.type, event.event_id)),
+            default=None,
+        )
 
     latest_lifecycle = latest(lifecycle)
     latest_payment = latest([event for event in lifecycle if event.payment_type is not None])

@@ -34,4 +34,12 @@ class StorageUnavailableError(ChurnwatchError):
 
 
 class OutputUnavailableError(ChurnwatchError):
-    """The broker did not take an output record; the tick is retried, never dropped."""
+    """The broker did not take an output record for now; the tick is retried, never dropped."""
+
+
+class StorageOutageError(ChurnwatchError):
+    """Redis stayed unreachable longer than the configured limit; the worker exits to be restarted."""
+
+
+class StorageDataLostError(ChurnwatchError):
+    """Redis no longer holds what this consumer group wrote (restarted empty or rolled back)."""

@@ -7,13 +7,39 @@ rejected (the worker routes them to the dead-letter topic).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 EventId = Annotated[str, Field(min_length=1, max_length=128)]
 CustomerId = Annotated[str, Field(min_length=1, max_length=64)]
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def rfc3339_time(value: object) -> object:
+    """Read only RFC 3339 text with an offset, not the epoch numbers pydantic would also accept.
+
+    Already-parsed datetimes (models built in Python) pass through unchanged.
+
+    >>> rfc3339_time("2026-01-01T10:00:00.5Z").isoformat()
+    '2026-01-01T10:00:00.500000+00:00'
+    >>> rfc3339_time("1762768800")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be RFC 3339 text with an offset, e.g. 2026-01-01T10:00:00+08:00
+    """
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return datetime.fromisoformat(value.upper())
+    raise ValueError("must be RFC 3339 text with an offset, e.g. 2026-01-01T10:00:00+08:00")
+
+
+EventTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_time)]
 
 
 class EventType(StrEnum):
@@ -85,7 +111,7 @@ class BaseEvent(BaseModel):
 
     event_id: EventId
     customer_id: CustomerId
-    event_time: AwareDatetime
+    event_time: EventTime
 
 
 class CallEvent(BaseEvent):

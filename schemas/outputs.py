@@ -57,6 +57,8 @@ class DeadLetterReason(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     TOO_LATE = "too_late"
     DUPLICATE = "duplicate"
+    KEY_MISMATCH = "key_mismatch"
+    IMPLAUSIBLE_TIME = "implausible_time"
 
 
 class OutputRecord(BaseModel):
@@ -99,8 +101,12 @@ class Alert(OutputRecord):
 class DeadLetter(OutputRecord):
     """A rejected input: the original bytes (base64), why, and where it came from.
 
-    Originals longer than 64 KiB are cut to their first 64 KiB (``original_truncated``);
-    ``original_size`` is always the full size, and the source position finds the rest.
+    Originals longer than 64 KiB are cut to their first 64 KiB (``original_truncated``),
+    keys to their first 1 KiB (``original_key_truncated``); the sizes are always the full
+    sizes, and the source position finds the rest. A record that met the contract but was
+    rejected for another reason (late, duplicate, wrong key, implausible time) carries its
+    parsed form with the counterparty pseudonymised instead (``original_pseudonymised``),
+    so no phone number of a valid record reaches this topic.
     """
 
     reason: DeadLetterReason
@@ -112,6 +118,9 @@ class DeadLetter(OutputRecord):
     original_value_b64: str
     original_size: Annotated[int, Field(ge=0)]
     original_truncated: bool = False
+    original_key_size: Annotated[int, Field(ge=0)] = 0
+    original_key_truncated: bool = False
+    original_pseudonymised: bool = False
     rejected_at: AwareDatetime
 
 

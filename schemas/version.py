@@ -1,5 +1,9 @@
-"""Contract version: bump the major number on any breaking change to an event or output."""
+"""Contract version: the major number on any breaking change, the minor one on additions.
+
+1.1: dead letters gained `key_mismatch` and `implausible_time` reasons and the key-size and
+pseudonymised flags; `event_time` is read as RFC 3339 text only (as documented since 1.0).
+"""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"

@@ -5,14 +5,20 @@ the top-up topic may be weeks of event time ahead of the call topic. Scoring a
 customer whose top-ups are applied up to day 60 but whose calls only up to day 10
 would see a usage collapse that never happened. So accepted events wait here and are
 released in *ticks* of event time, in (tick, topic, partition, offset) order, once
-every busy partition of the same partition number has read past the tick's end.
+every partition of the same partition number has provably read past the tick's end.
 
 Each event gets an effective time ``tau = max(event_time, latest tau before it in its
 partition)``. A partition is read in offset order, so tau, the tick, and whether an
 event is too late depend only on the records, never on timing: the same records give
-the same ticks, scores and alerts in every run. A partition that has read everything
-up to its high-water mark (caught up) holds nobody back, which keeps live traffic
-flowing when a topic is quiet.
+the same ticks, scores and alerts in every run, live or replayed.
+
+A partition's later records can never land in a tick before the one of its latest
+tau, so "read past" is proved by tau alone; having read up to the high-water mark
+proves nothing (the producer may be about to send more of the same tick). Two
+exceptions keep a quiet partition from stalling its group: a caught-up partition whose
+tau trails the group by more than ``quiet_partition`` (event time) is taken to be at
+the group's tau minus that; and a group whose partitions are all caught up and idle
+(no new record for a while, decided by the caller) releases everything it holds.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ TopicPartition = tuple[str, int]
 class Admission(Enum):
     ACCEPT = "accept"
     TOO_LATE = "too_late"
+    TOO_FAR_AHEAD = "too_far_ahead"
     ALREADY_DONE = "already_done"
 
 
@@ -95,13 +102,23 @@ class EventTimeAligner(Generic[Token]):
     >>> aligner.add(("calls", 0), 1, 28800.0, "call-c")
     >>> [(t.tick, [i.token for i in t.items]) for t in aligner.release(lambda tp: False)]
     [(5, ['call-a'])]
-    >>> [(t.tick, [i.token for i in t.items]) for t in aligner.release(lambda tp: True)]
+    >>> aligner.release(lambda tp: True)  # caught up proves nothing: more of tick 7 may come
+    []
+    >>> [(t.tick, [i.token for i in t.items]) for t in aligner.release(lambda tp: True, lambda p: True)]
     [(7, ['topup-b']), (8, ['call-c'])]
     """
 
-    def __init__(self, tick: timedelta, allowed_lateness: timedelta) -> None:
+    def __init__(
+        self,
+        tick: timedelta,
+        allowed_lateness: timedelta,
+        quiet_partition: timedelta = timedelta(hours=6),
+        max_ahead: timedelta | None = None,
+    ) -> None:
         self._tick_s = tick.total_seconds()
         self._lateness_s = allowed_lateness.total_seconds()
+        self._quiet_s = quiet_partition.total_seconds()
+        self._max_ahead_s = math.inf if max_ahead is None else max_ahead.total_seconds()
         self._partitions: dict[TopicPartition, _PartitionState[Token]] = {}
 
     def assign(self, tp: TopicPartition, restored: PartitionProgress | None) -> None:
@@ -124,13 +141,23 @@ class EventTimeAligner(Generic[Token]):
     def owns(self, tp: TopicPartition) -> bool:
         return tp in self._partitions
 
-    def admit(self, tp: TopicPartition, offset: int, event_time_s: float) -> tuple[Admission, float]:
-        """Decide an event's fate and effective time; advances the partition's effective time."""
+    def admit(
+        self, tp: TopicPartition, offset: int, event_time_s: float, produced_at_s: float | None = None
+    ) -> tuple[Admission, float]:
+        """Decide an event's fate and effective time; advances the partition's effective time.
+
+        An event more than ``max_ahead`` ahead of both the partition's effective time and
+        its record's broker timestamp (``produced_at_s``) is refused and moves no clock:
+        one wrong date must not make every later event of the partition "too late".
+        """
         state = self._partitions[tp]
         if offset < state.next_received:
             # handled before this ownership, or delivered twice around a rebalance
             return Admission.ALREADY_DONE, event_time_s
         state.next_received = offset + 1
+        reference_s = state.max_tau_s if produced_at_s is None else max(state.max_tau_s, produced_at_s)
+        if event_time_s > reference_s + self._max_ahead_s:
+            return Admission.TOO_FAR_AHEAD, state.max_tau_s
         if event_time_s > state.max_tau_s:
             state.max_tau_s = event_time_s
             return Admission.ACCEPT, event_time_s
@@ -159,11 +186,20 @@ class EventTimeAligner(Generic[Token]):
         state = self._partitions.get(tp)
         return len(state.pending) if state else 0
 
-    def release(self, caught_up: Callable[[TopicPartition], bool]) -> list[ReleasedTick[Token]]:
-        """Every complete tick, per partition group, in tick order; removes them from the queues."""
+    def release(
+        self,
+        caught_up: Callable[[TopicPartition], bool],
+        idle: Callable[[int], bool] = lambda partition: False,
+    ) -> list[ReleasedTick[Token]]:
+        """Every complete tick, per partition group, in tick order; removes them from the queues.
+
+        ``caught_up(tp)``: the partition has read everything the broker holds now.
+        ``idle(partition)``: the group received nothing new for a while; with every
+        member caught up, all its ticks are released (end of input, pause in traffic).
+        """
         released: list[ReleasedTick[Token]] = []
         for partition, members in sorted(self._groups().items()):
-            limit = self._limit_tick(members, caught_up)
+            limit = self._limit_tick(members, caught_up, idle(partition))
             released.extend(self._release_group(partition, members, limit))
         return released
 
@@ -177,7 +213,7 @@ class EventTimeAligner(Generic[Token]):
         if state is None or state.max_tau_s == -math.inf:
             return False
         members = self._groups()[tp[1]]
-        return state.max_tau_s // self._tick_s > self._limit_tick(members, caught_up)
+        return state.max_tau_s // self._tick_s > self._limit_tick(members, caught_up, False)
 
     def _groups(self) -> dict[int, list[TopicPartition]]:
         groups: dict[int, list[TopicPartition]] = {}
@@ -186,14 +222,27 @@ class EventTimeAligner(Generic[Token]):
         return groups
 
     def _limit_tick(
-        self, members: list[TopicPartition], caught_up: Callable[[TopicPartition], bool]
+        self, members: list[TopicPartition], caught_up: Callable[[TopicPartition], bool], idle: bool
     ) -> float:
-        """Ticks below this one are complete in the group (inf when every member caught up)."""
-        horizon = math.inf
-        for tp in members:
-            if not caught_up(tp):
-                horizon = min(horizon, self._partitions[tp].max_tau_s)
-        return math.inf if horizon == math.inf else horizon // self._tick_s
+        """Ticks below this one are complete in every member of the group.
+
+        A member has read past every tick before the one of its latest tau. A caught-up
+        member trailing the group by more than the quiet window counts as at the group's
+        tau minus that window; an idle group whose members all caught up is complete.
+        """
+        flags = [caught_up(tp) for tp in members]
+        if idle and all(flags):
+            return math.inf
+        group_tau_s = max(self._partitions[tp].max_tau_s for tp in members)
+        horizon_s = math.inf
+        for tp, is_caught_up in zip(members, flags, strict=True):
+            tau_s = self._partitions[tp].max_tau_s
+            if is_caught_up:
+                tau_s = max(tau_s, group_tau_s - self._quiet_s)
+            horizon_s = min(horizon_s, tau_s)
+        if horizon_s == -math.inf:
+            return -math.inf
+        return horizon_s // self._tick_s
 
     def _release_group(
         self, partition: int, members: list[TopicPartition], limit: float

@@ -11,6 +11,11 @@ The order of effects in a tick is what makes a crash at any moment harmless:
 
 A restart skips what progress says is done, republishes the outbox (same alert ids),
 and redoes everything else exactly as before, because ticks depend only on the records.
+
+Redis outages are waited out with backoff (records stop being taken meanwhile, since
+every step holds the one lock) until ``StorageHealth``'s limit; after each failure the
+group's marker and the recorded progress are checked again before going on, so a Redis
+that came back empty or older is noticed and processing stops instead of going on wrong.
 """
 
 from __future__ import annotations
@@ -19,23 +24,27 @@ import asyncio
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from features.store import PositionedEvent, SourcePosition
-from schemas.errors import OutputUnavailableError, StorageUnavailableError
+from schemas.errors import OutputUnavailableError, StorageDataLostError, StorageUnavailableError
 from schemas.events import EventType
 from schemas.outputs import Alert, DeadLetter, DeadLetterReason
 from schemas.parsing import Rejection
 from streams.acks import InOrderAcks
-from streams.alignment import Admission, EventTimeAligner, ReleasedTick, TopicPartition
+from streams.alignment import Admission, EventTimeAligner, PartitionProgress, ReleasedTick, TopicPartition
 from streams.metrics import PipelineMetrics
 from streams.processor import TickProcessor
 from streams.progress_store import ProgressStore
 from streams.records import SourceRecord, dead_letter
+from streams.storage_health import StorageHealth
 from streams.validation import RecordValidator
+
+CommittedOffsets = Callable[[Sequence[TopicPartition]], Awaitable[Mapping[TopicPartition, int]]]
+"""The consumer group's committed offsets of these partitions (absent or -1: none)."""
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,10 @@ class IngestCoordinator(Generic[Token]):
         caught_up: Callable[[TopicPartition], bool],
         metrics: PipelineMetrics,
         clock: Callable[[], datetime],
+        health: StorageHealth,
+        committed: CommittedOffsets,
+        release_idle_s: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._validator = validator
         self._processor = processor
@@ -84,14 +97,33 @@ class IngestCoordinator(Generic[Token]):
         self._clock = clock
         self._lock = asyncio.Lock()
         self._outbox_partitions: set[int] = set()
+        self._health = health
+        self._committed = committed
+        self._release_idle_s = release_idle_s
+        self._monotonic = monotonic
+        self._last_input: dict[int, float] = {}  # partition group -> when it last received a record
+        self._recorded: dict[TopicPartition, PartitionProgress] = {}  # what Redis must still hold
+        self._marker_known = False
 
+    @property
+    def health(self) -> StorageHealth:
+        return self._health
     async def assign(self, tps: Iterable[TopicPartition]) -> None:
         """Take ownership: restore progress of partitions not owned yet; flush their outboxes."""
+        if self._health.data_lost:
+            return
         async with self._lock:
             new = sorted(set(tps) - self._aligner.assigned)
             restored = await self._retrying(lambda: self._progress.load(new))
+            if not self._marker_known and new:
+                try:
+                    await self._retrying(lambda: self._check_marker(new, restored))
+                except StorageDataLostError:
+                    return
             for tp in new:
                 self._aligner.assign(tp, restored.get(tp))
+                if tp in restored:
+                    self._recorded[tp] = restored[tp]
                 self._outbox_partitions.add(tp[1])
                 done_before = self._aligner.done_before(tp)
                 if done_before > 0:  # lag counts from what earlier owners finished, not from 0
@@ -103,6 +135,7 @@ class IngestCoordinator(Generic[Token]):
             revoked = set(tps)
             for tp in revoked:
                 self._aligner.revoke(tp)
+                self._recorded.pop(tp, None)
                 self._acks.forget(tp)
                 self._processor.forget(tp[1])
                 self._outbox_partitions.discard(tp[1])
@@ -115,6 +148,15 @@ class IngestCoordinator(Generic[Token]):
             return
         topic = records[0][0].topic
         self._metrics.events_in.labels(topic).inc(len(records))
+        await self._hold_if_halted()
+        try:
+            await self._submit(event_type, topic, records)
+        except StorageDataLostError:
+            await self._hold_if_halted()
+
+    async def _submit(
+        self, event_type: EventType, topic: str, records: Sequence[tuple[SourceRecord, Token]]
+    ) -> None:
         async with self._lock:
             rejected: list[DeadLetter] = []
             settled: list[SourceRecord] = []
@@ -132,13 +174,17 @@ class IngestCoordinator(Generic[Token]):
                 if record.offset > expected and expected > self._aligner.done_before(tp):
                     self._gap(record, expected)
                 self._acks.track(tp, record.offset, token)
-                parsed = self._validator.validate(record.value, event_type)
+                self._last_input[record.partition] = self._monotonic()
+                parsed = self._validator.validate(record.key, record.value, event_type)
                 if isinstance(parsed, Rejection):
                     self._aligner.received(tp, record.offset)
                     rejected.append(dead_letter(record, parsed, now))
                     settled.append(record)
                     continue
-                admission, tau_s = self._aligner.admit(tp, record.offset, parsed.event_time.timestamp())
+                produced_at_s = record.timestamp_s if record.timestamp_s and record.timestamp_s > 0 else None
+                admission, tau_s = self._aligner.admit(
+                    tp, record.offset, parsed.event_time.timestamp(), produced_at_s
+                )
                 if admission is Admission.ALREADY_DONE:
                     settled.append(record)
                     self._metrics.events_replayed.inc()
@@ -148,6 +194,17 @@ class IngestCoordinator(Generic[Token]):
                         DeadLetterReason.TOO_LATE,
                         f"event_time={parsed.event_time.isoformat()}: older than the partition "
                         f"watermark {watermark.isoformat()}",
+                        parsed,
+                    )
+                    rejected.append(dead_letter(record, rejection, now))
+                    settled.append(record)
+                elif admission is Admission.TOO_FAR_AHEAD:
+                    rejection = Rejection(
+                        DeadLetterReason.IMPLAUSIBLE_TIME,
+                        f"event_time={parsed.event_time.isoformat()}: too far ahead of the partition's "
+                        "effective time and of the record's timestamp "
+                        "(CHURNWATCH_EVENT_TIME__MAX_AHEAD_HOURS)",
+                        parsed,
                     )
                     rejected.append(dead_letter(record, rejection, now))
                     settled.append(record)
@@ -200,6 +257,14 @@ class IngestCoordinator(Generic[Token]):
 
     async def drain(self) -> int:
         """Process every complete tick, one at a time, so batches can be admitted in between."""
+        if self._health.data_lost:
+            return 0
+        try:
+            return await self._drain()
+        except StorageDataLostError:
+            return 0
+
+    async def _drain(self) -> int:
         processed = 0
         while True:
             async with self._lock:
@@ -207,12 +272,72 @@ class IngestCoordinator(Generic[Token]):
                     await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
                 self._outbox_partitions.clear()
                 if not self._ready:
-                    self._ready.extend(self._aligner.release(self._caught_up))
+                    self._ready.extend(self._aligner.release(self._caught_up, self._idle))
                 if not self._ready:
                     return processed
                 tick = self._ready.popleft()
                 await self._retrying(lambda t=tick: self._process_tick(t))  # type: ignore[misc]
                 processed += 1
+
+    def _idle(self, partition: int) -> bool:
+        """Nothing new for this partition group for ``release_idle_s`` (wall clock)."""
+        last = self._last_input.get(partition)
+        return last is None or self._monotonic() - last >= self._release_idle_s
+
+    async def check_storage(self) -> None:
+        """Verify that Redis still holds this group's marker and recorded progress (periodic)."""
+        if self._health.data_lost:
+            return
+        try:
+            async with self._lock:
+                await self._retrying(self._verify_store)
+        except StorageDataLostError:
+            return
+
+    async def _check_marker(
+        self, tps: Sequence[TopicPartition], restored: Mapping[TopicPartition, PartitionProgress]
+    ) -> None:
+        """On first assignment: a marker, or progress (written by an older version), or a fresh group.
+
+        Without either, committed offsets mean Redis lost what this group wrote.
+        """
+        if await self._progress.marker() is None:
+            if not restored:
+                committed = await self._committed(tps)
+                behind = {tp: offset for tp, offset in committed.items() if offset > 0}
+                if behind:
+                    self._lose(
+                        f"the consumer group has committed offsets ({len(behind)} partitions) but Redis "
+                        f"holds neither its marker nor its progress"
+                    )
+            await self._progress.write_marker(self._clock().isoformat())
+        self._marker_known = True
+
+    async def _verify_store(self) -> None:
+        """Raises ``StorageDataLostError`` if the marker or recorded progress is gone or older."""
+        if self._marker_known and await self._progress.marker() is None:
+            self._lose("the consumer group's marker is gone (Redis restarted without its data?)")
+        owned = sorted(tp for tp in self._recorded if self._aligner.owns(tp))
+        if not owned:
+            return
+        stored = await self._progress.load(owned)
+        for tp in owned:
+            expected = self._recorded[tp]
+            found = stored.get(tp)
+            if found is None or found.next_offset < expected.next_offset:
+                self._lose(
+                    f"progress of {tp[0]}[{tp[1]}] went back from offset {expected.next_offset} to "
+                    f"{found.next_offset if found else 'nothing'} (Redis restored an older state?)"
+                )
+
+    def _lose(self, reason: str) -> None:
+        self._health.lost(reason)
+        raise StorageDataLostError(reason)
+
+    async def _hold_if_halted(self) -> None:
+        """After data loss, agents wait here (taking nothing) until the worker is stopped."""
+        if self._health.data_lost:
+            await asyncio.Event().wait()
 
     async def _flush_outbox(self, partition: int) -> None:
         pending = await self._progress.outbox(partition)
@@ -233,7 +358,9 @@ class IngestCoordinator(Generic[Token]):
                     by_position[duplicate.position],
                     Rejection(
                         DeadLetterReason.DUPLICATE,
-                        f"event_id={duplicate.event.event_id!r}: already applied from another record",
+                        f"event_id={duplicate.event.event_id!r}: already applied from an earlier record "
+                        f"of this topic",
+                        duplicate.event,
                     ),
                     now,
                 )
@@ -244,6 +371,7 @@ class IngestCoordinator(Generic[Token]):
         alerts = [decision.alert for decision in outcome.decisions]
         states = {decision.alert.customer_id: decision.state for decision in outcome.decisions}
         await self._progress.record(tick.progress, tick.partition, alerts, states)
+        self._recorded.update(tick.progress)
         self._processor.remember(tick.partition, states)
         if alerts:
             await self._sink.publish(alerts, ())
@@ -275,22 +403,36 @@ class IngestCoordinator(Generic[Token]):
             self._metrics.dead_letters.labels(letter.reason.value).inc()
 
     async def _retrying(self, step: Callable[[], Awaitable[_T]]) -> _T:
-        """Run a step until Redis and the broker take it: a stalled partition beats a lost record."""
+        """Run a step until Redis and the broker take it: a stalled partition beats a lost record.
+
+        After a Redis failure, the next attempt first checks that Redis still holds the
+        group's marker and progress (it may have come back empty or from an older state).
+        """
         attempt = 0
         while True:
+            delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
             try:
-                return await step()
-            except (StorageUnavailableError, OutputUnavailableError) as error:
-                if isinstance(error, StorageUnavailableError):
-                    self._metrics.redis_errors.inc()
-                else:
-                    self._metrics.publish_errors.inc()
-                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+                if self._health.unavailable:
+                    await self._verify_store()
+                result = await step()
+            except StorageUnavailableError as error:
+                self._metrics.redis_errors.inc()
+                outage_s = self._health.failed()
                 log.warning(
-                    "storage unavailable (attempt %d), retrying in %.2fs: %s", attempt + 1, delay, error
+                    "Redis unavailable for %.1f s (attempt %d), retrying in %.2f s: %s",
+                    outage_s, attempt + 1, delay, error,
                 )
-                attempt += 1
-                await asyncio.sleep(delay)
+            except OutputUnavailableError as error:
+                self._metrics.publish_errors.inc()
+                log.warning(
+                    "broker did not take outputs (attempt %d), retrying in %.2f s: %s",
+                    attempt + 1, delay, error,
+                )
+            else:
+                self._health.recovered()
+                return result
+            attempt += 1
+            await asyncio.sleep(delay)
 
 
 _T = TypeVar("_T")

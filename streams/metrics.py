@@ -43,6 +43,27 @@ class PipelineMetrics:
         self.redis_errors = Counter(
             "churnwatch_redis_errors", "Failed Redis calls (the batch is retried)", registry=self.registry
         )
+        self.redis_outages = Counter(
+            "churnwatch_redis_outages", "Times Redis became unreachable (processing waits and retries)",
+            registry=self.registry,
+        )
+        self.redis_unavailable = Gauge(
+            "churnwatch_redis_unavailable", "1 while Redis is unreachable", registry=self.registry
+        )
+        self.redis_outage_seconds = Counter(
+            "churnwatch_redis_outage_seconds", "Time spent in ended Redis outages", registry=self.registry
+        )
+        self.redis_data_lost = Gauge(
+            "churnwatch_redis_data_lost",
+            "1 when Redis no longer holds this group's data (restarted empty or rolled back)",
+            registry=self.registry,
+        )
+        self.outputs_refused = Counter(
+            "churnwatch_outputs_refused",
+            "Output records the broker can never accept: dead letters resent without their "
+            "original (outcome=reduced) or not sent at all (outcome=dropped)",
+            ["topic", "outcome"], registry=self.registry,
+        )
         self.publish_errors = Counter(
             "churnwatch_publish_errors", "Failed output sends to the broker (the tick is retried)",
             registry=self.registry,

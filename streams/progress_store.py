@@ -5,6 +5,8 @@
   assigns the same ticks as the old one would have.
 * The alert outbox per partition group: alerts decided and recorded but perhaps not yet
   published. A new owner publishes what it finds there (same ids), then clears it.
+* A marker per consumer group, written before the group's first record is handled: a
+  Redis that comes back without it (restarted with no data) is noticed, not trusted.
 
 A group's progress and outbox share one hash tag, so on Redis Cluster they live in one
 slot. Writes that must land in order (outbox and alert states before progress) are
@@ -41,6 +43,25 @@ class ProgressStore:
 
     def _progress_key(self, partition: int) -> str:
         return f"{self._prefix}:{self._group_tag(partition)}:progress"
+
+    @property
+    def marker_key(self) -> str:
+        return f"{self._prefix}:{{{self._group}}}:marker"
+
+    async def marker(self) -> bytes | None:
+        """The group's marker (when it was first written), or None if Redis does not hold it."""
+        try:
+            value = await self._redis.get(self.marker_key)
+        except RedisError as error:
+            raise StorageUnavailableError(f"marker read failed: {error}") from error
+        return value if isinstance(value, bytes) or value is None else str(value).encode()
+
+    async def write_marker(self, stamp: str) -> None:
+        """Write the marker unless it exists (several workers may start at once)."""
+        try:
+            await self._redis.set(self.marker_key, stamp.encode(), nx=True)
+        except RedisError as error:
+            raise StorageUnavailableError(f"marker write failed: {error}") from error
 
     async def load(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, PartitionProgress]:
         """Recorded progress of these partitions (absent: never handled)."""

@@ -3,46 +3,124 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
 from faust.exceptions import ProducerSendError
+from faust.types import TopicT
 
 from schemas.errors import OutputUnavailableError
 from schemas.outputs import Alert, DeadLetter
+from streams.metrics import PipelineMetrics
 from streams.topics import ChurnTopics
+
+log = logging.getLogger(__name__)
+
+REFUSED_FOR_GOOD = (MessageSizeTooLargeError, RecordListTooLargeError)
+"""Errors that sending the same record again can never fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Output:
+    topic: TopicT
+    key: bytes
+    value: bytes
+    dead_letter: DeadLetter | None
+
+
+def refused_for_good(error: BaseException) -> bool:
+    """Whether the broker (or the client's own size check) can never accept this record.
+
+    >>> refused_for_good(ProducerSendError("x"))
+    False
+    >>> error = ProducerSendError("too big")
+    >>> error.__cause__ = MessageSizeTooLargeError()
+    >>> refused_for_good(error)
+    True
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, REFUSED_FOR_GOOD):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def without_original(letter: DeadLetter) -> DeadLetter:
+    """The reduced form of a dead letter the broker refused: reason and position, no original."""
+    return letter.model_copy(
+        update={
+            "original_key_b64": None,
+            "original_value_b64": "",
+            "original_truncated": True,
+            "original_key_truncated": letter.original_key_size > 0,
+            "detail": (letter.detail + " [original left out: the broker refused the full dead letter]")[:500],
+        }
+    )
 
 
 class OutputPublisher:
     """Sends alerts and dead letters; ``publish`` returns only when every send is acknowledged.
 
     Waiting per batch keeps delivery at-least-once: the batch's offsets are acknowledged
-    to Faust only after this returns, so a crash before it replays the batch.
+    to Faust only after this returns, so a crash before it replays the batch. A record the
+    broker refuses for good is never retried forever: a dead letter is resent once without
+    its original, anything else is counted and logged, and the batch goes on.
     """
 
-    def __init__(self, topics: ChurnTopics) -> None:
+    def __init__(self, topics: ChurnTopics, metrics: PipelineMetrics) -> None:
         self._topics = topics
+        self._metrics = metrics
 
     async def publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
-        try:
-            await self._publish(alerts, dead_letters)
-        except (ProducerSendError, KafkaError) as error:
-            raise OutputUnavailableError(f"publishing outputs failed: {error}") from error
+        outputs = [self._dead_letter_output(letter) for letter in dead_letters]
+        outputs.extend(
+            _Output(self._topics.alerts, alert.customer_id.encode(), alert.model_dump_json().encode(), None)
+            for alert in alerts
+        )
+        refused = await self._send(outputs)
+        retries = []
+        for output in refused:
+            topic_name = output.topic.get_topic_name()
+            if output.dead_letter is not None:
+                self._metrics.outputs_refused.labels(topic_name, "reduced").inc()
+                retries.append(self._dead_letter_output(without_original(output.dead_letter)))
+            else:
+                self._dropped(output, topic_name)
+        for output in await self._send(retries):
+            self._dropped(output, output.topic.get_topic_name())
 
-    async def _publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
-        deliveries: list[Awaitable[object]] = []
-        for letter in dead_letters:
-            deliveries.append(
-                await self._topics.dead_letters.send(
-                    key=f"{letter.source_topic}/{letter.source_partition}/{letter.source_offset}".encode(),
-                    value=letter.model_dump_json().encode(),
-                )
-            )
-        for alert in alerts:
-            deliveries.append(
-                await self._topics.alerts.send(
-                    key=alert.customer_id.encode(), value=alert.model_dump_json().encode()
-                )
-            )
-        if deliveries:
-            await asyncio.gather(*deliveries)
+    def _dead_letter_output(self, letter: DeadLetter) -> _Output:
+        key = f"{letter.source_topic}/{letter.source_partition}/{letter.source_offset}".encode()
+        return _Output(self._topics.dead_letters, key, letter.model_dump_json().encode(), letter)
+
+    def _dropped(self, output: _Output, topic_name: str) -> None:
+        self._metrics.outputs_refused.labels(topic_name, "dropped").inc()
+        log.error(
+            "the broker refused an output record for good and it was dropped: topic %s, %d bytes",
+            topic_name, len(output.key) + len(output.value),
+        )
+
+    async def _send(self, outputs: Sequence[_Output]) -> list[_Output]:
+        """Send and wait; returns the records refused for good, raises if any may succeed later."""
+        refused: list[_Output] = []
+        pending: list[tuple[_Output, Awaitable[object]]] = []
+        for output in outputs:
+            try:
+                pending.append((output, await output.topic.send(key=output.key, value=output.value)))
+            except (ProducerSendError, KafkaError) as error:
+                if not refused_for_good(error):
+                    raise OutputUnavailableError(f"broker did not take an output record: {error}") from error
+                refused.append(output)
+        results = await asyncio.gather(*(delivery for _, delivery in pending), return_exceptions=True)
+        for (output, _), result in zip(pending, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result
+                if not refused_for_good(result):
+                    message = f"broker did not take an output record: {result}"
+                    raise OutputUnavailableError(message) from result
+                refused.append(output)
+        return refused

@@ -7,11 +7,11 @@ the environment. Defaults suit the embedded stack; production overrides them, e.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.config import FeatureConfig
@@ -67,6 +67,48 @@ class BatchSettings(BaseModel):
     max_records_per_second: Annotated[float, Field(ge=0)] = 0.0
 
 
+class RedisSettings(BaseModel):
+    """How long one Redis call may take, and how long Redis may stay away before the worker exits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # a frozen or unreachable server surfaces as an error after this, never as a hang
+    timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    # unreachable longer than this: the worker exits cleanly (a restart continues exactly)
+    max_outage_s: Annotated[float, Field(gt=0)] = 300.0
+    # how often a running worker checks that Redis still holds its data (marker and progress)
+    check_interval_s: Annotated[float, Field(gt=0)] = 2.0
+
+
+class EventTimeSettings(BaseModel):
+    """Which event times are plausible, and how long a quiet partition may hold its group back.
+
+    An event is rejected as ``implausible_time`` when it lies outside ``earliest``..``latest``,
+    or more than ``max_ahead_hours`` ahead of both its partition's effective time and the
+    record's own broker timestamp (an event cannot be sent long before it happens).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    earliest: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
+    latest: AwareDatetime = datetime(2100, 1, 1, tzinfo=UTC)
+    max_ahead_hours: Annotated[float, Field(gt=0)] = 24.0
+    # a caught-up partition whose events trail its group by more than this (event time)
+    # stops holding the group's ticks back
+    quiet_partition_hours: Annotated[float, Field(gt=0)] = 6.0
+    # a group whose partitions are all caught up and received nothing for this long (wall
+    # clock) releases its last ticks: the end of a replay, or a pause in live traffic
+    release_idle_s: Annotated[float, Field(gt=0)] = 2.0
+
+    @property
+    def max_ahead(self) -> timedelta:
+        return timedelta(hours=self.max_ahead_hours)
+
+    @property
+    def quiet_partition(self) -> timedelta:
+        return timedelta(hours=self.quiet_partition_hours)
+
+
 class WorkerSettings(BaseModel):
     """Per-process identity: several workers on one host need their own web port and data dir."""
 
@@ -89,6 +131,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     redis_url: str | None = None  # None: start an embedded Redis server
     redis_cluster: bool = False  # the URL points at one node of a Redis Cluster
+    redis: RedisSettings = RedisSettings()
     kafka_bootstrap: str | None = None  # shorthand for kafka.bootstrap (CHURNWATCH_KAFKA_BOOTSTRAP)
     topics: TopicSettings = TopicSettings()
     batching: BatchSettings = BatchSettings()
@@ -97,6 +140,7 @@ class Settings(BaseSettings):
     scoring: ScoringConfig = ScoringConfig()
     policy: PolicyConfig = PolicyConfig()
     allowed_lateness_days: Annotated[float, Field(ge=0)] = 3.0
+    event_time: EventTimeSettings = EventTimeSettings()
     # features are applied and customers scored per event-time tick of this length
     scoring_tick_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)

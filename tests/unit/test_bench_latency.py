@@ -42,7 +42,7 @@ class TestLiveStamp:
             "event_time": "2026-01-05T00:00:00Z", "amount": 20.0, "currency": "CNY", "channel": "app",
         }
         validator = RecordValidator(b"k" * 16, Settings().batching.max_record_bytes)
-        parsed = validator.validate(live_stamp(event, 3, 1_772_000_000.123456), EventType.TOPUP)
+        parsed = validator.validate(b"C0000001", live_stamp(event, 3, 1_772_000_000.123456), EventType.TOPUP)
         assert not isinstance(parsed, Rejection)
         assert parsed.event_time.timestamp() == pytest.approx(1_772_000_000.123456)
 

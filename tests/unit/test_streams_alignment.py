@@ -48,6 +48,7 @@ def reference(logs: dict[TopicPartition, list[float]]) -> tuple[Released, set[tu
 
 
 def run(logs: dict[TopicPartition, list[float]], order: list[TopicPartition], release_every: int):
+    """Every record is in the log from the start (a replay): caught up means read to the end."""
     aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS)
     for tp in logs:
         aligner.assign(tp, None)
@@ -56,7 +57,8 @@ def run(logs: dict[TopicPartition, list[float]], order: list[TopicPartition], re
     steps = 0
 
     def drain(caught_up: bool) -> None:
-        for tick in aligner.release(lambda tp: caught_up or cursors[tp] >= len(logs[tp])):
+        ticks = aligner.release(lambda tp: caught_up or cursors[tp] >= len(logs[tp]), lambda p: caught_up)
+        for tick in ticks:
             ticks_seen.append((tick.partition, tick.tick))
             released.extend((tick.partition, tick.tick, item.topic, item.offset) for item in tick.items)
 
@@ -120,14 +122,94 @@ class TestEventTimeAligner:
         assert not aligner.is_ahead(("calls", 0), lambda tp: False)
         assert aligner.is_ahead(("topups", 0), lambda tp: False)
 
-    def test_caught_up_partitions_do_not_hold_back_the_group(self) -> None:
-        """A quiet topic that has read everything lets the others' ticks through."""
-        aligner = EventTimeAligner[str](TICK, LATENESS)
+    def test_quiet_caught_up_partition_holds_the_group_back_only_within_the_quiet_window(self) -> None:
+        """A caught-up topic with nothing to read holds ticks back until the others are a window ahead."""
+        aligner = EventTimeAligner[str](TICK, LATENESS, quiet_partition=timedelta(hours=1))
         for tp in [("calls", 0), ("lifecycle", 0)]:
             aligner.assign(tp, None)
         aligner.admit(("calls", 0), 0, 10.0)
         aligner.add(("calls", 0), 0, 10.0, "call")
-        aligner.admit(("calls", 0), 1, 7300.0)
-        aligner.add(("calls", 0), 1, 7300.0, "later call")
-        ticks = aligner.release(lambda tp: tp[0] == "lifecycle")
+        aligner.admit(("calls", 0), 1, 3000.0)
+        aligner.add(("calls", 0), 1, 3000.0, "call in the same tick")
+        assert aligner.release(lambda tp: True) == []
+        aligner.admit(("calls", 0), 2, 7300.0)
+        aligner.add(("calls", 0), 2, 7300.0, "call two hours later")
+        ticks = aligner.release(lambda tp: True)
+        assert [[item.token for item in tick.items] for tick in ticks] == [["call", "call in the same tick"]]
+
+    def test_idle_group_of_caught_up_partitions_releases_everything(self) -> None:
+        """At the end of input (every member caught up, nothing new) the last ticks leave too."""
+        aligner = EventTimeAligner[str](TICK, LATENESS)
+        for tp in [("calls", 0), ("topups", 0)]:
+            aligner.assign(tp, None)
+        aligner.admit(("calls", 0), 0, 10.0)
+        aligner.add(("calls", 0), 0, 10.0, "call")
+        assert aligner.release(lambda tp: tp[0] == "topups", lambda p: True) == []
+        ticks = aligner.release(lambda tp: True, lambda p: True)
         assert [[item.token for item in tick.items] for tick in ticks] == [["call"]]
+
+    def test_time_far_ahead_of_partition_and_broker_is_refused_without_moving_the_clock(self) -> None:
+        """A date years ahead is refused; the partition's next ordinary event is not too late."""
+        aligner = EventTimeAligner[str](TICK, LATENESS, max_ahead=timedelta(days=1))
+        aligner.assign(("calls", 0), None)
+        assert aligner.admit(("calls", 0), 0, 1_000_000.0, produced_at_s=1_000_100.0)[0] is Admission.ACCEPT
+        refused = aligner.admit(("calls", 0), 1, 1_000_000.0 + 3 * 86400, produced_at_s=1_000_200.0)
+        assert refused == (Admission.TOO_FAR_AHEAD, 1_000_000.0)
+        assert aligner.admit(("calls", 0), 2, 1_000_300.0, produced_at_s=1_000_300.0)[0] is Admission.ACCEPT
+
+    def test_quiet_partition_receiving_a_current_event_is_not_refused(self) -> None:
+        """An event days after the partition's last one is fine when its record was sent that late."""
+        aligner = EventTimeAligner[str](TICK, LATENESS, max_ahead=timedelta(days=1))
+        aligner.assign(("lifecycle", 0), None)
+        aligner.admit(("lifecycle", 0), 0, 1_000_000.0, produced_at_s=1_000_000.0)
+        later_s = 1_000_000.0 + 10 * 86400
+        assert aligner.admit(("lifecycle", 0), 1, later_s, produced_at_s=later_s)[0] is Admission.ACCEPT
+
+    @settings(max_examples=150, deadline=None)
+    @given(logs=partition_logs(), data=st.data())
+    def test_live_arrival_releases_the_same_ticks_as_a_replay(self, logs, data) -> None:
+        """Records arriving while the worker reads (caught up = read what exists so far) give the
+        replay's release order: having read everything so far never releases a tick early."""
+        aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS, quiet_partition=timedelta(days=10_000))
+        for tp in logs:
+            aligner.assign(tp, None)
+        produced = dict.fromkeys(logs, 0)
+        read = dict.fromkeys(logs, 0)
+        released, late, ticks_seen = [], set(), []
+        steps = [tp for tp, times in logs.items() for _ in times]
+        production = data.draw(st.permutations(steps))
+
+        def drain(idle: bool) -> None:
+            for tick in aligner.release(lambda tp: read[tp] >= produced[tp], lambda p: idle):
+                ticks_seen.append((tick.partition, tick.tick))
+                released.extend((tick.partition, tick.tick, i.topic, i.offset) for i in tick.items)
+
+        for tp in production:
+            produced[tp] += 1
+            for candidate in data.draw(st.lists(st.sampled_from(sorted(logs)), max_size=3)):
+                if read[candidate] < produced[candidate]:
+                    offset = read[candidate]
+                    admission, tau = aligner.admit(candidate, offset, logs[candidate][offset])
+                    read[candidate] += 1
+                    if admission is Admission.TOO_LATE:
+                        late.add((candidate[0], candidate[1], offset))
+                    else:
+                        aligner.add(candidate, offset, tau, (candidate[0], offset))
+            drain(idle=False)
+        for tp in sorted(logs):
+            while read[tp] < produced[tp]:
+                offset = read[tp]
+                admission, tau = aligner.admit(tp, offset, logs[tp][offset])
+                read[tp] += 1
+                if admission is Admission.TOO_LATE:
+                    late.add((tp[0], tp[1], offset))
+                else:
+                    aligner.add(tp, offset, tau, (tp[0], offset))
+        drain(idle=True)
+        expected, expected_late = reference(logs)
+        assert late == expected_late
+        assert sorted(released) == expected
+        for partition in {r[0] for r in released}:
+            group = [r for r in released if r[0] == partition]
+            assert group == sorted(group), "a group's events left out of (tick, topic, offset) order"
+        assert len(ticks_seen) == len(set(ticks_seen)), "a tick was released in two parts"
