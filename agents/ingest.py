@@ -56,12 +56,16 @@ def _ingest_agent(
     metrics: PipelineMetrics,
 ) -> Callable[[faust.StreamT[bytes]], Coroutine[Any, Any, None]]:
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.noack_take(  # type: ignore[attr-defined]
+        # noack(): acknowledgements stay ours even while the worker stops. noack_take alone
+        # turns the stream's automatic acks back on when it ends, and records still
+        # buffered then were acknowledged, and committed, without being processed.
+        manual: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]
+        async for events in manual.noack_take(  # type: ignore[attr-defined]
             batching.max_records, within=batching.within_s
         ):
             if not throttle.unlimited:
                 metrics.intake_throttled_seconds.inc(await throttle.take(len(events)))
-            await coordinator.submit(event_type, [(_source_record(e), (stream, e)) for e in events])
+            await coordinator.submit(event_type, [(_source_record(e), (manual, e)) for e in events])
             await coordinator.drain()
 
     ingest.__doc__ = f"Consume {event_type.value} records in batches (wiring only)."

@@ -64,7 +64,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     aligner: EventTimeAligner[Accepted] = EventTimeAligner(
         tick=timedelta(minutes=settings.scoring_tick_minutes),
         allowed_lateness=settings.allowed_lateness,
-        quiet_partition=settings.event_time.quiet_partition,
+        quiet_partition=settings.quiet_partition,
         max_ahead=settings.event_time.max_ahead,
     )
     health = StorageHealth(metrics, settings.redis.max_outage_s)

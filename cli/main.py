@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench_cli, demo, schemas_cli, stack_cli, worker_cli
+from cli import bench_cli, demo, rebuild_cli, schemas_cli, stack_cli, worker_cli
 from sim.cli import replay_command, simulate_command
 from sim.evaluate_cli import evaluate
 
@@ -22,6 +22,7 @@ app.command("bench")(bench_cli.bench)
 app.command("simulate")(simulate_command)
 app.command("replay")(replay_command)
 app.command("evaluate")(evaluate)
+app.command("rebuild")(rebuild_cli.rebuild)
 
 
 def main() -> None:

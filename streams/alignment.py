@@ -112,7 +112,7 @@ class EventTimeAligner(Generic[Token]):
         self,
         tick: timedelta,
         allowed_lateness: timedelta,
-        quiet_partition: timedelta = timedelta(hours=6),
+        quiet_partition: timedelta = timedelta(days=3),
         max_ahead: timedelta | None = None,
     ) -> None:
         self._tick_s = tick.total_seconds()

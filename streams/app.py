@@ -43,6 +43,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: PipelineMetrics) -> 
         "topic_partitions": settings.topics.partitions,
         "topic_replication_factor": settings.topics.replicas,
         "producer_acks": -1,
+        "producer_max_request_size": kafka.max_request_bytes,
         "store": "memory://",
     }
     app = LeanApp(settings.worker.app_id, **options)

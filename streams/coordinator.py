@@ -158,6 +158,8 @@ class IngestCoordinator(Generic[Token]):
         self, event_type: EventType, topic: str, records: Sequence[tuple[SourceRecord, Token]]
     ) -> None:
         async with self._lock:
+            if self._health.data_lost:  # noticed while this batch waited for the lock
+                raise StorageDataLostError(self._health.data_lost)
             rejected: list[DeadLetter] = []
             settled: list[SourceRecord] = []
             skipped: Counter[str] = Counter()
@@ -268,6 +270,8 @@ class IngestCoordinator(Generic[Token]):
         processed = 0
         while True:
             async with self._lock:
+                if self._health.data_lost:  # noticed while this drain waited for the lock
+                    return processed
                 for partition in sorted(self._outbox_partitions):
                     await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
                 self._outbox_partitions.clear()

@@ -6,13 +6,26 @@ its data), and reset by ``churnwatch rebuild`` (to replay the inputs from their 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from streams.alignment import TopicPartition as TopicPartitionKey
+from streams.errors import GroupBusyError
+
+
+class WorkerProtocolAssignor(RoundRobinPartitionAssignor):  # type: ignore[misc]
+    """Round robin under the name the workers' assignor uses, so the group accepts this member.
+
+    A broker keeps a group's protocol (and may keep a stopped member until the next
+    join), and refuses a joiner that shares no protocol name with it.
+    """
+
+    name = "faust"
 
 
 async def committed_offsets(
@@ -37,24 +50,41 @@ async def committed_offsets(
 
 
 async def reset_to_earliest(
-    bootstrap: str, group: str, topics: Sequence[str]
+    bootstrap: str, group: str, topics: Sequence[str], join_timeout_s: float = 30.0
 ) -> Mapping[TopicPartitionKey, int]:
     """Commit each partition's earliest retained offset for the group; returns what was committed.
 
-    The group must have no running members: the broker refuses commits from outside a
-    live group's generation.
+    Joins the group as its only member (a commit is only accepted from inside the group's
+    current generation), so every worker of the group must be stopped first; raises
+    ``GroupBusyError`` if the group still hands partitions to someone else.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        partition_assignment_strategy=(WorkerProtocolAssignor, RoundRobinPartitionAssignor),
+    )
     await consumer.start()
     try:
         await consumer.topics()  # loads every topic's partitions
-        tps = [
+        wanted = {
             TopicPartition(topic, partition)
             for topic in topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        earliest = await consumer.beginning_offsets(tps)
-        consumer.assign(tps)
+            for partition in consumer.partitions_for_topic(topic) or ()
+        }
+        consumer.subscribe(list(topics))
+        deadline = time.monotonic() + join_timeout_s
+        while consumer.assignment() != wanted:
+            if time.monotonic() >= deadline:
+                raise GroupBusyError(
+                    f"consumer group {group!r} still gives {len(wanted - consumer.assignment())} of "
+                    f"{len(wanted)} partitions to other members: stop every worker first"
+                )
+            await consumer.getmany(timeout_ms=200, max_records=1)
+        earliest = await consumer.beginning_offsets(sorted(wanted))
         await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in earliest.items()})
     finally:
         await consumer.stop()

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
-from faust.exceptions import ProducerSendError
+from faust.exceptions import NotReady, ProducerSendError
 from faust.types import TopicT
 
 from schemas.errors import OutputUnavailableError
@@ -110,7 +110,7 @@ class OutputPublisher:
         for output in outputs:
             try:
                 pending.append((output, await output.topic.send(key=output.key, value=output.value)))
-            except (ProducerSendError, KafkaError) as error:
+            except (ProducerSendError, KafkaError, NotReady) as error:  # NotReady: stopping or starting
                 if not refused_for_good(error):
                     raise OutputUnavailableError(f"broker did not take an output record: {error}") from error
                 refused.append(output)

@@ -33,6 +33,8 @@ class KafkaSettings(BaseModel):
     commit_interval_s: Annotated[float, Field(gt=0)] = 1.0
     max_fetch_bytes: Annotated[int, Field(gt=0)] = 4 * 1024 * 1024
     max_poll_records: Annotated[int, Field(gt=0)] = 2000
+    # largest output record the producer sends; keep it at or below the broker's message.max.bytes
+    max_request_bytes: Annotated[int, Field(gt=0)] = 1024 * 1024
 
 
 class TopicSettings(BaseModel):
@@ -94,8 +96,9 @@ class EventTimeSettings(BaseModel):
     latest: AwareDatetime = datetime(2100, 1, 1, tzinfo=UTC)
     max_ahead_hours: Annotated[float, Field(gt=0)] = 24.0
     # a caught-up partition whose events trail its group by more than this (event time)
-    # stops holding the group's ticks back
-    quiet_partition_hours: Annotated[float, Field(gt=0)] = 6.0
+    # stops holding the group's ticks back; unset: the allowed lateness, so only an event
+    # later than that (relative to the other topics) can land in a tick already scored
+    quiet_partition_hours: Annotated[float, Field(gt=0)] | None = None
     # a group whose partitions are all caught up and received nothing for this long (wall
     # clock) releases its last ticks: the end of a replay, or a pause in live traffic
     release_idle_s: Annotated[float, Field(gt=0)] = 2.0
@@ -104,9 +107,6 @@ class EventTimeSettings(BaseModel):
     def max_ahead(self) -> timedelta:
         return timedelta(hours=self.max_ahead_hours)
 
-    @property
-    def quiet_partition(self) -> timedelta:
-        return timedelta(hours=self.quiet_partition_hours)
 
 
 class WorkerSettings(BaseModel):
@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     @property
     def allowed_lateness(self) -> timedelta:
         return timedelta(days=self.allowed_lateness_days)
+
+    @property
+    def quiet_partition(self) -> timedelta:
+        """How far a caught-up quiet partition may trail its group before it stops holding it back."""
+        hours = self.event_time.quiet_partition_hours
+        return self.allowed_lateness if hours is None else timedelta(hours=hours)
 
     @property
     def uses_development_key(self) -> bool:

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.deadline",
     "tests.fixtures.redis",
     "tests.fixtures.kafka",
+    "tests.fixtures.scenario",
 ]

@@ -157,3 +157,38 @@ class TestBadInput:
         pseudonymised = [d for d in letters if d["reason"] in ("duplicate", "too_late", "key_mismatch")]
         assert pseudonymised
         assert all(d["original_pseudonymised"] for d in pseudonymised)
+
+    def test_dead_letter_the_broker_refuses_is_sent_without_its_original(
+        self, kafka_bootstrap: str, redis_url: str, tmp_path: Path
+    ) -> None:
+        """A dead letter over the producer's size limit goes out reduced (reason and position, no
+        original), is counted, and the worker goes on; it is never retried forever."""
+        run = run_for(kafka_bootstrap, redis_url, tmp_path, "refused")
+        run.extra_env["CHURNWATCH_KAFKA__MAX_REQUEST_BYTES"] = "6000"
+        events = list(simulate(10, 5, seed=3, start=START))
+        malformed = b'{"event_id": "x", "padding": "' + b"y" * 4500 + b'"'  # not JSON, base64 > 6000
+        records = [
+            *event_records(run.inputs, events[:50]),
+            (run.inputs.input("call"), b"C0000001", malformed),
+            *event_records(run.inputs, events[50:]),
+        ]
+        asyncio.run(create_topics(kafka_bootstrap, run.inputs))
+        positions = asyncio.run(produce_positioned(kafka_bootstrap, records))
+        ends: dict[object, int] = {}
+        for tp, offset in positions:
+            ends[tp] = max(ends.get(tp, 0), offset + 1)
+        worker = run.start_worker("worker")
+        try:
+            metrics = finish(run, worker, ends)
+        finally:
+            worker.stop()
+        dead_letter_records = asyncio.run(read_topic(kafka_bootstrap, run.outputs.dead_letters))
+        letters = [json.loads(value) for *_, value in dead_letter_records]
+        tp, offset = positions[50]
+        reduced = [d for d in letters if (d["source_topic"], d["source_offset"]) == (tp.topic, offset)
+                   and d["source_partition"] == tp.partition]
+        assert len(reduced) == 1
+        assert reduced[0]["reason"] == "not_json"
+        assert reduced[0]["original_value_b64"] == ""
+        assert reduced[0]["original_size"] == len(malformed)
+        assert metrics["churnwatch_outputs_refused_total"] == 1

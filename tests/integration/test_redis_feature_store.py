@@ -295,6 +295,31 @@ class TestRedisStoreOperations:
         finally:
             await client.aclose()
 
+    async def test_event_id_is_unique_per_topic_and_the_first_record_wins(
+        self, redis_client: aioredis.Redis, key_prefix: str
+    ) -> None:
+        """An id re-used on another topic is a second event; on the same topic the later record is the
+        duplicate, whatever it says; both stores agree."""
+        call = CallEvent(
+            event_id="e1", customer_id="c1", event_time=START, direction=CallDirection.OUTGOING,
+            duration_s=60, counterparty="x",
+        )
+        fake_call = call.model_copy(update={"duration_s": 3000.0, "event_time": START + timedelta(hours=1)})
+        topup = TopupEvent(event_id="e1", customer_id="c1", event_time=START + timedelta(hours=2), amount=50)
+        batch = [
+            PositionedEvent(call, SourcePosition("calls", 0, 7)),
+            PositionedEvent(topup, SourcePosition("topups", 0, 3)),
+            PositionedEvent(fake_call, SourcePosition("calls", 0, 8)),
+        ]
+        store = RedisFeatureStore(redis_client, FeatureConfig(key_prefix=key_prefix))
+        result = await store.apply(batch)
+        reference = await InMemoryFeatureStore(FeatureConfig()).apply(batch)
+        assert result.applied == reference.applied == 2
+        assert result.duplicates == reference.duplicates == (batch[2],)
+        vector = result.vectors["c1"]
+        assert vector.topup_amount_30d > 0
+        assert vector.minutes_out_30d == pytest.approx(1.0, rel=0.01)
+
     async def test_raw_counterparty_never_reaches_redis(
         self, redis_client: aioredis.Redis, key_prefix: str
     ) -> None:

@@ -1,0 +1,75 @@
+"""Records that arrive while the worker reads give what the same records give read afterwards.
+
+The scenario's reference worker read its population after it was all produced. Here a
+worker starts on empty topics and the same records are produced while it runs, as
+`churnwatch replay` beside a live worker does: partitions keep catching up with the
+producer and falling behind again. Features and alert ids must match the reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+from tests.fixtures.pipeline import RunTopics, assert_same_features, create_topics, event_records
+from tests.fixtures.scenario import Scenario, collect, ticks_processed, wait_finished
+
+pytestmark = pytest.mark.integration
+
+
+async def produce_while_read(
+    bootstrap: str, records: list[tuple[str, bytes | None, bytes | None]], chunk: int, pause_s: float
+) -> dict[object, int]:
+    """Send in order, ``chunk`` records at a time with a pause between (0: as fast as possible)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2, acks=1)
+    await producer.start()
+    ends: dict[object, int] = {}
+    try:
+        for start in range(0, len(records), chunk):
+            batch = records[start : start + chunk]
+            futures = [await producer.send(topic, value, key=key) for topic, key, value in batch]
+            for future in futures:
+                meta = await future
+                ends[(meta.topic, meta.partition)] = meta.offset + 1
+            if pause_s:
+                await asyncio.sleep(pause_s)  # pacing the producer, not waiting for the worker
+    finally:
+        await producer.stop()
+    return ends
+
+
+class TestLiveEqualsReplay:
+    @pytest.mark.parametrize(
+        ("chunk", "pause_s"),
+        # paced near the worker's own speed, partitions keep catching up: the case that diverged
+        [(200, 0.05), (50, 0.02), pytest.param(5000, 0.0, marks=pytest.mark.slow)],
+    )
+    def test_records_arriving_during_the_run_give_the_reference_alerts(
+        self, scenario: Scenario, chunk: int, pause_s: float
+    ) -> None:
+        """Produced while the worker runs, at full speed or paced near its own speed: same results."""
+        inputs = RunTopics(f"live{uuid.uuid4().hex[:6]}")
+        asyncio.run(create_topics(scenario.kafka_bootstrap, inputs))
+        # a quiet window beyond the simulator's worst disorder (twice the lateness): the
+        # shorter default trades exactness for events later than the lateness
+        run = scenario.new_run("live", inputs=inputs, CHURNWATCH_EVENT_TIME__QUIET_PARTITION_HOURS="168")
+        asyncio.run(create_topics(scenario.kafka_bootstrap, run.outputs))
+        worker = run.start_worker("worker")
+        try:
+            ends = asyncio.run(
+                produce_while_read(
+                    scenario.kafka_bootstrap, event_records(inputs, scenario.events), chunk, pause_s
+                )
+            )
+            wait_finished({TopicPartition(*tp): end for tp, end in ends.items()},  # type: ignore[misc]
+                          scenario.kafka_bootstrap, run, [worker])
+            ticks = ticks_processed(worker)
+        finally:
+            worker.stop()
+        assert ticks == scenario.reference_ticks, "a tick was released before all its records were read"
+        outcome = collect(scenario, run)
+        assert_same_features(scenario.reference.features, outcome.features)
+        assert outcome.alert_ids == scenario.reference.alert_ids
