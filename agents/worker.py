@@ -20,6 +20,7 @@ from models.online import OnlineModel
 from models.routing import ColdStartRouter
 from policy.alert_state_store import AlertStateStore
 from policy.playbook import load_playbook
+from streams.activity_index import ActivityIndex
 from streams.alignment import EventTimeAligner, TopicPartition
 from streams.app import create_app
 from streams.coordinator import Accepted, IngestCoordinator
@@ -68,6 +69,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         max_ahead=settings.event_time.max_ahead,
     )
     health = StorageHealth(metrics, settings.redis.max_outage_s)
+    activity = ActivityIndex(redis, prefix, settings.worker.app_id)
     input_topics = set(topics.input_names)
 
     def caught_up(tp: TopicPartition) -> bool:
@@ -84,9 +86,12 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             policy=settings.policy,
             playbook=load_playbook(settings.policy.playbook_path),
             clock=utc_now,
+            activity=activity,
+            silence_days=settings.snapshots.silence_days,
+            active_every_days=settings.snapshots.active_every_days,
         ),
         aligner=aligner,
-        progress=ProgressStore(redis, prefix, settings.worker.app_id),
+        progress=ProgressStore(redis, prefix, settings.worker.app_id, activity),
         sink=OutputPublisher(topics, metrics),
         acknowledge=acknowledge,
         caught_up=caught_up,

@@ -70,7 +70,9 @@ class BenchRun:
         produced = await produce_dataset(
             self.bootstrap, topics, config.events, config.customers, config.seed, config.sim_start
         )
-        await ensure_topics(self.bootstrap, [topics.alerts, topics.dead_letters], topics.partitions)
+        await ensure_topics(
+            self.bootstrap, [topics.alerts, topics.dead_letters, topics.predictions], topics.partitions
+        )
         self.progress(f"produced {produced.events:,} in {produced.elapsed_s:.1f} s {dict(produced.per_type)}")
 
         raw = await measure_raw(self.bootstrap, produced.end_offsets, self.settings.kafka,
@@ -137,7 +139,7 @@ class BenchRun:
         await ensure_topics(
             self.bootstrap,
             [topics.calls, topics.topups, topics.complaints, topics.lifecycle, topics.alerts,
-             topics.dead_letters],
+             topics.dead_letters, topics.predictions],
             topics.partitions,
         )
         wanted = max(_MIN_LIVE_EVENTS, int(rate_eps * config.live_seconds))

@@ -267,6 +267,7 @@ def demo(
                 settings.topics.lifecycle,
                 settings.topics.alerts,
                 settings.topics.dead_letters,
+                settings.topics.predictions,
             ]
             asyncio.run(
                 ensure_topics(

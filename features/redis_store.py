@@ -175,6 +175,23 @@ class RedisFeatureStore:
             pipe.execute_command("EVALSHA", self._sha, 1, key, self._ring_arg, payload)
         return await pipe.execute(raise_on_error=False)
 
+    async def read_many(self, customer_ids: Sequence[str]) -> dict[str, FeatureVector]:
+        """Vectors of the customers ever seen among these, in one pipelined round trip."""
+        if not customer_ids:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for customer_id in customer_ids:
+            pipe.get(customer_key(self._prefix, customer_id))
+        try:
+            blobs = await pipe.execute()
+        except RedisError as error:
+            raise FeatureStoreUnavailableError(f"feature store read failed: {error}") from error
+        return {
+            customer_id: unpack_state(blob).vector(customer_id)
+            for customer_id, blob in zip(customer_ids, blobs, strict=True)
+            if isinstance(blob, bytes)
+        }
+
     async def read(self, customer_id: str) -> FeatureVector | None:
         """The customer's vector as of their latest event, or None if never seen."""
         try:

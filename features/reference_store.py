@@ -82,6 +82,14 @@ class InMemoryFeatureStore:
         state = self._states.get(customer_id)
         return None if state is None else state.vector(customer_id)
 
+    async def read_many(self, customer_ids: Sequence[str]) -> dict[str, FeatureVector]:
+        """Vectors of the customers ever seen among these."""
+        return {
+            customer_id: self._states[customer_id].vector(customer_id)
+            for customer_id in customer_ids
+            if customer_id in self._states
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Deliveries:

@@ -57,3 +57,7 @@ class FeatureStore(Protocol):
     async def read(self, customer_id: str) -> FeatureVector | None:
         """The customer's vector as of their latest event, or None if never seen."""
         ...
+
+    async def read_many(self, customer_ids: Sequence[str]) -> dict[str, FeatureVector]:
+        """Vectors of the customers ever seen among these (in one round trip on Redis)."""
+        ...

@@ -125,7 +125,11 @@ class DeadLetter(OutputRecord):
 
 
 class Prediction(OutputRecord):
-    """A scored snapshot kept for learning (at most one per customer per event-time day)."""
+    """A scored snapshot kept for learning (at most one per customer per event-time day).
+
+    ``event_time`` is the last microsecond of the day; ``silent_days`` is 0 for a customer
+    seen that day, else the silence threshold reached; ``features`` leaves out zeros.
+    """
 
     snapshot_id: str
     customer_id: str
@@ -134,3 +138,4 @@ class Prediction(OutputRecord):
     score: Probability
     model_version: str
     score_source: ScoreSource
+    silent_days: Annotated[int, Field(ge=0)] = 0

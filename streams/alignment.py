@@ -134,6 +134,10 @@ class EventTimeAligner(Generic[Token]):
     def lateness_s(self) -> float:
         return self._lateness_s
 
+    def tick_start_s(self, tick: int) -> float:
+        """Event time (epoch seconds) at which a tick begins."""
+        return tick * self._tick_s
+
     @property
     def assigned(self) -> frozenset[TopicPartition]:
         return frozenset(self._partitions)

@@ -32,9 +32,10 @@ from typing import Generic, Protocol, TypeVar
 from features.store import PositionedEvent, SourcePosition
 from schemas.errors import OutputUnavailableError, StorageDataLostError, StorageUnavailableError
 from schemas.events import EventType
-from schemas.outputs import Alert, DeadLetter, DeadLetterReason
+from schemas.outputs import Alert, DeadLetter, DeadLetterReason, Prediction
 from schemas.parsing import Rejection
 from streams.acks import InOrderAcks
+from streams.activity_index import DAY_S
 from streams.alignment import Admission, EventTimeAligner, PartitionProgress, ReleasedTick, TopicPartition
 from streams.metrics import PipelineMetrics
 from streams.processor import TickProcessor
@@ -53,7 +54,12 @@ RETRY_BACKOFF_S = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class OutputSink(Protocol):
-    async def publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
+    async def publish(
+        self,
+        alerts: Sequence[Alert],
+        dead_letters: Sequence[DeadLetter],
+        predictions: Sequence[Prediction] = (),
+    ) -> None:
         """Deliver, and return only once the broker has acknowledged every record."""
         ...
 
@@ -104,6 +110,7 @@ class IngestCoordinator(Generic[Token]):
         self._last_input: dict[int, float] = {}  # partition group -> when it last received a record
         self._recorded: dict[TopicPartition, PartitionProgress] = {}  # what Redis must still hold
         self._marker_known = False
+        self._swept: dict[int, int] = {}  # partition group -> last event-time day swept
 
     @property
     def health(self) -> StorageHealth:
@@ -120,6 +127,8 @@ class IngestCoordinator(Generic[Token]):
                     await self._retrying(lambda: self._check_marker(new, restored))
                 except StorageDataLostError:
                     return
+            groups = {tp[1] for tp in new} - set(self._swept)
+            self._swept.update(await self._retrying(lambda: self._progress.swept_days(groups)))
             for tp in new:
                 self._aligner.assign(tp, restored.get(tp))
                 if tp in restored:
@@ -141,6 +150,8 @@ class IngestCoordinator(Generic[Token]):
                 self._outbox_partitions.discard(tp[1])
             groups = {tp[1] for tp in revoked}
             self._ready = deque(tick for tick in self._ready if tick.partition not in groups)
+            for partition in groups - {tp[1] for tp in self._aligner.assigned}:
+                self._swept.pop(partition, None)
 
     async def submit(self, event_type: EventType, records: Sequence[tuple[SourceRecord, Token]]) -> None:
         """Validate and queue a batch of one topic; dead letters are delivered before anything is acked."""
@@ -280,6 +291,7 @@ class IngestCoordinator(Generic[Token]):
                 if not self._ready:
                     return processed
                 tick = self._ready.popleft()
+                await self._retrying(lambda t=tick: self._sweep_ended_days(t))  # type: ignore[misc]
                 await self._retrying(lambda t=tick: self._process_tick(t))  # type: ignore[misc]
                 processed += 1
 
@@ -350,7 +362,35 @@ class IngestCoordinator(Generic[Token]):
             await self._sink.publish(pending, ())
             await self._progress.published(partition, [alert.alert_id for alert in pending])
 
+    async def _sweep_ended_days(self, tick: ReleasedTick[Accepted]) -> None:
+        """Sweep each event-time day of the group that ended before this tick, one recorded step each.
+
+        Each sweep is recorded (swept day, alert states, outbox) before the tick's events
+        are applied, so a sweep that is redone after a crash reads the same features.
+        """
+        day = int(self._aligner.tick_start_s(tick.tick) // DAY_S)
+        last_swept = self._swept.get(tick.partition)
+        if last_swept is None:  # the group's first tick ever: nothing ended before it
+            await self._progress.record({}, tick.partition, (), {}, swept_day=day - 1)
+            self._swept[tick.partition] = day - 1
+            return
+        for ended in range(last_swept + 1, day):
+            sweep = await self._processor.sweep(tick.partition, ended)
+            if sweep.snapshots:
+                await self._sink.publish((), (), sweep.snapshots)
+                self._metrics.snapshots.inc(len(sweep.snapshots))
+            alerts = [decision.alert for decision in sweep.decisions]
+            states = {decision.alert.customer_id: decision.state for decision in sweep.decisions}
+            await self._progress.record({}, tick.partition, alerts, states, swept_day=ended)
+            self._swept[tick.partition] = ended
+            self._processor.remember(tick.partition, states)
+            if alerts:
+                await self._sink.publish(alerts, ())
+                await self._progress.published(tick.partition, [alert.alert_id for alert in alerts])
+                self._observe_alerts(alerts, [])
+
     async def _process_tick(self, tick: ReleasedTick[Accepted]) -> None:
+        """The tick's events: apply, score, decide; record; publish; acknowledge."""
         started = time.perf_counter()
         accepted = [item.token for item in tick.items]
         outcome = await self._processor.process(tick.partition, [a.positioned for a in accepted])
@@ -374,7 +414,9 @@ class IngestCoordinator(Generic[Token]):
             self._count_dead_letters(letters)
         alerts = [decision.alert for decision in outcome.decisions]
         states = {decision.alert.customer_id: decision.state for decision in outcome.decisions}
-        await self._progress.record(tick.progress, tick.partition, alerts, states)
+        seen = {c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned}
+        gone = [c for c, v in outcome.vectors.items() if v.churned]
+        await self._progress.record(tick.progress, tick.partition, alerts, states, seen, gone)
         self._recorded.update(tick.progress)
         self._processor.remember(tick.partition, states)
         if alerts:

@@ -37,6 +37,10 @@ class PipelineMetrics:
             "churnwatch_dead_letters", "Records sent to the dead-letter topic, per reason", ["reason"],
             registry=self.registry,
         )
+        self.snapshots = Counter(
+            "churnwatch_snapshots", "Daily snapshots published to the predictions topic",
+            registry=self.registry,
+        )
         self.alerts = Counter(
             "churnwatch_alerts", "Alerts published, per zone", ["zone"], registry=self.registry
         )

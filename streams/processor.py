@@ -1,26 +1,83 @@
 """One released tick: update features, score each touched customer once, decide alerts.
 
+And once per event-time day of a partition group, the day's sweep: everyone active that
+day and everyone whose silence just reached a threshold is scored with features aged to
+the day's end, kept as a snapshot, and the silent ones can raise alerts.
+
 Plain async Python over the feature store, the scorer and the alert policy (no Kafka),
 so it is tested directly against a real Redis.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from features.aging import aged
 from features.store import FeatureStore, PositionedEvent
 from features.vector import FeatureVector
-from models.scorer import Scorer
+from models.scorer import Score, Scorer
 from policy.alert_state import AlertState
 from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
 from policy.zones import zone_for
+from schemas.outputs import Prediction
+from streams.activity_index import DAY_S, ActivityIndex
 
 Clock = Callable[[], datetime]
+FEATURE_DIGITS = 6  # significant digits kept of each snapshot feature
+
+
+def snapshot_id(customer_id: str, day: int) -> str:
+    """Deterministic id of a customer's snapshot of an event-time day (days since the epoch).
+
+    >>> snapshot_id("c1", 20454) == snapshot_id("c1", 20454) != snapshot_id("c1", 20455)
+    True
+    """
+    return hashlib.sha256(f"{customer_id}|{day}".encode()).hexdigest()[:24]
+
+
+def day_end(day: int) -> datetime:
+    """The last microsecond of an event-time day, so everything at it belongs to that day.
+
+    >>> day_end(0).isoformat()
+    '1970-01-01T23:59:59.999999+00:00'
+    """
+    return datetime.fromtimestamp((day + 1) * DAY_S, UTC) - timedelta(microseconds=1)
+
+
+def kept_day(customer_id: str, day: int, silent_days: int, every_days: int) -> bool:
+    """Whether a customer is snapshotted this day: at every silence threshold, else one day in N.
+
+    The day is staggered by a stable hash of the customer, so each day carries a share.
+
+    >>> sum(kept_day("c1", day, 0, 3) for day in range(30)), kept_day("c1", 5, 7, 3)
+    (10, True)
+    """
+    if silent_days or every_days <= 1:
+        return True
+    stagger = int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=4).digest(), "big")
+    return (day + stagger) % every_days == 0
+
+
+def prediction(vector: FeatureVector, score: Score, day: int, silent_days: int) -> Prediction:
+    """The snapshot record: non-zero features rounded to 6 significant digits (smaller records)."""
+    return Prediction(
+        snapshot_id=snapshot_id(vector.customer_id, day),
+        customer_id=vector.customer_id,
+        event_time=vector.as_of,
+        features={
+            name: float(f"{value:.{FEATURE_DIGITS}g}") for name, value in vector.numeric().items() if value
+        },
+        score=score.value,
+        model_version=score.model_version,
+        score_source=score.source,
+        silent_days=silent_days,
+    )
 
 
 @dataclass
@@ -32,6 +89,15 @@ class TickOutcome:
     duplicates: tuple[PositionedEvent, ...] = ()
     applied: int = 0
     replayed: int = 0
+
+
+@dataclass
+class SweepOutcome:
+    """The end of one event-time day for a partition group: snapshots and the silent's alerts."""
+
+    day: int
+    snapshots: list[Prediction] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
 
 
 class TickProcessor:
@@ -49,6 +115,9 @@ class TickProcessor:
         policy: PolicyConfig,
         playbook: Playbook,
         clock: Clock,
+        activity: ActivityIndex,
+        silence_days: Sequence[int] = (3, 7, 14, 21, 30),
+        active_every_days: int = 3,
     ) -> None:
         self._store = store
         self.scorer = scorer
@@ -57,6 +126,9 @@ class TickProcessor:
         self._playbook = playbook
         self._clock = clock
         self._state_cache: dict[int, dict[str, AlertState]] = {}
+        self.activity = activity
+        self._silence_days = tuple(sorted(set(silence_days)))
+        self._active_every_days = active_every_days
 
     async def process(self, partition: int, events: Sequence[PositionedEvent]) -> TickOutcome:
         """Apply the tick's events, then score every customer it touched, once."""
@@ -74,17 +146,55 @@ class TickProcessor:
             score = self.scorer.score(vector)
             if zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
                 candidates.append((vector, score))
+        outcome.decisions = await self._decide(partition, candidates)
+        return outcome
+
+    async def sweep(self, partition: int, day: int) -> SweepOutcome:
+        """The end of event-time ``day``: snapshot everyone seen that day and everyone whose silence
+        reached a threshold at it (features aged to the day's last microsecond); the silent may alert.
+
+        Runs before any event of a later day is applied, so it reads exactly the day's state.
+        """
+        start_s = day * DAY_S
+        ranges = [(start_s, start_s + DAY_S)]
+        ranges.extend((start_s - days * DAY_S, start_s - days * DAY_S + DAY_S) for days in self._silence_days)
+        found = await self.activity.seen_between(partition, ranges)
+        every = self._active_every_days
+        silent_for = {c: 0 for c in found[0] if kept_day(c, day, 0, every)}
+        for days, customer_ids in zip(self._silence_days, found[1:], strict=True):
+            silent_for.update(dict.fromkeys(customer_ids, days))
+        vectors = await self._store.read_many(sorted(silent_for))
+        as_of = day_end(day)
+        outcome = SweepOutcome(day)
+        candidates = []
+        for customer_id in sorted(vectors):
+            vector = aged(vectors[customer_id], as_of)
+            if vector.churned:
+                continue
+            score = self.scorer.score(vector)
+            outcome.snapshots.append(prediction(vector, score, day, silent_for[customer_id]))
+            silent = silent_for[customer_id] > 0
+            if silent and zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
+                candidates.append((vector, score))
+        outcome.decisions = await self._decide(partition, candidates)
+        return outcome
+
+    async def _decide(
+        self, partition: int, candidates: Sequence[tuple[FeatureVector, Score]]
+    ) -> list[Decision]:
+        """Alert decisions in customer order, against the cached alert states."""
         if not candidates:
-            return outcome
+            return []
         states = await self._states(partition, [vector.customer_id for vector, _ in candidates])
         created_at = self._clock()
+        decisions = []
         for vector, score in sorted(candidates, key=lambda pair: pair[0].customer_id):
             decision = decide(
                 vector, score, states[vector.customer_id], self._policy, self._playbook, created_at
             )
             if decision is not None:
-                outcome.decisions.append(decision)
-        return outcome
+                decisions.append(decision)
+        return decisions
 
     def remember(self, partition: int, states: Mapping[str, AlertState]) -> None:
         """Cache states once they are recorded in Redis."""

@@ -10,30 +10,39 @@
 
 A group's progress and outbox share one hash tag, so on Redis Cluster they live in one
 slot. Writes that must land in order (outbox and alert states before progress) are
-separate round trips, because a Cluster pipeline runs its per-node parts concurrently.
+separate round trips on a Cluster, because a Cluster pipeline runs its per-node parts
+concurrently; on a single server one pipeline keeps them in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from policy.alert_state import AlertState
 from policy.alert_state_store import alert_state_key
 from schemas.errors import StorageUnavailableError
 from schemas.outputs import Alert
+from streams.activity_index import ActivityIndex
 from streams.alignment import PartitionProgress, TopicPartition
 from streams.redis_client import RedisClient
+
+SWEPT_FIELD = "~swept"
+"""Progress-hash field: the last event-time day whose end the group has swept."""
 
 
 class ProgressStore:
     """Per-partition progress, the alert outbox and alert states, written in one pipeline."""
 
-    def __init__(self, redis: RedisClient, key_prefix: str, consumer_group: str) -> None:
+    def __init__(
+        self, redis: RedisClient, key_prefix: str, consumer_group: str, activity: ActivityIndex | None = None
+    ) -> None:
         self._redis = redis
         self._prefix = key_prefix
         self._group = consumer_group
+        self._activity = activity or ActivityIndex(redis, key_prefix, consumer_group)
 
     def _group_tag(self, partition: int) -> str:
         return f"{{{self._group}/p{partition}}}"
@@ -75,7 +84,7 @@ class ProgressStore:
             values = await pipe.execute()
         except RedisError as error:
             raise StorageUnavailableError(f"progress read failed: {error}") from error
-        restored = {}
+        restored: dict[TopicPartition, PartitionProgress] = {}
         for tp, value in zip(ordered, values, strict=True):
             if value is not None:
                 text = value.decode() if isinstance(value, bytes) else value
@@ -83,19 +92,42 @@ class ProgressStore:
                 restored[tp] = PartitionProgress(int(offset), float(tau))
         return restored
 
+    async def swept_days(self, partitions: Iterable[int]) -> dict[int, int]:
+        """The last swept event-time day of each partition group that has one."""
+        ordered = sorted(set(partitions))
+        if not ordered:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for partition in ordered:
+            pipe.hget(self._progress_key(partition), SWEPT_FIELD)
+        try:
+            values = await pipe.execute()
+        except RedisError as error:
+            raise StorageUnavailableError(f"progress read failed: {error}") from error
+        return {partition: int(value) for partition, value in zip(ordered, values, strict=True) if value}
+
     async def record(
         self,
         progress: Mapping[TopicPartition, PartitionProgress],
         partition: int,
         alerts: Sequence[Alert],
         states: Mapping[str, AlertState],
+        seen: Mapping[str, float] | None = None,
+        gone: Collection[str] = (),
+        swept_day: int | None = None,
     ) -> None:
-        """Outbox and alert states first, progress after: a torn write never loses an alert.
+        """Outbox, alert states and last-seen times first, progress after: a torn write never loses
+        an alert, and everything before progress is idempotent.
 
-        Without alerts this is one round trip (progress only).
+        ``seen``: customers' latest event times (epoch seconds) for the activity index;
+        ``gone``: churned customers leaving it; ``swept_day``: the last day swept, kept with
+        the progress. Without alerts or activity this is one round trip (progress only).
         """
+        fields = {tp[0]: f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()}
+        if swept_day is not None:
+            fields[SWEPT_FIELD] = str(swept_day)
         try:
-            if alerts or states:
+            if alerts or states or seen or gone:
                 pipe = self._redis.pipeline(transaction=False)
                 if alerts:
                     pipe.hset(
@@ -104,12 +136,14 @@ class ProgressStore:
                     )
                 for customer_id, state in states.items():
                     pipe.set(alert_state_key(self._prefix, customer_id), state.encode())
+                self._activity.add_to(pipe, partition, seen or {}, gone)
+                if fields and isinstance(self._redis, Redis):
+                    # one connection runs a pipeline in order: progress still lands last
+                    pipe.hset(self._progress_key(partition), mapping=fields)  # type: ignore[arg-type]
+                    fields = {}
                 await pipe.execute()
-            if progress:
-                await self._redis.hset(
-                    self._progress_key(partition),
-                    mapping={tp[0]: f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()},
-                )
+            if fields:
+                await self._redis.hset(self._progress_key(partition), mapping=fields)  # type: ignore[arg-type]
         except RedisError as error:
             raise StorageUnavailableError(f"progress write failed: {error}") from error
 

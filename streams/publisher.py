@@ -12,7 +12,7 @@ from faust.exceptions import NotReady, ProducerSendError
 from faust.types import TopicT
 
 from schemas.errors import OutputUnavailableError
-from schemas.outputs import Alert, DeadLetter
+from schemas.outputs import Alert, DeadLetter, Prediction
 from streams.metrics import PipelineMetrics
 from streams.topics import ChurnTopics
 
@@ -74,11 +74,20 @@ class OutputPublisher:
         self._topics = topics
         self._metrics = metrics
 
-    async def publish(self, alerts: Sequence[Alert], dead_letters: Sequence[DeadLetter]) -> None:
+    async def publish(
+        self,
+        alerts: Sequence[Alert],
+        dead_letters: Sequence[DeadLetter],
+        predictions: Sequence[Prediction] = (),
+    ) -> None:
         outputs = [self._dead_letter_output(letter) for letter in dead_letters]
         outputs.extend(
             _Output(self._topics.alerts, alert.customer_id.encode(), alert.model_dump_json().encode(), None)
             for alert in alerts
+        )
+        outputs.extend(
+            _Output(self._topics.predictions, p.customer_id.encode(), p.model_dump_json().encode(), None)
+            for p in predictions
         )
         refused = await self._send(outputs)
         retries = []

@@ -96,9 +96,10 @@ class EventTimeSettings(BaseModel):
     latest: AwareDatetime = datetime(2100, 1, 1, tzinfo=UTC)
     max_ahead_hours: Annotated[float, Field(gt=0)] = 24.0
     # a caught-up partition whose events trail its group by more than this (event time)
-    # stops holding the group's ticks back; unset: the allowed lateness, so only an event
-    # later than that (relative to the other topics) can land in a tick already scored
-    quiet_partition_hours: Annotated[float, Field(gt=0)] | None = None
+    # stops holding the group's ticks back; an event of it arriving later than that,
+    # relative to the other topics, can land in a tick already scored (set it to the
+    # allowed lateness for exactness; a live stream then waits that long on a quiet topic)
+    quiet_partition_hours: Annotated[float, Field(gt=0)] = 6.0
     # a group whose partitions are all caught up and received nothing for this long (wall
     # clock) releases its last ticks: the end of a replay, or a pause in live traffic
     release_idle_s: Annotated[float, Field(gt=0)] = 2.0
@@ -107,6 +108,22 @@ class EventTimeSettings(BaseModel):
     def max_ahead(self) -> timedelta:
         return timedelta(hours=self.max_ahead_hours)
 
+
+
+class SnapshotSettings(BaseModel):
+    """Daily snapshots: everyone active on an event-time day, and the silent at these thresholds.
+
+    At the end of each event-time day a partition group scores the customers it saw that
+    day and those whose silence (days without any event) just reached a threshold, with
+    features aged to the day's end; the silent ones can raise alerts.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    silence_days: tuple[int, ...] = (3, 7, 14, 21, 30)
+    # an active customer is snapshotted one day in N (staggered by customer); the silent
+    # at every threshold. A snapshot is about 1 kB: N = 3 keeps ~330 B per customer per day
+    active_every_days: Annotated[int, Field(ge=1)] = 3
 
 
 class WorkerSettings(BaseModel):
@@ -139,6 +156,7 @@ class Settings(BaseSettings):
     features: FeatureConfig = FeatureConfig()
     scoring: ScoringConfig = ScoringConfig()
     policy: PolicyConfig = PolicyConfig()
+    snapshots: SnapshotSettings = SnapshotSettings()
     allowed_lateness_days: Annotated[float, Field(ge=0)] = 3.0
     event_time: EventTimeSettings = EventTimeSettings()
     # features are applied and customers scored per event-time tick of this length
@@ -158,8 +176,7 @@ class Settings(BaseSettings):
     @property
     def quiet_partition(self) -> timedelta:
         """How far a caught-up quiet partition may trail its group before it stops holding it back."""
-        hours = self.event_time.quiet_partition_hours
-        return self.allowed_lateness if hours is None else timedelta(hours=hours)
+        return timedelta(hours=self.event_time.quiet_partition_hours)
 
     @property
     def uses_development_key(self) -> bool:

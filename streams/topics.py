@@ -15,6 +15,7 @@ class ChurnTopics:
     inputs: dict[EventType, faust.TopicT]
     alerts: faust.TopicT
     dead_letters: faust.TopicT
+    predictions: faust.TopicT
 
     @property
     def input_names(self) -> dict[str, EventType]:
@@ -43,4 +44,5 @@ def declare_topics(app: faust.App, names: TopicSettings) -> ChurnTopics:
         },
         alerts=topic(names.alerts),
         dead_letters=topic(names.dead_letters),
+        predictions=topic(names.predictions),
     )

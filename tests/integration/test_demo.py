@@ -11,9 +11,10 @@ import pytest
 pytestmark = pytest.mark.integration
 
 # 300 customers of seed 7 reach yellow on event days 34 and 46 (cold-start rules, default policy):
-# about 40k events, which a worker reads in well under the run on two cores.
+# about 40k events plus a sweep per simulated day, which a worker gets through within the run on
+# two cores (the pacer slows simulated time to the worker's speed).
 DEMO_ARGS = [
-    "--seconds", "20",
+    "--seconds", "30",
     "--customers", "300",
     "--seed", "7",
     "--seconds-per-day", "0.1",

@@ -23,6 +23,10 @@ class TestEffectivelyOnce:
         """The scenario is meaningful: the uninterrupted run stored every customer and raised alerts."""
         assert len(scenario.reference.features) == len(scenario.customer_ids)
         assert len(scenario.reference.alert_ids) >= 5
+        silent = [days for _, days in scenario.reference.snapshots.values() if days]
+        assert len(scenario.reference.snapshots) > len(scenario.customer_ids)
+        assert silent, "no customer fell silent long enough to be swept"
+        assert set(silent) <= {3, 7, 14, 21, 30}
 
     def test_worker_killed_mid_stream_ends_like_an_uninterrupted_run(self, scenario: Scenario) -> None:
         """SIGKILL in the middle of processing, then a restart, leaves the same features and alert ids."""
@@ -48,6 +52,7 @@ class TestEffectivelyOnce:
         outcome = collect(scenario, run)
         assert_same_features(scenario.reference.features, outcome.features)
         assert outcome.alert_ids == scenario.reference.alert_ids
+        assert outcome.snapshots == scenario.reference.snapshots
         assert replayed > 0, "the restart should have met records the killed worker had handled"
 
     def test_worker_joining_and_leaving_mid_stream_ends_like_a_single_worker(
@@ -105,3 +110,4 @@ class TestEffectivelyOnce:
         outcome = collect(scenario, run)
         assert_same_features(scenario.reference.features, outcome.features)
         assert outcome.alert_ids == scenario.reference.alert_ids
+        assert outcome.snapshots == scenario.reference.snapshots

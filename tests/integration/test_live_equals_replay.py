@@ -45,7 +45,11 @@ class TestLiveEqualsReplay:
     @pytest.mark.parametrize(
         ("chunk", "pause_s"),
         # paced near the worker's own speed, partitions keep catching up: the case that diverged
-        [(200, 0.05), (50, 0.02), pytest.param(5000, 0.0, marks=pytest.mark.slow)],
+        [
+            (200, 0.05),
+            pytest.param(50, 0.02, marks=pytest.mark.slow),
+            pytest.param(5000, 0.0, marks=pytest.mark.slow),
+        ],
     )
     def test_records_arriving_during_the_run_give_the_reference_alerts(
         self, scenario: Scenario, chunk: int, pause_s: float
@@ -73,3 +77,4 @@ class TestLiveEqualsReplay:
         outcome = collect(scenario, run)
         assert_same_features(scenario.reference.features, outcome.features)
         assert outcome.alert_ids == scenario.reference.alert_ids
+        assert outcome.snapshots == scenario.reference.snapshots

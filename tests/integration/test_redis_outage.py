@@ -80,6 +80,7 @@ def assert_like_reference(scenario: Scenario, run: PipelineRun) -> None:
     outcome = collect(scenario, run)
     assert_same_features(scenario.reference.features, outcome.features)
     assert outcome.alert_ids == scenario.reference.alert_ids
+    assert outcome.snapshots == scenario.reference.snapshots
 
 
 class TestRedisOutage:
