@@ -22,7 +22,14 @@ from river import base, compose, linear_model, optim, preprocessing
 from features.vector import FeatureVector
 from models.cold_start import sigmoid
 from models.config import ScoringConfig
-from models.reasons import ReasonCode, code_for_feature, finite, ranked_reasons, reason
+from models.reasons import (
+    ReasonCode,
+    complaint_aggregate_code,
+    finite,
+    fixed_code_for_feature,
+    ranked_reasons,
+    reason,
+)
 from models.scorer import Score
 from schemas.outputs import Reason, ScoreSource
 
@@ -138,8 +145,14 @@ class OnlineModel:
     ) -> tuple[Reason, ...]:
         """Contributions summed per reason code; the positive ones become reasons."""
         by_code: defaultdict[ReasonCode, float] = defaultdict(float)
+        aggregate_code: ReasonCode | None = None  # the same for every complaint aggregate
         for name, contribution in contributions.items():
-            by_code[code_for_feature(name, features)] += contribution
+            code = fixed_code_for_feature(name)
+            if code is None:
+                if aggregate_code is None:
+                    aggregate_code = complaint_aggregate_code(features)
+                code = aggregate_code
+            by_code[code] += contribution
         by_code[ReasonCode.MODEL_BASELINE] += intercept
         # the churned flag is reported by ranked_reasons, whatever its learned weight
         by_code.pop(ReasonCode.ALREADY_CHURNED, None)
