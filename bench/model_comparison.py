@@ -208,6 +208,7 @@ class ComparisonResult:
     """Every seed's run and the per-model means."""
 
     config: ComparisonConfig
+    scoring: ScoringConfig
     runs: tuple[SeedRun, ...]
 
     def summaries(self) -> list[ModelSummary]:
@@ -232,6 +233,7 @@ class ComparisonResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "config": self.config.model_dump(mode="json"),
+            "scoring": self.scoring.model_dump(mode="json"),
             "runs": [run.to_json() for run in self.runs],
             "mean": [
                 {name: getattr(summary, name) for name in ModelSummary.__dataclass_fields__}
@@ -518,9 +520,10 @@ def run_comparison(
 ) -> ComparisonResult:
     """Every seed in turn (one process: CPU times are not disturbed by a sibling)."""
     say = progress or (lambda line: None)
+    scoring = scoring or ScoringConfig()
     runs = []
     for seed in config.seeds:
         run = run_seed(config, seed, scoring, say)
         say(f"seed {seed}: {run.elapsed_s:.0f} s, {run.snapshots:,} snapshots, {run.positives:,} churned")
         runs.append(run)
-    return ComparisonResult(config, tuple(runs))
+    return ComparisonResult(config, scoring, tuple(runs))

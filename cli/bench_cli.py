@@ -112,7 +112,11 @@ def models(
         Path | None, typer.Option("--json", help="Write every number to this JSON file.")
     ] = None,
 ) -> None:
-    """Replay simulated populations offline and compare candidate models prequentially (docs/learning.md)."""
+    """Replay simulated populations offline and compare candidate models prequentially (docs/learning.md).
+
+    Rule weights and the logistic regression's settings come from the worker's settings
+    (``CHURNWATCH_SCORING__…``), so a candidate setting is measured before it is deployed.
+    """
     console = Console()
     try:
         config = ComparisonConfig.model_validate(
@@ -130,7 +134,9 @@ def models(
     except ValidationError as error:
         console.print(f"[red]{describe_validation_error(error)}[/red]")
         raise typer.Exit(2) from error
-    result = run_comparison(config, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
+    result = run_comparison(
+        config, Settings().scoring, progress=lambda line: console.print(f"[dim]{line}[/dim]")
+    )
     console.print(result.table())
     if json_path is not None:
         json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n")

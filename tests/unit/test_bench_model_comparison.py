@@ -117,7 +117,8 @@ class TestModelComparison:
             assert example.consumed_at == min(next_day, START + timedelta(days=TINY.days))
 
     def test_result_is_json(self, comparison: ComparisonResult) -> None:
-        """The --json document carries every seed and the means, in plain JSON."""
+        """The --json document carries the settings, every seed and the means, in plain JSON."""
         document = json.loads(json.dumps(comparison.to_json()))
         assert [row["model"] for row in document["mean"]] == list(ALL_MODELS)
         assert document["runs"][0]["seed"] == 4
+        assert document["scoring"]["online"]["min_labels_per_class"] == 20
