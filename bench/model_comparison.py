@@ -51,7 +51,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from rich.table import Table
 
 from bench.aged_vector import aged
-from bench.candidates import Candidate, candidate_factories
+from bench.candidates import CANDIDATES, Candidate, candidate_factories
 from bench.delayed_labels import DelayedLabels, ResolvedExample
 from bench.errors import BenchError
 from bench.event_time_days import FeedCounts, event_time_days
@@ -62,7 +62,7 @@ from models.prequential import MetricsSnapshot, PrequentialMetrics
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from sim.simulate import Simulation
 
-ALL_MODELS = ("rules", "logreg", "hat", "arf", "srp", "amf", "bagging")
+ALL_MODELS = CANDIDATES
 _ONE_US = timedelta(microseconds=1)
 
 Progress = Callable[[str], None]
