@@ -1,4 +1,7 @@
-"""``churnwatch bench``: throughput, latency and Redis memory of the pipeline vs its baselines."""
+"""``churnwatch bench``: throughput, latency and Redis memory of the pipeline vs its baselines.
+
+``churnwatch bench models`` compares candidate churn models offline (``bench.model_comparison``).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +13,22 @@ from typing import Annotated
 
 import typer
 import uvloop
+from pydantic import ValidationError
 from rich.console import Console
 
 from bench.config import BenchConfig
+from bench.model_comparison import ALL_MODELS, ComparisonConfig, run_comparison
 from bench.run import run_bench
+from schemas.parsing import describe_validation_error
 from stack.embedded import running_stack
 from streams.settings import Settings
 
+app = typer.Typer(help="Benchmarks: the pipeline (no sub-command) and the candidate models.")
 
+
+@app.callback(invoke_without_command=True)
 def bench(
+    ctx: typer.Context,
     events: Annotated[
         int, typer.Option(help="Events to pre-produce (call, top-up, complaint, lifecycle).")
     ] = 200_000,
@@ -43,6 +53,8 @@ def bench(
     ),
 ) -> None:
     """Measure raw aiokafka, a Faust no-op and the full pipeline on one topic set, plus latency and memory."""
+    if ctx.invoked_subcommand is not None:
+        return
     console = Console()
     settings = Settings()
     config = BenchConfig(
@@ -61,12 +73,71 @@ def bench(
             console.print(f"embedded stack: kafka {stack.kafka_bootstrap}, redis {stack.redis_url}")
         console.print(f"{os.cpu_count()} CPUs; every phase uses fresh topics and key prefixes")
         result = asyncio.run(
-            run_bench(config, settings, stack.kafka_bootstrap, stack.redis_url,
-                      lambda line: console.print(f"[dim]{line}[/dim]"))
+            run_bench(
+                config,
+                settings,
+                stack.kafka_bootstrap,
+                stack.redis_url,
+                lambda line: console.print(f"[dim]{line}[/dim]"),
+            )
         )
     console.print(result.table())
     if config.profile_dir is not None:
         console.print(f"profiles: {config.profile_dir}/noop.txt, {config.profile_dir}/pipeline.txt")
+    if json_path is not None:
+        json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+        console.print(f"wrote {json_path}")
+
+
+@app.command("models")
+def models(
+    seed: Annotated[list[int], typer.Option(help="Simulation seed; repeat for several.")] = [1, 2, 3],  # noqa: B006
+    customers: Annotated[int, typer.Option(help="Simulated customers per seed.")] = 3_000,
+    days: Annotated[int, typer.Option(help="Simulated days per seed.")] = 150,
+    snapshot_every_days: Annotated[
+        int, typer.Option(help="Snapshot each customer one day in this many (staggered by customer).")
+    ] = 1,
+    negative_learn_share: Annotated[float, typer.Option(help="Share of negative examples learned.")] = 0.1,
+    ensemble_size: Annotated[int, typer.Option(help="Members of each tree ensemble.")] = 5,
+    model: Annotated[
+        list[str], typer.Option(help=f"Candidate to run; repeat. Default: all of {', '.join(ALL_MODELS)}.")
+    ] = list(ALL_MODELS),  # noqa: B006
+    learn_when: Annotated[
+        str,
+        typer.Option(
+            help="horizon_end (learn a snapshot once its horizon ended) or resolved (at resolution)."
+        ),
+    ] = "horizon_end",
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write every number to this JSON file.")
+    ] = None,
+) -> None:
+    """Replay simulated populations offline and compare candidate models prequentially (docs/learning.md).
+
+    Rule weights and the logistic regression's settings come from the worker's settings
+    (``CHURNWATCH_SCORING__…``), so a candidate setting is measured before it is deployed.
+    """
+    console = Console()
+    try:
+        config = ComparisonConfig.model_validate(
+            {
+                "seeds": seed,
+                "customers": customers,
+                "days": days,
+                "snapshot_every_days": snapshot_every_days,
+                "negative_learn_share": negative_learn_share,
+                "ensemble_size": ensemble_size,
+                "models": model,
+                "learn_when": learn_when,
+            }
+        )
+    except ValidationError as error:
+        console.print(f"[red]{describe_validation_error(error)}[/red]")
+        raise typer.Exit(2) from error
+    result = run_comparison(
+        config, Settings().scoring, progress=lambda line: console.print(f"[dim]{line}[/dim]")
+    )
+    console.print(result.table())
     if json_path is not None:
         json_path.write_text(json.dumps(result.to_json(), indent=2) + "\n")
         console.print(f"wrote {json_path}")

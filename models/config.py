@@ -81,7 +81,9 @@ class OnlineModelConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    learning_rate: Positive = 0.05
+    # measured with `churnwatch bench models` (docs/learning.md): 0.005 and 0.002 level,
+    # 0.01 behind, 0.05 well behind the rules at a 4% positive rate
+    learning_rate: Positive = 0.005
     l2: NonNegative = 0.001
     scaled_clip: Positive = 5.0  # standardised inputs are clipped to ±this
     # warm = at least this many labels of each class (DESIGN "Cold start")

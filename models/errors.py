@@ -15,3 +15,13 @@ class InvalidScoreError(ScoringError):
     def __init__(self, value: float) -> None:
         self.value = value
         super().__init__(f"score={value!r}: must be a probability within 0..1")
+
+
+class InvalidMetricsArgumentError(ScoringError):
+    """A metrics setting or sample weight outside its range; the message names field and value."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}={value!r}: {reason}")

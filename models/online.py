@@ -22,7 +22,14 @@ from river import base, compose, linear_model, optim, preprocessing
 from features.vector import FeatureVector
 from models.cold_start import sigmoid
 from models.config import ScoringConfig
-from models.reasons import ReasonCode, code_for_feature, finite, ranked_reasons, reason
+from models.reasons import (
+    ReasonCode,
+    complaint_aggregate_code,
+    finite,
+    fixed_code_for_feature,
+    ranked_reasons,
+    reason,
+)
 from models.scorer import Score
 from schemas.outputs import Reason, ScoreSource
 
@@ -43,14 +50,32 @@ class ClipScaled(base.Transformer):
         return {name: max(-self.bound, min(self.bound, value)) for name, value in x.items()}
 
 
+CLOCK_INPUTS = frozenset({"history_days", "tenure_days", "tenure_days_known"})
+"""Numeric features left out of the model: in a stream that starts on one day they count days.
+
+``history_days`` is the time since the customer's first event *seen*, so for everyone active
+before the stream began (every replay, and production for every customer who predates the
+deployment) it is the same number, the days since the start; ``tenure_days`` is the same
+while activations older than the stream are unknown (in the simulator every customer is
+activated on day 0). A model fitted on the past then learns the date. Measured with
+``churnwatch bench models`` (docs/learning.md): leaving them out raised every learner's
+prequential ROC AUC, most when labels are learned as they resolve (positives weeks before
+the negatives of the same days). Tenure can come back as an input once it is known from
+the customer record rather than from the activations seen.
+"""
+
+
 def model_inputs(features: FeatureVector) -> dict[str, float]:
-    """The numeric features with non-finite values neutralised (NaN -> 0, inf clamped).
+    """The numeric features except ``CLOCK_INPUTS``, non-finite values neutralised (NaN -> 0, inf clamped).
 
     >>> from datetime import UTC, datetime
-    >>> model_inputs(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))["churned"]
-    0.0
+    >>> inputs = model_inputs(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
+    >>> inputs["churned"], "history_days" in inputs
+    (0.0, False)
     """
-    return {name: finite(value) for name, value in features.numeric().items()}
+    return {
+        name: finite(value) for name, value in features.numeric().items() if name not in CLOCK_INPUTS
+    }
 
 
 class OnlineModel:
@@ -138,8 +163,14 @@ class OnlineModel:
     ) -> tuple[Reason, ...]:
         """Contributions summed per reason code; the positive ones become reasons."""
         by_code: defaultdict[ReasonCode, float] = defaultdict(float)
+        aggregate_code: ReasonCode | None = None  # the same for every complaint aggregate
         for name, contribution in contributions.items():
-            by_code[code_for_feature(name, features)] += contribution
+            code = fixed_code_for_feature(name)
+            if code is None:
+                if aggregate_code is None:
+                    aggregate_code = complaint_aggregate_code(features)
+                code = aggregate_code
+            by_code[code] += contribution
         by_code[ReasonCode.MODEL_BASELINE] += intercept
         # the churned flag is reported by ranked_reasons, whatever its learned weight
         by_code.pop(ReasonCode.ALREADY_CHURNED, None)

@@ -1,0 +1,124 @@
+"""The model comparison harness on a tiny population: every model measured, no label used early."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bench.model_comparison import (
+    ALL_MODELS,
+    ComparisonConfig,
+    ComparisonResult,
+    SeedRun,
+    run_comparison,
+    run_seed,
+)
+from models.config import OnlineModelConfig, ScoringConfig
+from sim.simulate import Simulation
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+TINY = ComparisonConfig(
+    seeds=(4,),
+    customers=300,
+    days=60,
+    start=START,
+    horizon_days=14,
+    warmup_days=10,
+    snapshot_every_days=2,
+    negative_learn_share=0.3,
+    window_examples=1_000,
+    ensemble_size=2,
+)
+SCORING = ScoringConfig(online=OnlineModelConfig(min_labels_per_class=20))
+
+
+@pytest.fixture(scope="module")
+def comparison() -> ComparisonResult:
+    return run_comparison(TINY, SCORING)
+
+
+@pytest.fixture(scope="module")
+def in_resolution_order() -> SeedRun:
+    config = TINY.model_copy(update={"models": ("rules", "logreg"), "learn_when": "resolved"})
+    return run_seed(config, 4, SCORING)
+
+
+def churn_times(seed: int) -> dict[str, datetime]:
+    """Ground truth straight from the simulated population (churn moments, to the second)."""
+    population = Simulation(TINY.customers, TINY.days, seed, START).population
+    return {
+        population.customer_id(index): START + timedelta(seconds=int(day * 86_400))
+        for index, day in enumerate(population.churn_day.tolist())
+        if math.isfinite(day)
+    }
+
+
+class TestModelComparison:
+    def test_every_model_reports_a_finite_auc_between_zero_and_one(
+        self, comparison: ComparisonResult
+    ) -> None:
+        """All seven candidates are measured, on all examples and on the warm ones."""
+        (run,) = comparison.runs
+        assert [result.model for result in run.models] == list(ALL_MODELS)
+        for result in run.models:
+            for snapshot in (result.cumulative, result.warm):
+                assert snapshot.roc_auc is not None, result.model
+                assert 0.0 <= snapshot.roc_auc <= 1.0, result.model
+            assert math.isfinite(result.us_per_score)
+            assert result.checkpoint_bytes > 0
+
+    def test_learning_candidates_learn_and_the_rules_do_not(self, comparison: ComparisonResult) -> None:
+        """Every learner saw the same examples; the rules only scored."""
+        (run,) = comparison.runs
+        learns = {result.model: result.learns for result in run.models}
+        assert learns.pop("rules") == 0
+        assert set(learns.values()) == {run.learned}
+        assert run.learned > 0
+
+    def test_no_label_is_consumed_before_it_resolved(self, comparison: ComparisonResult) -> None:
+        """Every example is consumed at a day start strictly after its resolution, and only once."""
+        (run,) = comparison.runs
+        assert len(run.consumed) == run.snapshots
+        assert len({example.snapshot_id for example in run.consumed}) == run.snapshots
+        for example in run.consumed:
+            assert example.snapshot_at < example.resolved_at < example.consumed_at
+            assert example.consumed_at.time() == datetime.min.time()  # a day boundary
+
+    def test_labels_match_the_simulated_churn_times(self, comparison: ComparisonResult) -> None:
+        """Positive exactly when the population churns in (t, t + H], resolved at that churn."""
+        churned_at = churn_times(4)
+        horizon = timedelta(days=TINY.horizon_days)
+        (run,) = comparison.runs
+        for example in run.consumed:
+            churn = churned_at.get(example.snapshot_id.split(":")[0])
+            positive = churn is not None and example.snapshot_at < churn <= example.snapshot_at + horizon
+            assert example.churned == positive, example.snapshot_id
+            assert example.resolved_at == (churn if positive else example.snapshot_at + horizon)
+
+    def test_horizon_end_learning_waits_for_the_whole_horizon(self, comparison: ComparisonResult) -> None:
+        """With learn_when='horizon_end' a positive is consumed only after its snapshot's horizon ended."""
+        horizon = timedelta(days=TINY.horizon_days)
+        (run,) = comparison.runs
+        assert any(example.churned for example in run.consumed)
+        for example in run.consumed:
+            assert example.consumed_at > example.snapshot_at + horizon
+
+    def test_resolution_order_learning_takes_each_label_the_day_after_it_resolved(
+        self, in_resolution_order: SeedRun
+    ) -> None:
+        """With learn_when='resolved' examples are consumed in resolution order, at the next day start."""
+        consumed = in_resolution_order.consumed
+        assert [e.resolved_at for e in consumed] == sorted(e.resolved_at for e in consumed)
+        for example in consumed:
+            next_day = START + timedelta(days=(example.resolved_at - START).days + 1)
+            assert example.consumed_at == min(next_day, START + timedelta(days=TINY.days))
+
+    def test_result_is_json(self, comparison: ComparisonResult) -> None:
+        """The --json document carries the settings, every seed and the means, in plain JSON."""
+        document = json.loads(json.dumps(comparison.to_json()))
+        assert [row["model"] for row in document["mean"]] == list(ALL_MODELS)
+        assert document["runs"][0]["seed"] == 4
+        assert document["scoring"]["online"]["min_labels_per_class"] == 20
