@@ -3,7 +3,7 @@
 Offline, without Kafka or Redis. Per seed, a simulated population is fed day by day in
 event-time order (``bench.event_time_days``) through the in-memory reference feature
 store. At the end of each day (its last microsecond ``t``) every customer who has not
-churned is snapshotted, silent ones included (``bench.aged_vector`` decays their
+churned is snapshotted, silent ones included (``features.aging`` decays their
 features to ``t``), and every candidate scores the snapshot. ``bench.delayed_labels``
 resolves it later: positive at the churn time if the customer ports out or deactivates in
 ``(t, t + H]``, negative at ``t + H`` otherwise.
@@ -50,11 +50,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from rich.table import Table
 
-from bench.aged_vector import aged
 from bench.candidates import CANDIDATES, Candidate, candidate_factories
 from bench.delayed_labels import DelayedLabels, ResolvedExample
 from bench.errors import BenchError
 from bench.event_time_days import FeedCounts, event_time_days
+from features.aging import aged
 from features.reference_store import InMemoryFeatureStore
 from features.vector import FeatureVector
 from models.config import ScoringConfig

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.aged_vector import aged
+from features.aging import aged
 from features.contacts import BUCKET_SLOTS, BUCKET_US
 from features.records import epoch_us
 from features.reference_store import InMemoryFeatureStore
