@@ -184,27 +184,24 @@ class TestEventTimeAligner:
                 ticks_seen.append((tick.partition, tick.tick))
                 released.extend((tick.partition, tick.tick, i.topic, i.offset) for i in tick.items)
 
+        def read_next(tp: TopicPartition) -> None:
+            offset = read[tp]
+            admission, tau = aligner.admit(tp, offset, logs[tp][offset])
+            read[tp] += 1
+            if admission is Admission.TOO_LATE:
+                late.add((tp[0], tp[1], offset))
+            else:
+                aligner.add(tp, offset, tau, (tp[0], offset))
+
         for tp in production:
             produced[tp] += 1
             for candidate in data.draw(st.lists(st.sampled_from(sorted(logs)), max_size=3)):
                 if read[candidate] < produced[candidate]:
-                    offset = read[candidate]
-                    admission, tau = aligner.admit(candidate, offset, logs[candidate][offset])
-                    read[candidate] += 1
-                    if admission is Admission.TOO_LATE:
-                        late.add((candidate[0], candidate[1], offset))
-                    else:
-                        aligner.add(candidate, offset, tau, (candidate[0], offset))
+                    read_next(candidate)
             drain(idle=False)
         for tp in sorted(logs):
             while read[tp] < produced[tp]:
-                offset = read[tp]
-                admission, tau = aligner.admit(tp, offset, logs[tp][offset])
-                read[tp] += 1
-                if admission is Admission.TOO_LATE:
-                    late.add((tp[0], tp[1], offset))
-                else:
-                    aligner.add(tp, offset, tau, (tp[0], offset))
+                read_next(tp)
         drain(idle=True)
         expected, expected_late = reference(logs)
         assert late == expected_late
