@@ -99,6 +99,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         clock=utc_now,
         health=health,
         committed=lambda tps: committed_offsets(bootstrap, settings.worker.app_id, tps),
+        rewind=lambda tp, offset: app.consumer.seek(TP(tp[0], tp[1]), offset),
         release_idle_s=settings.event_time.release_idle_s,
     )
     register_ingest_agents(app, topics, coordinator, settings.batching, metrics)

@@ -88,6 +88,7 @@ class IngestCoordinator(Generic[Token]):
         clock: Callable[[], datetime],
         health: StorageHealth,
         committed: CommittedOffsets,
+        rewind: Callable[[TopicPartition, int], Awaitable[object]],
         release_idle_s: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -111,6 +112,9 @@ class IngestCoordinator(Generic[Token]):
         self._recorded: dict[TopicPartition, PartitionProgress] = {}  # what Redis must still hold
         self._marker_known = False
         self._swept: dict[int, int] = {}  # partition group -> last event-time day swept
+        self._rewind = rewind
+        self._rewinding: dict[TopicPartition, int] = {}  # sent back to this offset; until then skip
+        self._start_checked: set[TopicPartition] = set()  # first record of the assignment checked
 
     @property
     def health(self) -> StorageHealth:
@@ -130,6 +134,8 @@ class IngestCoordinator(Generic[Token]):
             groups = {tp[1] for tp in new} - set(self._swept)
             self._swept.update(await self._retrying(lambda: self._progress.swept_days(groups)))
             for tp in new:
+                self._start_checked.discard(tp)
+                self._rewinding.pop(tp, None)
                 self._aligner.assign(tp, restored.get(tp))
                 if tp in restored:
                     self._recorded[tp] = restored[tp]
@@ -143,6 +149,8 @@ class IngestCoordinator(Generic[Token]):
         async with self._lock:
             revoked = set(tps)
             for tp in revoked:
+                self._start_checked.discard(tp)
+                self._rewinding.pop(tp, None)
                 self._aligner.revoke(tp)
                 self._recorded.pop(tp, None)
                 self._acks.forget(tp)
@@ -179,6 +187,9 @@ class IngestCoordinator(Generic[Token]):
                 tp = (record.topic, record.partition)
                 if not self._aligner.owns(tp):
                     skipped["not_owned"] += 1  # revoked meanwhile: the next owner reads it again
+                    continue
+                if await self._skipped_ahead(tp, record.offset):
+                    skipped["rewinding"] += 1
                     continue
                 if self._aligner.done_before(tp) <= record.offset < self._aligner.next_received(tp):
                     skipped["delivered_twice"] += 1  # the first delivery is tracked
@@ -234,6 +245,40 @@ class IngestCoordinator(Generic[Token]):
             for record in settled:
                 await self._acks.done((record.topic, record.partition), record.offset)
                 self._metrics.processed(record.topic, record.partition, record.offset)
+
+    async def _skipped_ahead(self, tp: TopicPartition, offset: int) -> bool:
+        """Whether the consumer started this partition past its committed offset; if so, rewind it.
+
+        After a rebalance the consumer must deliver from the committed offset. When its seek
+        there fails (seen: Faust's seek during a rebalance raising for a partition no longer
+        assigned), it goes on from where it had fetched, past records the previous assignment
+        dropped unprocessed; acknowledging later records would commit over them. So the first
+        record of an assignment beyond the recorded progress is checked against the committed
+        offset, and the partition is sent back there; records until then are not taken.
+        """
+        target = self._rewinding.get(tp)
+        if target is not None:
+            if offset != target:
+                return True
+            del self._rewinding[tp]
+            return False
+        if tp in self._start_checked:
+            return False
+        self._start_checked.add(tp)
+        done_before = self._aligner.done_before(tp)
+        if offset <= done_before or self._aligner.next_received(tp) != done_before:
+            return False
+        committed = (await self._committed([tp])).get(tp)
+        if committed is None or offset <= committed:
+            return False
+        log.error(
+            "%s[%d] started at offset %d, past its committed offset %d: rewinding",
+            tp[0], tp[1], offset, committed,
+        )
+        self._metrics.rewinds.inc()
+        self._rewinding[tp] = committed
+        await self._rewind(tp, committed)
+        return True
 
     def _skipped(self, topic: str, counts: Counter[str]) -> None:
         """One log line per batch: a rebalance can skip a whole batch."""

@@ -28,6 +28,11 @@ class PipelineMetrics:
             "Records not handled here: partition not owned (re-read by its owner) or delivered twice",
             ["reason"], registry=self.registry,
         )
+        self.rewinds = Counter(
+            "churnwatch_rewinds",
+            "Partitions sent back to their committed offset because the consumer started past it",
+            registry=self.registry,
+        )
         self.offset_gaps = Counter(
             "churnwatch_offset_gaps",
             "Offsets skipped between two records the consumer delivered (records never seen)",
