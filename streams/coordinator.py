@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 Token = TypeVar("Token")
 RETRY_BACKOFF_S = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
+RELEASE_CHECK_STALL_S = 0.5  # release checks normally come every drain interval (0.2 s)
 
 
 class OutputSink(Protocol):
@@ -109,6 +111,8 @@ class IngestCoordinator(Generic[Token]):
         self._release_idle_s = release_idle_s
         self._monotonic = monotonic
         self._last_input: dict[int, float] = {}  # partition group -> when it last received a record
+        self._last_release_check = monotonic()
+        self._not_idle_before = -math.inf
         self._recorded: dict[TopicPartition, PartitionProgress] = {}  # what Redis must still hold
         self._marker_known = False
         self._swept: dict[int, int] = {}  # partition group -> last event-time day swept
@@ -332,6 +336,7 @@ class IngestCoordinator(Generic[Token]):
                     await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
                 self._outbox_partitions.clear()
                 if not self._ready:
+                    self._note_release_check()
                     self._ready.extend(self._aligner.release(self._caught_up, self._idle))
                 if not self._ready:
                     return processed
@@ -340,10 +345,18 @@ class IngestCoordinator(Generic[Token]):
                 await self._retrying(lambda t=tick: self._process_tick(t))  # type: ignore[misc]
                 processed += 1
 
+    def _note_release_check(self) -> None:
+        """A long gap since the last release check means this worker itself was busy or stalled,
+        and could not read either: that time does not count as the input being idle."""
+        now = self._monotonic()
+        if now - self._last_release_check > RELEASE_CHECK_STALL_S:
+            self._not_idle_before = now
+        self._last_release_check = now
+
     def _idle(self, partition: int) -> bool:
-        """Nothing new for this partition group for ``release_idle_s`` (wall clock)."""
-        last = self._last_input.get(partition)
-        return last is None or self._monotonic() - last >= self._release_idle_s
+        """Nothing new for this partition group for ``release_idle_s`` while this worker kept reading."""
+        last = max(self._last_input.get(partition, -math.inf), self._not_idle_before)
+        return self._monotonic() - last >= self._release_idle_s
 
     async def check_storage(self) -> None:
         """Verify that Redis still holds this group's marker and recorded progress (periodic)."""
