@@ -192,7 +192,8 @@ class IngestCoordinator(Generic[Token]):
                 if not self._aligner.owns(tp):
                     skipped["not_owned"] += 1  # revoked meanwhile: the next owner reads it again
                     continue
-                if await self._skipped_ahead(tp, record.offset):
+                pending_check = tp in self._rewinding or tp not in self._start_checked
+                if pending_check and await self._skipped_ahead(tp, record.offset):
                     skipped["rewinding"] += 1
                     continue
                 if self._aligner.done_before(tp) <= record.offset < self._aligner.next_received(tp):

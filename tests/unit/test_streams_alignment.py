@@ -47,6 +47,23 @@ def reference(logs: dict[TopicPartition, list[float]]) -> tuple[Released, set[tu
     return sorted(released), late
 
 
+def read_next(
+    aligner: EventTimeAligner[tuple[str, int]],
+    logs: dict[TopicPartition, list[float]],
+    cursors: dict[TopicPartition, int],
+    late: set[tuple[str, int, int]],
+    tp: TopicPartition,
+) -> None:
+    """Admit a partition's next record: too late into ``late``, otherwise queued for its tick."""
+    offset = cursors[tp]
+    admission, tau = aligner.admit(tp, offset, logs[tp][offset])
+    cursors[tp] += 1
+    if admission is Admission.TOO_LATE:
+        late.add((tp[0], tp[1], offset))
+    else:
+        aligner.add(tp, offset, tau, (tp[0], offset))
+
+
 def run(logs: dict[TopicPartition, list[float]], order: list[TopicPartition], release_every: int):
     """Every record is in the log from the start (a replay): caught up means read to the end."""
     aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS)
@@ -65,25 +82,13 @@ def run(logs: dict[TopicPartition, list[float]], order: list[TopicPartition], re
     for tp in order:
         if cursors[tp] >= len(logs[tp]):
             continue
-        offset = cursors[tp]
-        admission, tau = aligner.admit(tp, offset, logs[tp][offset])
-        cursors[tp] += 1
-        if admission is Admission.TOO_LATE:
-            late.add((tp[0], tp[1], offset))
-        else:
-            aligner.add(tp, offset, tau, (tp[0], offset))
+        read_next(aligner, logs, cursors, late, tp)
         steps += 1
         if steps % release_every == 0:
             drain(caught_up=False)
     for tp, times in logs.items():  # whatever the schedule did not reach
         while cursors[tp] < len(times):
-            offset = cursors[tp]
-            admission, tau = aligner.admit(tp, offset, times[offset])
-            cursors[tp] += 1
-            if admission is Admission.TOO_LATE:
-                late.add((tp[0], tp[1], offset))
-            else:
-                aligner.add(tp, offset, tau, (tp[0], offset))
+            read_next(aligner, logs, cursors, late, tp)
     drain(caught_up=True)
     return released, late, ticks_seen
 
@@ -184,24 +189,15 @@ class TestEventTimeAligner:
                 ticks_seen.append((tick.partition, tick.tick))
                 released.extend((tick.partition, tick.tick, i.topic, i.offset) for i in tick.items)
 
-        def read_next(tp: TopicPartition) -> None:
-            offset = read[tp]
-            admission, tau = aligner.admit(tp, offset, logs[tp][offset])
-            read[tp] += 1
-            if admission is Admission.TOO_LATE:
-                late.add((tp[0], tp[1], offset))
-            else:
-                aligner.add(tp, offset, tau, (tp[0], offset))
-
         for tp in production:
             produced[tp] += 1
             for candidate in data.draw(st.lists(st.sampled_from(sorted(logs)), max_size=3)):
                 if read[candidate] < produced[candidate]:
-                    read_next(candidate)
+                    read_next(aligner, logs, read, late, candidate)
             drain(idle=False)
         for tp in sorted(logs):
             while read[tp] < produced[tp]:
-                read_next(tp)
+                read_next(aligner, logs, read, late, tp)
         drain(idle=True)
         expected, expected_late = reference(logs)
         assert late == expected_late
