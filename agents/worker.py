@@ -14,18 +14,21 @@ from faust.types import TP
 from faust.web import Request, Response, View
 
 from agents.ingest import AckToken, acknowledge, register_ingest_agents
+from agents.learner import register_learner_agent
 from features.redis_store import RedisFeatureStore
-from models.cold_start import ColdStartRules
-from models.online import OnlineModel
-from models.routing import ColdStartRouter
+from models.labels import resolution_delay_days
 from policy.alert_state_store import AlertStateStore
 from policy.playbook import load_playbook
 from streams.activity_index import ActivityIndex
 from streams.alignment import EventTimeAligner, TopicPartition
 from streams.app import create_app
+from streams.checkpoint_store import CheckpointStore
 from streams.coordinator import Accepted, IngestCoordinator
 from streams.group_offsets import committed_offsets
+from streams.label_store import LabelStore
+from streams.learning import LearnerLoop
 from streams.metrics import PipelineMetrics
+from streams.model_versions import ModelVersions
 from streams.processor import TickProcessor
 from streams.progress_store import ProgressStore
 from streams.publisher import OutputPublisher
@@ -59,9 +62,9 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     topics = declare_topics(app, settings.topics)
     redis = connect_redis(redis_url, settings.redis_cluster, settings.redis.timeout_s)
     prefix = settings.features.key_prefix
-    # Rules score until the online model has learned enough labels of both classes.
-    scorer = ColdStartRouter(ColdStartRules(settings.scoring), OnlineModel(settings.scoring))
-    metrics.model_version.labels(scorer.model_version, "cold_start_rules").set(1)
+    learning = settings.scoring.learning
+    checkpoints = CheckpointStore(redis, prefix, settings.worker.app_id, learning.checkpoints_kept)
+    versions = ModelVersions(checkpoints, settings.scoring, metrics, settings.model_version_wait_s)
     aligner: EventTimeAligner[Accepted] = EventTimeAligner(
         tick=timedelta(minutes=settings.scoring_tick_minutes),
         allowed_lateness=settings.allowed_lateness,
@@ -81,7 +84,6 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         validator=RecordValidator.from_settings(settings),
         processor=TickProcessor(
             store=RedisFeatureStore(redis, settings.features),
-            scorer=scorer,
             alert_states=AlertStateStore(redis, prefix),
             policy=settings.policy,
             playbook=load_playbook(settings.policy.playbook_path),
@@ -100,20 +102,29 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         health=health,
         committed=lambda tps: committed_offsets(bootstrap, settings.worker.app_id, tps),
         rewind=lambda tp, offset: app.consumer.seek(TP(tp[0], tp[1]), offset),
+        versions=versions,
+        labels=LabelStore(redis, prefix, settings.worker.app_id),
+        horizon_days=learning.horizon_days,
+        resolution_delay_days=resolution_delay_days(learning.horizon_days, settings.allowed_lateness_days),
         release_idle_s=settings.event_time.release_idle_s,
     )
     register_ingest_agents(app, topics, coordinator, settings.batching, metrics)
+    training_topic = topics.training.get_topic_name()
+    learner = LearnerLoop[AckToken](
+        checkpoints, settings.scoring, metrics, acknowledge, training_topic, health
+    )
+    register_learner_agent(app, topics, learner)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
         await coordinator.revoke([(tp.topic, tp.partition) for tp in revoked if tp.topic in input_topics])
+        if any(tp.topic == training_topic for tp in revoked):
+            learner.reset()
         metrics.forget_partitions([(tp.topic, tp.partition) for tp in revoked])
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
-        await coordinator.assign(
-            [(tp.topic, tp.partition) for tp in assigned if tp.topic in input_topics]
-        )
+        await coordinator.assign([(tp.topic, tp.partition) for tp in assigned if tp.topic in input_topics])
 
     @app.task  # type: ignore[untyped-decorator]
     async def drain_idle() -> None:

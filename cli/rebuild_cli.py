@@ -38,7 +38,9 @@ def rebuild(
     async def run() -> RebuildReport:
         redis = connect_redis(settings.redis_url or "", settings.redis_cluster, settings.redis.timeout_s)
         try:
-            return await rebuild_state(redis, prefix, settings.bootstrap or "", group, inputs)
+            return await rebuild_state(
+                redis, prefix, settings.bootstrap or "", group, inputs, topics.training
+            )
         finally:
             await redis.aclose()
 

@@ -12,9 +12,27 @@ import uvloop
 
 from agents.worker import build_worker
 from stack.embedded import running_stack
+from stack.topics import ensure_topics, partition_counts
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+async def ensure_training_topic(bootstrap: str, settings: Settings) -> None:
+    """Create the training topic with one partition, and refuse one with more: a single logical
+    learner reads it whole, and Kafka gives each partition to one worker of the group."""
+    name = settings.topics.training
+    await ensure_topics(bootstrap, [name], 1, settings.topics.replicas)
+    found = (await partition_counts(bootstrap, [name])).get(name, 1)
+    if found != 1:
+        raise typer.Exit(_refuse(f"topic {name} has {found} partitions; the learner needs exactly 1 "
+                                 f"(recreate it with one partition)"))
+
+
+def _refuse(message: str) -> int:
+    log.error("%s", message)
+    typer.echo(message, err=True)
+    return 2
 
 
 def worker() -> None:
@@ -28,6 +46,7 @@ def worker() -> None:
     ) as stack:
         if stack.children:
             typer.echo(f"embedded stack: kafka {stack.kafka_bootstrap}, redis {stack.redis_url}")
+        asyncio.run(ensure_training_topic(stack.kafka_bootstrap, settings))
         built = build_worker(settings, stack.kafka_bootstrap, stack.redis_url)
         faust.Worker(
             built.app, loglevel=settings.worker.log_level, quiet=True, loop=asyncio.new_event_loop()

@@ -90,6 +90,32 @@ class OnlineModelConfig(BaseModel):
     min_labels_per_class: Annotated[int, Field(ge=1)] = 100
 
 
+class LearningConfig(BaseModel):
+    """Delayed labels, the daily checkpoints and the hand-over from rules to model.
+
+    The version scoring an event-time day D is the checkpoint of day ``D - 1 - version_lag_days``:
+    every example resolved before that day ended. The lag gives partition groups one
+    event-time day of slack before a scorer must wait for the others (docs/learning.md).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    horizon_days: Annotated[int, Field(ge=1, le=365)] = 30  # churn within (t, t + H] is positive
+    version_lag_days: Annotated[int, Field(ge=0, le=30)] = 1
+    # the model takes over once its AUC on the last N examples beats the rules' on the same
+    # ones by this margin (and it learned min_labels_per_class of each class) ...
+    handover_window_examples: Annotated[int, Field(ge=100)] = 10_000
+    handover_auc_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    # ... and its share of each score rises from 1/N to 1 over N daily checkpoints
+    handover_days: Annotated[int, Field(ge=1, le=90)] = 7
+    # score resolution of the cumulative prequential metrics: scores closer than this tie in
+    # the ROC AUC (at most 10,001 bins, so a checkpoint's metrics take milliseconds)
+    metrics_resolution: Annotated[float, Field(gt=0.0, le=0.01)] = 1e-4
+    # ADWIN on the model's per-example log loss: smaller = fewer, surer drift signals
+    drift_delta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.002
+    checkpoints_kept: Annotated[int, Field(ge=2)] = 45  # daily checkpoints kept in Redis
+
+
 class ScoringConfig(BaseModel):
     """Everything ``models/`` needs; composed into the worker settings by ``streams/``."""
 
@@ -97,5 +123,6 @@ class ScoringConfig(BaseModel):
 
     rules: ColdStartConfig = ColdStartConfig()
     online: OnlineModelConfig = OnlineModelConfig()
+    learning: LearningConfig = LearningConfig()
     max_reasons: Annotated[int, Field(ge=1, le=10)] = 3
     min_reason_weight: NonNegative = 0.05  # logit units; weaker signals are not worth a line

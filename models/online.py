@@ -73,9 +73,7 @@ def model_inputs(features: FeatureVector) -> dict[str, float]:
     >>> inputs["churned"], "history_days" in inputs
     (0.0, False)
     """
-    return {
-        name: finite(value) for name, value in features.numeric().items() if name not in CLOCK_INPUTS
-    }
+    return {name: finite(value) for name, value in features.numeric().items() if name not in CLOCK_INPUTS}
 
 
 class OnlineModel:
@@ -121,8 +119,17 @@ class OnlineModel:
 
     def learn(self, features: FeatureVector, churned: bool) -> None:
         """Update scaler and weights with one resolved example (prequential: score first)."""
-        self.pipeline.learn_one(model_inputs(features), churned)
+        self.learn_inputs(model_inputs(features), churned)
+
+    def learn_inputs(self, inputs: dict[str, float], churned: bool, weight: float = 1.0) -> None:
+        """``learn`` from model inputs as a training example carries them (every input present)."""
+        self.pipeline.learn_one(inputs, churned, w=weight)
         self.labels_learned[churned] += 1
+
+    def probability(self, features: FeatureVector) -> float:
+        """The score's value alone, without reasons (a shadow score needs no explanation)."""
+        contributions, intercept = self._contributions(features)
+        return sigmoid(intercept + sum(contributions.values()))
 
     def score(self, features: FeatureVector) -> Score:
         contributions, intercept = self._contributions(features)

@@ -1,40 +1,78 @@
-"""Cold-start routing: the playbook rules score until the online model is warm.
+"""Who scores with one model version: the rules, the online model, or a blend of both.
 
-DESIGN "Cold start": until the model has seen enough labels of both classes, scores
-come from transparent rules, and alerts say so (``Score.source``). Learning always
-goes to the model, so it warms up while the rules are in charge.
+DESIGN "Cold start": until the model has learned enough labels of both classes and its
+prequential ROC AUC beats the rules' on the same examples, transparent rules score and
+alerts say so. Then the model takes over over a hand-over window: its share of the
+probability rises from 0 to 1, one step per daily checkpoint (``Score.source`` is
+``blend`` meanwhile). The share is decided by the learner and stored in the checkpoint,
+so every worker scoring with a version scores exactly alike.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
 from models.online import OnlineModel
 from models.scorer import Score
+from schemas.outputs import ScoreSource
 
 
-class ColdStartRouter:
-    """Scorer and Learner: ``rules`` while ``model.is_warm()`` is false, then ``model``.
+@dataclass(frozen=True, slots=True)
+class ScoredSnapshot:
+    """A kept snapshot's scores: the one used, and what the model and the rules each said."""
+
+    used: Score
+    model_score: float
+    rules_score: float
+
+
+class VersionScorer:
+    """Scorer of one model version: ``model_weight`` 0 is the rules alone, 1 the model alone.
 
     >>> from datetime import UTC, datetime
-    >>> router = ColdStartRouter(ColdStartRules(), OnlineModel())
-    >>> router.score(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))).source.value
-    'cold_start_rules'
+    >>> scorer = VersionScorer(ColdStartRules(), OnlineModel(), 0.0, "rules-1")
+    >>> vector = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> scorer.score(vector).source.value, scorer.snapshot(vector).model_score
+    ('cold_start_rules', 0.5)
     """
 
-    def __init__(self, rules: ColdStartRules, model: OnlineModel) -> None:
+    def __init__(
+        self, rules: ColdStartRules, model: OnlineModel, model_weight: float, model_version: str
+    ) -> None:
         self.rules = rules
         self.model = model
+        self.model_weight = min(1.0, max(0.0, model_weight))
+        self._version = model_version
 
     @property
     def model_version(self) -> str:
-        """The version of whichever scorer is in charge right now."""
-        return self.model.model_version if self.model.is_warm() else self.rules.model_version
+        """The version in charge: the rules' until the hand-over starts, then the checkpoint's."""
+        return self.rules.model_version if self.model_weight == 0.0 else self._version
 
     def score(self, features: FeatureVector) -> Score:
-        if self.model.is_warm():
-            return self.model.score(features)
-        return self.rules.score(features)
+        if self.model_weight == 0.0:
+            return self.rules.score(features)
+        model = self.model.score(features)
+        if self.model_weight == 1.0:
+            return Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)
+        return self._blend(self.rules.score(features), model)
 
-    def learn(self, features: FeatureVector, churned: bool) -> None:
-        self.model.learn(features, churned)
+    def snapshot(self, features: FeatureVector) -> ScoredSnapshot:
+        """Both scorers' opinions, for a snapshot judged later on its label (shadow scoring)."""
+        rules = self.rules.score(features)
+        if self.model_weight == 0.0:
+            return ScoredSnapshot(rules, self.model.probability(features), rules.value)
+        model = self.model.score(features)
+        if self.model_weight == 1.0:
+            used = Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)
+        else:
+            used = self._blend(rules, model)
+        return ScoredSnapshot(used, model.value, rules.value)
+
+    def _blend(self, rules: Score, model: Score) -> Score:
+        weight = self.model_weight
+        value = (1.0 - weight) * rules.value + weight * model.value
+        leading = model if weight >= 0.5 else rules
+        return Score(min(1.0, max(0.0, value)), leading.reasons, ScoreSource.BLEND, self._version)

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.events import CallEvent, ComplaintEvent, LifecycleEvent, TopupEvent
-from schemas.outputs import Alert, DeadLetter, Prediction
+from schemas.outputs import Alert, DeadLetter, Prediction, ResolvedDay, TrainingExample
 from schemas.version import SCHEMA_VERSION
 
 CONTRACTS: dict[str, type[BaseModel]] = {
@@ -19,6 +19,8 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "alert": Alert,
     "dead_letter": DeadLetter,
     "prediction": Prediction,
+    "training_example": TrainingExample,
+    "resolved_day": ResolvedDay,
 }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -47,6 +48,7 @@ class ScoreSource(StrEnum):
 
     COLD_START_RULES = "cold_start_rules"
     ONLINE_MODEL = "online_model"
+    BLEND = "blend"  # during the hand-over window: rules and model mixed, the model's share rising
 
 
 class DeadLetterReason(StrEnum):
@@ -139,3 +141,41 @@ class Prediction(OutputRecord):
     model_version: str
     score_source: ScoreSource
     silent_days: Annotated[int, Field(ge=0)] = 0
+
+
+class TrainingExample(OutputRecord):
+    """A resolved snapshot on ``churn.training``: its inputs, its label and the scores made at
+    snapshot time (the used one, the model's and the rules'), for prequential metrics.
+
+    ``example_id`` is the snapshot's id, so a redone resolution publishes the same example;
+    ``resolved_on`` is the event-time day whose checkpoint learns it.
+    """
+
+    kind: Literal["example"] = "example"
+    example_id: str
+    customer_id: str
+    partition: Annotated[int, Field(ge=0)]
+    snapshot_time: AwareDatetime
+    resolved_on: date
+    churned: bool
+    churn_time: AwareDatetime | None
+    features: dict[str, float]
+    score: Probability
+    score_source: ScoreSource
+    model_version: str
+    model_score: Probability
+    rules_score: Probability
+    silent_days: Annotated[int, Field(ge=0)] = 0
+    weight: Annotated[float, Field(gt=0.0)] = 1.0
+
+
+class ResolvedDay(OutputRecord):
+    """A partition group has published every example it resolves on ``resolved_on``.
+
+    The learner builds a day's checkpoint once every partition group it knows has said so.
+    """
+
+    kind: Literal["resolved_day"] = "resolved_day"
+    partition: Annotated[int, Field(ge=0)]
+    resolved_on: date
+    examples: Annotated[int, Field(ge=0)]

@@ -2,8 +2,10 @@
 
 1.1: dead letters gained `key_mismatch` and `implausible_time` reasons and the key-size and
 pseudonymised flags; `event_time` is read as RFC 3339 text only (as documented since 1.0).
+1.2: `score_source` gained `blend` (the hand-over from rules to model); `churn.training`
+carries `TrainingExample` and `ResolvedDay` records.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"

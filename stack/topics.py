@@ -25,3 +25,19 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int, r
                 await admin.create_topics(wanted)
     finally:
         await admin.close()
+
+
+async def partition_counts(bootstrap: str, names: Iterable[str]) -> dict[str, int]:
+    """How many partitions each existing topic of ``names`` has (missing topics are left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        wanted = list(dict.fromkeys(names))
+        described = await admin.describe_topics(wanted)
+    finally:
+        await admin.close()
+    return {
+        str(topic["topic"]): len(topic["partitions"])
+        for topic in described
+        if topic.get("error_code", 0) == 0 and topic.get("partitions")
+    }

@@ -27,22 +27,26 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 from features.store import PositionedEvent, SourcePosition
+from models.labels import day_end_s, resolve
+from models.routing import VersionScorer
 from schemas.errors import OutputUnavailableError, StorageDataLostError, StorageUnavailableError
 from schemas.events import EventType
-from schemas.outputs import Alert, DeadLetter, DeadLetterReason, Prediction
+from schemas.outputs import Alert, DeadLetter, DeadLetterReason, Prediction, ResolvedDay, TrainingExample
 from schemas.parsing import Rejection
 from streams.acks import InOrderAcks
 from streams.activity_index import DAY_S
 from streams.alignment import Admission, EventTimeAligner, PartitionProgress, ReleasedTick, TopicPartition
+from streams.label_store import LabelStore
 from streams.metrics import PipelineMetrics
+from streams.model_versions import ModelVersions
 from streams.processor import TickProcessor
 from streams.progress_store import ProgressStore
 from streams.records import SourceRecord, dead_letter
-from streams.storage_health import StorageHealth
+from streams.storage_health import RETRY_BACKOFF_S, StorageHealth
 from streams.validation import RecordValidator
 
 CommittedOffsets = Callable[[Sequence[TopicPartition]], Awaitable[Mapping[TopicPartition, int]]]
@@ -51,7 +55,6 @@ CommittedOffsets = Callable[[Sequence[TopicPartition]], Awaitable[Mapping[TopicP
 log = logging.getLogger(__name__)
 
 Token = TypeVar("Token")
-RETRY_BACKOFF_S = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 RELEASE_CHECK_STALL_S = 0.5  # release checks normally come every drain interval (0.2 s)
 
 
@@ -61,6 +64,7 @@ class OutputSink(Protocol):
         alerts: Sequence[Alert],
         dead_letters: Sequence[DeadLetter],
         predictions: Sequence[Prediction] = (),
+        training: Sequence[TrainingExample | ResolvedDay] = (),
     ) -> None:
         """Deliver, and return only once the broker has acknowledged every record."""
         ...
@@ -91,6 +95,10 @@ class IngestCoordinator(Generic[Token]):
         health: StorageHealth,
         committed: CommittedOffsets,
         rewind: Callable[[TopicPartition, int], Awaitable[object]],
+        versions: ModelVersions,
+        labels: LabelStore,
+        horizon_days: int = 30,
+        resolution_delay_days: int = 33,
         release_idle_s: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -119,10 +127,15 @@ class IngestCoordinator(Generic[Token]):
         self._rewind = rewind
         self._rewinding: dict[TopicPartition, int] = {}  # sent back to this offset; until then skip
         self._start_checked: set[TopicPartition] = set()  # first record of the assignment checked
+        self._versions = versions
+        self._labels = labels
+        self._horizon_days = horizon_days
+        self._resolution_delay_days = resolution_delay_days
 
     @property
     def health(self) -> StorageHealth:
         return self._health
+
     async def assign(self, tps: Iterable[TopicPartition]) -> None:
         """Take ownership: restore progress of partitions not owned yet; flush their outboxes."""
         if self._health.data_lost:
@@ -336,15 +349,54 @@ class IngestCoordinator(Generic[Token]):
                 for partition in sorted(self._outbox_partitions):
                     await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
                 self._outbox_partitions.clear()
-                if not self._ready:
-                    self._note_release_check()
-                    self._ready.extend(self._aligner.release(self._caught_up, self._idle))
-                if not self._ready:
+                self._note_release_check()
+                self._ready.extend(self._aligner.release(self._caught_up, self._idle))
+                step = await self._retrying(self._next_step)
+                self._metrics.ticks_waiting_for_model.set(len(self._ready) if step is None else 0)
+                if step is None:
                     return processed
-                tick = self._ready.popleft()
-                await self._retrying(lambda t=tick: self._sweep_ended_days(t))  # type: ignore[misc]
-                await self._retrying(lambda t=tick: self._process_tick(t))  # type: ignore[misc]
-                processed += 1
+                tick, sweep_day, scorer = step
+                if scorer is None:  # the group's first tick ever
+                    await self._retrying(lambda t=tick: self._start_group(t))  # type: ignore[misc]
+                elif sweep_day is not None:
+                    await self._retrying(
+                        lambda p=tick.partition, d=sweep_day, s=scorer: self._sweep_day(p, d, s)  # type: ignore[misc]
+                    )
+                else:
+                    self._take(tick)
+                    await self._retrying(lambda t=tick, s=scorer: self._process_tick(t, s))  # type: ignore[misc]
+                    processed += 1
+
+    def _take(self, tick: ReleasedTick[Accepted]) -> None:
+        """Remove this very tick (the first of its group) from the released ones."""
+        for index, waiting in enumerate(self._ready):
+            if waiting is tick:
+                del self._ready[index]
+                return
+
+    async def _next_step(
+        self,
+    ) -> tuple[ReleasedTick[Accepted], int | None, VersionScorer | None] | None:
+        """The first released tick, group by group, whose next step can run now: a day's sweep due
+        before it, or the tick itself; each needs its day's model version written.
+
+        A group whose version is not written yet waits without holding the others up: their
+        sweeps are what the learner needs to write it.
+        """
+        blocked: set[int] = set()
+        for tick in self._ready:
+            if tick.partition in blocked:
+                continue
+            blocked.add(tick.partition)  # later ticks of this group wait for this one
+            day = int(self._aligner.tick_start_s(tick.tick) // DAY_S)
+            last_swept = self._swept.get(tick.partition)
+            if last_swept is None:
+                return tick, None, None
+            step_day = last_swept + 1 if last_swept + 1 < day else day
+            scorer = await self._versions.scorer_for(step_day)
+            if scorer is not None:
+                return tick, (step_day if step_day < day else None), scorer
+        return None
 
     def _note_release_check(self) -> None:
         """A long gap since the last release check means this worker itself was busy or stalled,
@@ -421,38 +473,56 @@ class IngestCoordinator(Generic[Token]):
             await self._sink.publish(pending, ())
             await self._progress.published(partition, [alert.alert_id for alert in pending])
 
-    async def _sweep_ended_days(self, tick: ReleasedTick[Accepted]) -> None:
-        """Sweep each event-time day of the group that ended before this tick, one recorded step each.
-
-        Each sweep is recorded (swept day, alert states, outbox) before the tick's events
-        are applied, so a sweep that is redone after a crash reads the same features.
-        """
+    async def _start_group(self, tick: ReleasedTick[Accepted]) -> None:
+        """A group's first tick ever: nothing ended before it. The learner hears of the group
+        (an empty ``ResolvedDay``) before any of its days can be waited for."""
         day = int(self._aligner.tick_start_s(tick.tick) // DAY_S)
-        last_swept = self._swept.get(tick.partition)
-        if last_swept is None:  # the group's first tick ever: nothing ended before it
-            await self._progress.record({}, tick.partition, (), {}, swept_day=day - 1)
-            self._swept[tick.partition] = day - 1
-            return
-        for ended in range(last_swept + 1, day):
-            sweep = await self._processor.sweep(tick.partition, ended)
-            if sweep.snapshots:
-                await self._sink.publish((), (), sweep.snapshots)
-                self._metrics.snapshots.inc(len(sweep.snapshots))
-            alerts = [decision.alert for decision in sweep.decisions]
-            states = {decision.alert.customer_id: decision.state for decision in sweep.decisions}
-            await self._progress.record({}, tick.partition, alerts, states, swept_day=ended)
-            self._swept[tick.partition] = ended
-            self._processor.remember(tick.partition, states)
-            if alerts:
-                await self._sink.publish(alerts, ())
-                await self._progress.published(tick.partition, [alert.alert_id for alert in alerts])
-                self._observe_alerts(alerts, [])
+        started = ResolvedDay(partition=tick.partition, resolved_on=_date(day - 1), examples=0)
+        await self._sink.publish((), (), (), [started])
+        await self._progress.record({}, tick.partition, (), {}, swept_day=day - 1)
+        self._swept[tick.partition] = day - 1
 
-    async def _process_tick(self, tick: ReleasedTick[Accepted]) -> None:
+    async def _sweep_day(self, partition: int, day: int, scorer: VersionScorer) -> None:
+        """The end of event-time ``day`` for a group, before any later event is applied:
+
+        snapshots (published and kept pending), the silent's alerts, and the resolution of
+        the snapshots whose horizon and lateness ended with this day (training examples and
+        the day's ``ResolvedDay``, published before the sweep is recorded, so a crash
+        anywhere redoes the same sweep with the same results).
+        """
+        sweep = await self._processor.sweep(partition, day, scorer)
+        if sweep.snapshots:
+            await self._sink.publish((), (), sweep.snapshots)
+            self._metrics.snapshots.inc(len(sweep.snapshots))
+        self._metrics.pending_bytes.inc(
+            await self._labels.keep(partition, day, sweep.model_version, sweep.pending)
+        )
+        due_day = day - self._resolution_delay_days
+        start_s = day_end_s(due_day)
+        version, pending, churns = await self._labels.due(
+            partition, due_day, start_s, start_s + self._horizon_days * DAY_S
+        )
+        examples = resolve(pending, version, churns, self._horizon_days, partition, day)
+        marker = ResolvedDay(partition=partition, resolved_on=_date(day), examples=len(examples))
+        await self._sink.publish((), (), (), [*examples, marker])
+        for example in examples:
+            self._metrics.examples_resolved.labels("churned" if example.churned else "stayed").inc()
+        await self._labels.resolved(partition, due_day, day_end_s(due_day + 1))
+        alerts = [decision.alert for decision in sweep.decisions]
+        states = {decision.alert.customer_id: decision.state for decision in sweep.decisions}
+        await self._progress.record({}, partition, alerts, states, swept_day=day)
+        self._swept[partition] = day
+        self._processor.remember(partition, states)
+        if alerts:
+            await self._sink.publish(alerts, ())
+            await self._progress.published(partition, [alert.alert_id for alert in alerts])
+            self._observe_alerts(alerts, [])
+
+    async def _process_tick(self, tick: ReleasedTick[Accepted], scorer: VersionScorer) -> None:
         """The tick's events: apply, score, decide; record; publish; acknowledge."""
         started = time.perf_counter()
         accepted = [item.token for item in tick.items]
-        outcome = await self._processor.process(tick.partition, [a.positioned for a in accepted])
+        outcome = await self._processor.process(tick.partition, [a.positioned for a in accepted], scorer)
         if outcome.duplicates:
             by_position = {a.positioned.position: a.record for a in accepted}
             now = self._clock()
@@ -475,7 +545,9 @@ class IngestCoordinator(Generic[Token]):
         states = {decision.alert.customer_id: decision.state for decision in outcome.decisions}
         seen = {c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned}
         gone = [c for c, v in outcome.vectors.items() if v.churned]
-        await self._progress.record(tick.progress, tick.partition, alerts, states, seen, gone)
+        await self._progress.record(
+            tick.progress, tick.partition, alerts, states, seen, gone, churns=outcome.churns
+        )
         self._recorded.update(tick.progress)
         self._processor.remember(tick.partition, states)
         if alerts:
@@ -521,7 +593,7 @@ class IngestCoordinator(Generic[Token]):
                     await self._verify_store()
                 result = await step()
             except StorageUnavailableError as error:
-                self._metrics.redis_errors.inc()
+                self._health.note_error()
                 outage_s = self._health.failed()
                 log.warning(
                     "Redis unavailable for %.1f s (attempt %d), retrying in %.2f s: %s",
@@ -541,3 +613,7 @@ class IngestCoordinator(Generic[Token]):
 
 
 _T = TypeVar("_T")
+
+
+def _date(day: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day)

@@ -50,9 +50,14 @@ async def committed_offsets(
 
 
 async def reset_to_earliest(
-    bootstrap: str, group: str, topics: Sequence[str], join_timeout_s: float = 30.0
+    bootstrap: str,
+    group: str,
+    topics: Sequence[str],
+    join_timeout_s: float = 30.0,
+    to_end: Sequence[str] = (),
 ) -> Mapping[TopicPartitionKey, int]:
-    """Commit each partition's earliest retained offset for the group; returns what was committed.
+    """Commit each partition's earliest retained offset for the group (for ``to_end`` topics:
+    the end offset, so what they hold now is skipped); returns what was committed.
 
     Joins the group as its only member (a commit is only accepted from inside the group's
     current generation), so every worker of the group must be stopped first; raises
@@ -70,12 +75,13 @@ async def reset_to_earliest(
     await consumer.start()
     try:
         await consumer.topics()  # loads every topic's partitions
+        every = [*topics, *to_end]
         wanted = {
             TopicPartition(topic, partition)
-            for topic in topics
+            for topic in every
             for partition in consumer.partitions_for_topic(topic) or ()
         }
-        consumer.subscribe(list(topics))
+        consumer.subscribe(every)
         deadline = time.monotonic() + join_timeout_s
         while consumer.assignment() != wanted:
             if time.monotonic() >= deadline:
@@ -84,8 +90,11 @@ async def reset_to_earliest(
                     f"{len(wanted)} partitions to other members: stop every worker first"
                 )
             await consumer.getmany(timeout_ms=200, max_records=1)
-        earliest = await consumer.beginning_offsets(sorted(wanted))
-        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in earliest.items()})
+        skipped = {tp for tp in wanted if tp.topic in set(to_end)}
+        chosen = await consumer.beginning_offsets(sorted(wanted - skipped))
+        if skipped:
+            chosen.update(await consumer.end_offsets(sorted(skipped)))
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in chosen.items()})
     finally:
         await consumer.stop()
-    return {(tp.topic, tp.partition): offset for tp, offset in earliest.items()}
+    return {(tp.topic, tp.partition): offset for tp, offset in chosen.items()}

@@ -108,6 +108,55 @@ class PipelineMetrics:
             "churnwatch_model_info", "Scoring model in use (value 1)", ["model_version", "source"],
             registry=self.registry,
         )
+        self.model_version_loads = Counter(
+            "churnwatch_model_version_loads", "Model versions taken up by this worker's scorers, by "
+            "outcome (ready, waited for the learner, timeout: scored with an older version)",
+            ["outcome"], registry=self.registry,
+        )
+        self.model_version_wait_seconds = Histogram(
+            "churnwatch_model_version_wait_seconds", "How long ticks waited for their model version",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=self.registry,
+        )
+        self.ticks_waiting_for_model = Gauge(
+            "churnwatch_ticks_waiting_for_model", "Released ticks held until their model version is written",
+            registry=self.registry,
+        )
+        self.examples_resolved = Counter(
+            "churnwatch_examples_resolved", "Snapshots labelled after their horizon and sent to learning",
+            ["label"], registry=self.registry,
+        )
+        self.pending_bytes = Counter(
+            "churnwatch_pending_snapshot_bytes", "Bytes of pending snapshots written to Redis",
+            registry=self.registry,
+        )
+        self.training_examples = Counter(
+            "churnwatch_training_examples", "Training examples read by the learner, by outcome "
+            "(held for their day, already learned, unreadable)", ["outcome"], registry=self.registry,
+        )
+        self.training_held = Gauge(
+            "churnwatch_training_held", "Training records read but not learned yet: their day waits for "
+            "every partition group to resolve it", registry=self.registry,
+        )
+        self.model_quality = Gauge(
+            "churnwatch_model_quality", "Prequential quality at the last checkpoint, per scorer "
+            "(model, rules, used; *_recent: the hand-over window) and metric",
+            ["scorer", "metric"], registry=self.registry,
+        )
+        self.model_examples_learned = Gauge(
+            "churnwatch_model_examples_learned", "Examples learned by the last checkpoint",
+            registry=self.registry,
+        )
+        self.model_checkpoint_day = Gauge(
+            "churnwatch_model_checkpoint_day_seconds", "End of the last checkpoint's day (epoch s)",
+            registry=self.registry,
+        )
+        self.model_weight = Gauge(
+            "churnwatch_model_weight", "The model's share of each score at the last checkpoint (0: rules)",
+            registry=self.registry,
+        )
+        self.model_drifts = Gauge(
+            "churnwatch_model_drifts", "Drifts ADWIN detected in the model's log loss", registry=self.registry
+        )
 
         # Next offset to process per (topic, partition), for lag against the fetch highwater.
         self.next_offsets: dict[tuple[str, int], int] = {}

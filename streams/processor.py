@@ -18,27 +18,22 @@ from datetime import UTC, datetime, timedelta
 from features.aging import aged
 from features.store import FeatureStore, PositionedEvent
 from features.vector import FeatureVector
-from models.scorer import Score, Scorer
+from models.labels import PendingSnapshot, snapshot_id
+from models.online import model_inputs
+from models.routing import VersionScorer
+from models.scorer import Score
 from policy.alert_state import AlertState
 from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
 from policy.zones import zone_for
+from schemas.events import CHURN_KINDS, LifecycleEvent
 from schemas.outputs import Prediction
 from streams.activity_index import DAY_S, ActivityIndex
 
 Clock = Callable[[], datetime]
 FEATURE_DIGITS = 6  # significant digits kept of each snapshot feature
-
-
-def snapshot_id(customer_id: str, day: int) -> str:
-    """Deterministic id of a customer's snapshot of an event-time day (days since the epoch).
-
-    >>> snapshot_id("c1", 20454) == snapshot_id("c1", 20454) != snapshot_id("c1", 20455)
-    True
-    """
-    return hashlib.sha256(f"{customer_id}|{day}".encode()).hexdigest()[:24]
 
 
 def day_end(day: int) -> datetime:
@@ -80,6 +75,16 @@ def prediction(vector: FeatureVector, score: Score, day: int, silent_days: int) 
     )
 
 
+def churn_times(events: Sequence[PositionedEvent]) -> dict[str, list[float]]:
+    """The tick's churn events (port-out, deactivation): customer -> event times in epoch seconds."""
+    churns: dict[str, list[float]] = {}
+    for positioned in events:
+        event = positioned.event
+        if isinstance(event, LifecycleEvent) and event.kind in CHURN_KINDS:
+            churns.setdefault(event.customer_id, []).append(event.event_time.timestamp())
+    return churns
+
+
 @dataclass
 class TickOutcome:
     """What a tick produced; nothing is published or recorded yet."""
@@ -89,6 +94,7 @@ class TickOutcome:
     duplicates: tuple[PositionedEvent, ...] = ()
     applied: int = 0
     replayed: int = 0
+    churns: dict[str, list[float]] = field(default_factory=dict)  # customer -> churn event times (s)
 
 
 @dataclass
@@ -96,7 +102,9 @@ class SweepOutcome:
     """The end of one event-time day for a partition group: snapshots and the silent's alerts."""
 
     day: int
+    model_version: str = ""
     snapshots: list[Prediction] = field(default_factory=list)
+    pending: list[PendingSnapshot] = field(default_factory=list)  # the snapshots, kept for labels
     decisions: list[Decision] = field(default_factory=list)
 
 
@@ -110,7 +118,6 @@ class TickProcessor:
     def __init__(
         self,
         store: FeatureStore,
-        scorer: Scorer,
         alert_states: AlertStateStore,
         policy: PolicyConfig,
         playbook: Playbook,
@@ -120,7 +127,6 @@ class TickProcessor:
         active_every_days: int = 3,
     ) -> None:
         self._store = store
-        self.scorer = scorer
         self._alert_states = alert_states
         self._policy = policy
         self._playbook = playbook
@@ -130,7 +136,9 @@ class TickProcessor:
         self._silence_days = tuple(sorted(set(silence_days)))
         self._active_every_days = active_every_days
 
-    async def process(self, partition: int, events: Sequence[PositionedEvent]) -> TickOutcome:
+    async def process(
+        self, partition: int, events: Sequence[PositionedEvent], scorer: VersionScorer
+    ) -> TickOutcome:
         """Apply the tick's events, then score every customer it touched, once."""
         result = await self._store.apply(events)
         outcome = TickOutcome(
@@ -138,18 +146,19 @@ class TickProcessor:
             duplicates=result.duplicates,
             applied=result.applied,
             replayed=result.replayed,
+            churns=churn_times(events),
         )
         candidates = []
         for vector in result.vectors.values():
             if vector.churned:
                 continue
-            score = self.scorer.score(vector)
+            score = scorer.score(vector)
             if zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
                 candidates.append((vector, score))
         outcome.decisions = await self._decide(partition, candidates)
         return outcome
 
-    async def sweep(self, partition: int, day: int) -> SweepOutcome:
+    async def sweep(self, partition: int, day: int, scorer: VersionScorer) -> SweepOutcome:
         """The end of event-time ``day``: snapshot everyone seen that day and everyone whose silence
         reached a threshold at it (features aged to the day's last microsecond); the silent may alert.
 
@@ -165,14 +174,28 @@ class TickProcessor:
             silent_for.update(dict.fromkeys(customer_ids, days))
         vectors = await self._store.read_many(sorted(silent_for))
         as_of = day_end(day)
-        outcome = SweepOutcome(day)
+        outcome = SweepOutcome(day, scorer.model_version)
         candidates = []
         for customer_id in sorted(vectors):
             vector = aged(vectors[customer_id], as_of)
             if vector.churned:
                 continue
-            score = self.scorer.score(vector)
-            outcome.snapshots.append(prediction(vector, score, day, silent_for[customer_id]))
+            scored = scorer.snapshot(vector)
+            score = scored.used
+            silent_days = silent_for[customer_id]
+            outcome.snapshots.append(prediction(vector, score, day, silent_days))
+            outcome.pending.append(
+                PendingSnapshot(
+                    customer_id=customer_id,
+                    day=day,
+                    silent_days=silent_days,
+                    inputs=model_inputs(vector),
+                    score=score.value,
+                    score_source=score.source,
+                    model_score=scored.model_score,
+                    rules_score=scored.rules_score,
+                )
+            )
             silent = silent_for[customer_id] > 0
             if silent and zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
                 candidates.append((vector, score))

@@ -27,6 +27,7 @@ from schemas.errors import StorageUnavailableError
 from schemas.outputs import Alert
 from streams.activity_index import ActivityIndex
 from streams.alignment import PartitionProgress, TopicPartition
+from streams.label_store import LabelStore
 from streams.redis_client import RedisClient
 
 SWEPT_FIELD = "~swept"
@@ -43,6 +44,7 @@ class ProgressStore:
         self._prefix = key_prefix
         self._group = consumer_group
         self._activity = activity or ActivityIndex(redis, key_prefix, consumer_group)
+        self._labels = LabelStore(redis, key_prefix, consumer_group)
 
     def _group_tag(self, partition: int) -> str:
         return f"{{{self._group}/p{partition}}}"
@@ -115,19 +117,21 @@ class ProgressStore:
         seen: Mapping[str, float] | None = None,
         gone: Collection[str] = (),
         swept_day: int | None = None,
+        churns: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         """Outbox, alert states and last-seen times first, progress after: a torn write never loses
         an alert, and everything before progress is idempotent.
 
         ``seen``: customers' latest event times (epoch seconds) for the activity index;
         ``gone``: churned customers leaving it; ``swept_day``: the last day swept, kept with
-        the progress. Without alerts or activity this is one round trip (progress only).
+        the progress; ``churns``: the tick's churn event times, for label resolution.
+        Without alerts or activity this is one round trip (progress only).
         """
         fields = {tp[0]: f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()}
         if swept_day is not None:
             fields[SWEPT_FIELD] = str(swept_day)
         try:
-            if alerts or states or seen or gone:
+            if alerts or states or seen or gone or churns:
                 pipe = self._redis.pipeline(transaction=False)
                 if alerts:
                     pipe.hset(
@@ -137,6 +141,7 @@ class ProgressStore:
                 for customer_id, state in states.items():
                     pipe.set(alert_state_key(self._prefix, customer_id), state.encode())
                 self._activity.add_to(pipe, partition, seen or {}, gone)
+                self._labels.add_churns_to(pipe, partition, churns or {})
                 if fields and isinstance(self._redis, Redis):
                     # one connection runs a pipeline in order: progress still lands last
                     pipe.hset(self._progress_key(partition), mapping=fields)  # type: ignore[arg-type]

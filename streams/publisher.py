@@ -12,7 +12,7 @@ from faust.exceptions import NotReady, ProducerSendError
 from faust.types import TopicT
 
 from schemas.errors import OutputUnavailableError
-from schemas.outputs import Alert, DeadLetter, Prediction
+from schemas.outputs import Alert, DeadLetter, Prediction, ResolvedDay, TrainingExample
 from streams.metrics import PipelineMetrics
 from streams.topics import ChurnTopics
 
@@ -61,6 +61,12 @@ def without_original(letter: DeadLetter) -> DeadLetter:
     )
 
 
+def _training_key(record: TrainingExample | ResolvedDay) -> bytes:
+    if isinstance(record, TrainingExample):
+        return record.example_id.encode()
+    return f"resolved/{record.partition}/{record.resolved_on.isoformat()}".encode()
+
+
 class OutputPublisher:
     """Sends alerts and dead letters; ``publish`` returns only when every send is acknowledged.
 
@@ -79,6 +85,7 @@ class OutputPublisher:
         alerts: Sequence[Alert],
         dead_letters: Sequence[DeadLetter],
         predictions: Sequence[Prediction] = (),
+        training: Sequence[TrainingExample | ResolvedDay] = (),
     ) -> None:
         outputs = [self._dead_letter_output(letter) for letter in dead_letters]
         outputs.extend(
@@ -88,6 +95,10 @@ class OutputPublisher:
         outputs.extend(
             _Output(self._topics.predictions, p.customer_id.encode(), p.model_dump_json().encode(), None)
             for p in predictions
+        )
+        outputs.extend(
+            _Output(self._topics.training, _training_key(record), record.model_dump_json().encode(), None)
+            for record in training
         )
         refused = await self._send(outputs)
         retries = []
@@ -109,7 +120,8 @@ class OutputPublisher:
         self._metrics.outputs_refused.labels(topic_name, "dropped").inc()
         log.error(
             "the broker refused an output record for good and it was dropped: topic %s, %d bytes",
-            topic_name, len(output.key) + len(output.value),
+            topic_name,
+            len(output.key) + len(output.value),
         )
 
     async def _send(self, outputs: Sequence[_Output]) -> list[_Output]:

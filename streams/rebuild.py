@@ -1,9 +1,11 @@
 """Rebuild a consumer group's Redis state from the input topics, after Redis lost its data.
 
 Three steps, with every worker of the group stopped: delete what is left under the key
-prefix (features, alert states, progress, outboxes), move the group's committed offsets
-back to the earliest retained record of each input partition, and write the group's
-marker so the restarted workers take the empty Redis as intended. The workers then
+prefix (features, alert states, progress, outboxes, pending snapshots, model checkpoints
+and the learner's state), move the group's committed offsets back to the earliest
+retained record of each input partition (and the training topic's to its end: the
+replay publishes its examples again, and the model learns anew from them), and write
+the group's marker so the restarted workers take the empty Redis as intended. The workers then
 replay the inputs and arrive at the same features and alert ids as before (alerts are
 published again with their old ids; consumers de-duplicate by ``alert_id``).
 """
@@ -56,11 +58,19 @@ async def _unlink(redis: RedisClient, keys: list[bytes]) -> int:
 
 
 async def rebuild(
-    redis: RedisClient, key_prefix: str, bootstrap: str, group: str, input_topics: list[str]
+    redis: RedisClient,
+    key_prefix: str,
+    bootstrap: str,
+    group: str,
+    input_topics: list[str],
+    training_topic: str | None = None,
 ) -> RebuildReport:
-    """Clear the prefix, reset the group to the inputs' start, write the marker."""
+    """Clear the prefix, reset the group to the inputs' start (the training topic to its end),
+    write the marker."""
     deleted = await delete_prefix(redis, key_prefix)
-    offsets = await reset_to_earliest(bootstrap, group, input_topics)
+    to_end = [training_topic] if training_topic else []
+    offsets = await reset_to_earliest(bootstrap, group, input_topics, to_end=to_end)
+    offsets = {tp: offset for tp, offset in offsets.items() if tp[0] in set(input_topics)}
     await ProgressStore(redis, key_prefix, group).write_marker(datetime.now(UTC).isoformat())
     starts: dict[str, int] = {}
     for (topic, _), offset in offsets.items():

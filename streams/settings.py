@@ -109,7 +109,6 @@ class EventTimeSettings(BaseModel):
         return timedelta(hours=self.max_ahead_hours)
 
 
-
 class SnapshotSettings(BaseModel):
     """Daily snapshots: everyone active on an event-time day, and the silent at these thresholds.
 
@@ -161,6 +160,8 @@ class Settings(BaseSettings):
     event_time: EventTimeSettings = EventTimeSettings()
     # features are applied and customers scored per event-time tick of this length
     scoring_tick_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0
+    # how long (wall clock) a tick waits for its model version before an older one scores it
+    model_version_wait_s: Annotated[float, Field(gt=0)] = 60.0
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
     default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
 

@@ -7,14 +7,18 @@ exactly where progress says); data that Redis lost stops the worker from going o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from schemas.errors import StorageOutageError
+from schemas.errors import StorageOutageError, StorageUnavailableError
 from streams.metrics import PipelineMetrics
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRY_BACKOFF_S = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 class StorageHealth:
@@ -72,6 +76,10 @@ class StorageHealth:
             )
         return elapsed_s
 
+    def note_error(self) -> None:
+        """Count one failed Redis call."""
+        self._metrics.redis_errors.inc()
+
     def recovered(self) -> None:
         """Note a Redis step that succeeded; ends an outage if one was going on."""
         if self._unavailable_since is None:
@@ -93,3 +101,24 @@ class StorageHealth:
                 reason,
             )
         self.data_lost = reason
+
+
+async def retrying_redis(step: Callable[[], Awaitable[T]], health: StorageHealth, what: str) -> T:
+    """Run a Redis step until it succeeds, with backoff; ``health`` ends it past the outage limit."""
+    attempt = 0
+    while True:
+        try:
+            result = await step()
+        except StorageUnavailableError as error:
+            health.note_error()
+            outage_s = health.failed()
+            delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+            log.warning(
+                "Redis unavailable for %.1f s (%s, attempt %d), retrying in %.2f s: %s",
+                outage_s, what, attempt + 1, delay, error,
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+        else:
+            health.recovered()
+            return result

@@ -16,6 +16,7 @@ class ChurnTopics:
     alerts: faust.TopicT
     dead_letters: faust.TopicT
     predictions: faust.TopicT
+    training: faust.TopicT  # one partition: one logical learner reads it whole
 
     @property
     def input_names(self) -> dict[str, EventType]:
@@ -25,10 +26,10 @@ class ChurnTopics:
 def declare_topics(app: faust.App, names: TopicSettings) -> ChurnTopics:
     """Declare every topic with the configured partitions, so co-partitioning holds from the start."""
 
-    def topic(name: str) -> faust.TopicT:
+    def topic(name: str, partitions: int = names.partitions) -> faust.TopicT:
         return app.topic(
             name,
-            partitions=names.partitions,
+            partitions=partitions,
             replicas=names.replicas,
             key_type=bytes,
             value_type=bytes,
@@ -45,4 +46,5 @@ def declare_topics(app: faust.App, names: TopicSettings) -> ChurnTopics:
         alerts=topic(names.alerts),
         dead_letters=topic(names.dead_letters),
         predictions=topic(names.predictions),
+        training=topic(names.training, partitions=1),
     )

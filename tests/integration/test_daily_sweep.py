@@ -11,6 +11,8 @@ from features.config import FeatureConfig
 from features.redis_store import RedisFeatureStore
 from features.store import PositionedEvent, SourcePosition
 from models.cold_start import ColdStartRules
+from models.online import OnlineModel
+from models.routing import VersionScorer
 from policy.alert_state_store import AlertStateStore
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 DAY0 = 20_454  # 2026-01-01 as days since the epoch
 START = datetime.fromtimestamp(DAY0 * DAY_S, UTC)
+RULES = VersionScorer(ColdStartRules(), OnlineModel(), 0.0, "untrained")
 
 
 def calls(customer_id: str, days: range, offset: int) -> list[PositionedEvent]:
@@ -50,7 +53,6 @@ async def setup(client: aioredis.Redis, prefix: str) -> tuple[TickProcessor, Pro
     activity = ActivityIndex(client, prefix, "g")
     processor = TickProcessor(
         store=RedisFeatureStore(client, FeatureConfig(key_prefix=prefix)),
-        scorer=ColdStartRules(),
         alert_states=AlertStateStore(client, prefix),
         policy=PolicyConfig(),
         playbook=load_playbook(),
@@ -66,7 +68,7 @@ async def apply_and_index(
     processor: TickProcessor, progress: ProgressStore, events: list[PositionedEvent]
 ) -> None:
     """What the coordinator does per tick: apply, then record last-seen times (and churn)."""
-    outcome = await processor.process(0, events)
+    outcome = await processor.process(0, events, RULES)
     seen = {c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned}
     gone = [c for c, v in outcome.vectors.items() if v.churned]
     await progress.record({}, 0, (), {}, seen, gone)
@@ -83,15 +85,15 @@ class TestDailySweep:
         expected = {DAY0 + 10: 0, DAY0 + 13: 3, DAY0 + 17: 7}
         found = {}
         for day in range(DAY0 + 10, DAY0 + 20):
-            sweep = await processor.sweep(0, day)
+            sweep = await processor.sweep(0, day, RULES)
             for snapshot in sweep.snapshots:
                 assert snapshot.customer_id == "quiet"
                 assert snapshot.event_time == day_end(day)
                 found[day] = snapshot.silent_days
         assert found == expected
-        later = await processor.sweep(0, DAY0 + 17)
+        later = await processor.sweep(0, DAY0 + 17, RULES)
         minutes = later.snapshots[0].features["minutes_out_7d"]
-        fresh = (await processor.sweep(0, DAY0 + 10)).snapshots[0].features["minutes_out_7d"]
+        fresh = (await processor.sweep(0, DAY0 + 10, RULES)).snapshots[0].features["minutes_out_7d"]
         assert minutes == pytest.approx(fresh * 2.718281828 ** -1, rel=1e-3)  # seven silent days, tau 7 d
 
     async def test_sweep_is_repeatable_and_ids_are_stable(
@@ -101,8 +103,8 @@ class TestDailySweep:
         processor, progress = await setup(redis_client, key_prefix)
         events = calls("c1", range(0, 5), 0) + calls("c2", range(0, 2), 100)
         await apply_and_index(processor, progress, events)
-        first = await processor.sweep(0, DAY0 + 4)
-        again = await processor.sweep(0, DAY0 + 4)
+        first = await processor.sweep(0, DAY0 + 4, RULES)
+        again = await processor.sweep(0, DAY0 + 4, RULES)
         assert [s.model_dump() for s in first.snapshots] == [s.model_dump() for s in again.snapshots]
         assert {s.customer_id: s.silent_days for s in first.snapshots} == {"c1": 0, "c2": 3}
 
@@ -114,17 +116,17 @@ class TestDailySweep:
         processor, progress = await setup(redis_client, key_prefix)
         processor = TickProcessor(
             store=RedisFeatureStore(redis_client, FeatureConfig(key_prefix=key_prefix)),
-            scorer=ColdStartRules(), alert_states=AlertStateStore(redis_client, key_prefix),
+            alert_states=AlertStateStore(redis_client, key_prefix),
             policy=PolicyConfig(), playbook=load_playbook(), clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
             activity=ActivityIndex(redis_client, key_prefix, "g"), silence_days=(3,), active_every_days=3,
         )
         kept = []
         for day in range(12):
             await apply_and_index(processor, progress, calls("busy", range(day, day + 1), 100 * day))
-            kept.append(bool((await processor.sweep(0, DAY0 + day)).snapshots))
+            kept.append(bool((await processor.sweep(0, DAY0 + day, RULES)).snapshots))
         assert sum(kept) == 4
         assert all(kept[i] == kept[i + 3] for i in range(9))
-        silent = await processor.sweep(0, DAY0 + 14)
+        silent = await processor.sweep(0, DAY0 + 14, RULES)
         assert silent.snapshots[0].silent_days == 3
 
     async def test_churned_customers_leave_the_sweep(
@@ -153,5 +155,5 @@ class TestDailySweep:
         await apply_and_index(processor, progress, events)
         swept = set()
         for day in range(DAY0, DAY0 + 10):
-            swept |= {snapshot.customer_id for snapshot in (await processor.sweep(0, day)).snapshots}
+            swept |= {snapshot.customer_id for snapshot in (await processor.sweep(0, day, RULES)).snapshots}
         assert swept == {"stays"}

@@ -53,6 +53,7 @@ class TestEffectivelyOnce:
         assert_same_features(scenario.reference.features, outcome.features)
         assert outcome.alert_ids == scenario.reference.alert_ids
         assert outcome.snapshots == scenario.reference.snapshots
+        assert outcome.checkpoints == scenario.reference.checkpoints
         assert replayed > 0, "the restart should have met records the killed worker had handled"
 
     def test_worker_joining_and_leaving_mid_stream_ends_like_a_single_worker(
@@ -111,3 +112,4 @@ class TestEffectivelyOnce:
         assert_same_features(scenario.reference.features, outcome.features)
         assert outcome.alert_ids == scenario.reference.alert_ids
         assert outcome.snapshots == scenario.reference.snapshots
+        assert outcome.checkpoints == scenario.reference.checkpoints

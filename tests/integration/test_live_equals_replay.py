@@ -81,3 +81,4 @@ class TestLiveEqualsReplay:
         assert_same_features(scenario.reference.features, outcome.features)
         assert outcome.alert_ids == scenario.reference.alert_ids
         assert outcome.snapshots == scenario.reference.snapshots
+        assert outcome.checkpoints == scenario.reference.checkpoints

@@ -81,6 +81,7 @@ def assert_like_reference(scenario: Scenario, run: PipelineRun) -> None:
     assert_same_features(scenario.reference.features, outcome.features)
     assert outcome.alert_ids == scenario.reference.alert_ids
     assert outcome.snapshots == scenario.reference.snapshots
+    assert outcome.checkpoints == scenario.reference.checkpoints
 
 
 class TestRedisOutage:

@@ -323,9 +323,13 @@ class TestTopics:
     def test_topics_share_the_workers_partition_count(
         self, topic_init: dict[str, Any], worker_settings: dict[str, Settings]
     ) -> None:
-        """Every topic has CHURNWATCH_TOPICS__PARTITIONS partitions, which keeps the inputs co-partitioned."""
-        partition_counts = {partitions for partitions, _ in created_topics(topic_init).values()}
+        """Every topic has CHURNWATCH_TOPICS__PARTITIONS partitions, which keeps the inputs co-partitioned;
+        the training topic has one, so a single worker of the group learns."""
+        created = created_topics(topic_init)
+        training = {settings.topics.training for settings in worker_settings.values()}
+        partition_counts = {partitions for name, (partitions, _) in created.items() if name not in training}
         assert partition_counts == {settings.topics.partitions for settings in worker_settings.values()}
+        assert {created[name][0] for name in training} == {1}
 
     def test_topics_use_the_workers_replication_factor(
         self, topic_init: dict[str, Any], worker_settings: dict[str, Settings]

@@ -18,7 +18,7 @@ from models.cold_start import ColdStartRules
 from models.config import OnlineModelConfig, ScoringConfig
 from models.online import OnlineModel
 from models.reasons import ReasonCode
-from models.routing import ColdStartRouter
+from models.routing import VersionScorer
 from models.scorer import Scorer
 from schemas.events import PaymentType
 
@@ -52,8 +52,9 @@ SCORER_FACTORIES: dict[str, Callable[[], Scorer]] = {
     "rules": ColdStartRules,
     "untrained_model": OnlineModel,
     "trained_model": _trained_model,
-    "cold_router": lambda: ColdStartRouter(ColdStartRules(), OnlineModel()),
-    "warm_router": lambda: ColdStartRouter(ColdStartRules(WARM_CONFIG), _trained_model()),
+    "rules_version": lambda: VersionScorer(ColdStartRules(), OnlineModel(), 0.0, "v0"),
+    "blend_version": lambda: VersionScorer(ColdStartRules(WARM_CONFIG), _trained_model(), 0.5, "v1"),
+    "model_version": lambda: VersionScorer(ColdStartRules(WARM_CONFIG), _trained_model(), 1.0, "v1"),
 }
 _BUILT: dict[str, Scorer] = {}
 

@@ -1,4 +1,4 @@
-"""Behaviour of the River online model and the cold-start router."""
+"""Behaviour of the River online model and of the scorer of a model version (rules, model, blend)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
 from models.config import OnlineModelConfig, ScoringConfig
 from models.online import OnlineModel
 from models.reasons import ReasonCode
-from models.routing import ColdStartRouter
+from models.routing import VersionScorer
 from schemas.outputs import ScoreSource
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -102,27 +104,49 @@ class TestOnlineModel:
         assert OnlineModel().score(EMPTY).source == ScoreSource.ONLINE_MODEL
 
 
-class TestColdStartRouter:
-    def test_rules_score_while_the_model_is_cold(self) -> None:
-        """Until the model is warm, the router returns the rules' score."""
-        router = ColdStartRouter(ColdStartRules(), OnlineModel(small_warmup(5)))
-        leaver = replace(EMPTY, usage_trend=-0.8)
-        assert router.score(leaver) == ColdStartRules().score(leaver)
-
-    def test_switches_to_the_model_when_warm(self) -> None:
-        """Once both classes reach the minimum, scores come from the model."""
-        router = ColdStartRouter(ColdStartRules(), OnlineModel(small_warmup(5)))
+class TestVersionScorer:
+    def test_rules_score_before_the_hand_over(self) -> None:
+        """Model weight 0: the rules' score, with the rules' version, whatever the model learned."""
+        model = OnlineModel(small_warmup(5))
         for features, churned in synthetic_examples(80, seed=3):
-            router.learn(features, churned)
-        score = router.score(EMPTY)
-        assert (score.source, score.model_version) == (
+            model.learn(features, churned)
+        scorer = VersionScorer(ColdStartRules(), model, 0.0, "river-logreg-2026-01-01-n80")
+        leaver = replace(EMPTY, usage_trend=-0.8)
+        assert scorer.score(leaver) == ColdStartRules().score(leaver)
+        assert scorer.model_version == "rules-1"
+
+    def test_the_model_alone_after_the_hand_over(self) -> None:
+        """Model weight 1: the model's value, labelled with the checkpoint's version."""
+        model = OnlineModel(small_warmup(5))
+        for features, churned in synthetic_examples(80, seed=3):
+            model.learn(features, churned)
+        score = VersionScorer(ColdStartRules(), model, 1.0, "v80").score(EMPTY)
+        assert (score.source, score.model_version, score.value) == (
             ScoreSource.ONLINE_MODEL,
-            "river-logreg-80",
+            "v80",
+            model.score(EMPTY).value,
         )
 
-    def test_learning_reaches_the_model_while_rules_score(self) -> None:
-        """Labels learned through the router train the model even while the rules are in charge."""
-        router = ColdStartRouter(ColdStartRules(), OnlineModel(small_warmup(500)))
-        for features, churned in synthetic_examples(10, seed=3):
-            router.learn(features, churned)
-        assert (router.model.n_learned, router.model_version) == (10, "rules-1")
+    def test_blend_mixes_the_probabilities_by_the_model_share(self) -> None:
+        """Weight 0.25: a quarter of the model's probability and three quarters of the rules'."""
+        model = OnlineModel(small_warmup(5))
+        for features, churned in synthetic_examples(80, seed=3):
+            model.learn(features, churned)
+        leaver = replace(EMPTY, usage_trend=-0.8)
+        score = VersionScorer(ColdStartRules(), model, 0.25, "v80").score(leaver)
+        expected = 0.75 * ColdStartRules().score(leaver).value + 0.25 * model.score(leaver).value
+        assert score.source == ScoreSource.BLEND
+        assert score.value == pytest.approx(expected)
+
+    def test_snapshot_keeps_both_opinions(self) -> None:
+        """A snapshot records the model's and the rules' scores whoever is in charge."""
+        model = OnlineModel(small_warmup(5))
+        for features, churned in synthetic_examples(80, seed=3):
+            model.learn(features, churned)
+        leaver = replace(EMPTY, usage_trend=-0.8)
+        scored = VersionScorer(ColdStartRules(), model, 0.0, "v80").snapshot(leaver)
+        assert scored.used == ColdStartRules().score(leaver)
+        assert (scored.model_score, scored.rules_score) == (
+            model.score(leaver).value,
+            ColdStartRules().score(leaver).value,
+        )

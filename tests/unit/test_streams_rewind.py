@@ -43,6 +43,8 @@ def coordinator(committed: Mapping[TopicPartition, int]) -> tuple[IngestCoordina
         health=StorageHealth(metrics, 60.0),
         committed=committed_offsets,
         rewind=rewind,
+        versions=None,  # type: ignore[arg-type]
+        labels=None,  # type: ignore[arg-type]
     )
     return built, rewinds
 

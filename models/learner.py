@@ -1,0 +1,231 @@
+"""The one learner: resolved examples in, one checkpoint per event-time day out.
+
+DESIGN "Model versions move in event time": checkpoint ``R`` is the model after learning
+every example resolved on or before day ``R``. Examples reach ``churn.training`` from
+every partition group in whatever order the groups happen to run, so the learner holds a
+day's examples until every group it knows has said it resolved that day (``ResolvedDay``),
+then learns them sorted by example id. The checkpoint therefore depends on the examples
+alone: a replay, a restart or a rebalance builds the same one.
+
+Prequential order: each example first updates the metrics with the scores made at
+snapshot time (the model's, the rules', the one used), then the model learns from it.
+A group is known from its first ``ResolvedDay``, which it sends when it starts (before it
+has any snapshot to resolve); an example for a day already checkpointed comes too late to
+be learned in order and is learned with the next day instead (counted).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from river import drift
+
+from models.config import ScoringConfig
+from models.labels import INPUT_NAMES
+from models.online import MODEL_FAMILY, OnlineModel
+from models.prequential import MetricsSnapshot, PrequentialMetrics, example_loss
+from schemas.outputs import ResolvedDay, TrainingExample
+
+log = logging.getLogger(__name__)
+EPOCH = date(1970, 1, 1)
+
+
+def day_number(day: date) -> int:
+    """Days since the epoch.
+
+    >>> day_number(date(1970, 1, 3))
+    2
+    """
+    return (day - EPOCH).days
+
+
+def day_date(day: int) -> date:
+    return EPOCH + timedelta(days=day)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The model after every example resolved up to the end of ``day``, and how it did."""
+
+    day: int
+    model: OnlineModel
+    model_weight: float  # the model's share of each score (0: rules only)
+    handover_day: int | None  # the first day the model's share was above 0
+    examples_learned: int
+    learned_today: int
+    late_examples: int  # learned with a later day than they were resolved on
+    drifts: int  # ADWIN detections on the model's log loss so far
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        """``river-logreg-<day>-n<examples>``: names the day and the state exactly."""
+        return f"{MODEL_FAMILY}-{day_date(self.day).isoformat()}-n{self.examples_learned}"
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the model, as plain JSON types (for logs, pages and the status command)."""
+        return {
+            "day": day_date(self.day).isoformat(),
+            "version": self.version,
+            "model_weight": self.model_weight,
+            "handover_day": None if self.handover_day is None else day_date(self.handover_day).isoformat(),
+            "examples_learned": self.examples_learned,
+            "learned_today": self.learned_today,
+            "late_examples": self.late_examples,
+            "drifts": self.drifts,
+            "metrics": self.metrics,
+        }
+
+    def to_bytes(self) -> bytes:
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> Checkpoint:
+        checkpoint = pickle.loads(data)
+        if not isinstance(checkpoint, Checkpoint):
+            raise TypeError(f"not a checkpoint: {type(checkpoint).__name__}")
+        return checkpoint
+
+
+class DailyLearner:
+    """Buffers resolved examples per day and learns each day once every group has resolved it.
+
+    >>> learner = DailyLearner()
+    >>> learner.mark(ResolvedDay(partition=0, resolved_on=date(2026, 1, 1), examples=0))
+    >>> [checkpoint.version for checkpoint in learner.finalize_ready()]
+    ['river-logreg-2026-01-01-n0']
+    """
+
+    def __init__(self, config: ScoringConfig | None = None) -> None:
+        self.config = config or ScoringConfig()
+        learning = self.config.learning
+        self.model = OnlineModel(self.config)
+        self.metrics = {
+            "model": PrequentialMetrics(resolution=learning.metrics_resolution),
+            "rules": PrequentialMetrics(resolution=learning.metrics_resolution),
+            "used": PrequentialMetrics(resolution=learning.metrics_resolution),
+            "model_recent": PrequentialMetrics(learning.handover_window_examples),
+            "rules_recent": PrequentialMetrics(learning.handover_window_examples),
+        }
+        self.drift: Any = drift.ADWIN(delta=learning.drift_delta)  # type: ignore[no-untyped-call]
+        self.drifts = 0
+        self.groups: dict[int, int] = {}  # partition group -> last day it resolved
+        self.last_day: int | None = None  # last day checkpointed
+        self.handover_day: int | None = None
+        self.late_examples = 0
+        self._buffer: dict[int, dict[str, TrainingExample]] = {}
+
+    def learned_before(self, example: TrainingExample) -> bool:
+        """Whether this example's day is checkpointed already (a replayed or republished copy)."""
+        return self.last_day is not None and day_number(example.resolved_on) <= self.last_day
+
+    def offer(self, example: TrainingExample) -> bool:
+        """Hold an example for its day; False if it was learned already (or is held already)."""
+        day = day_number(example.resolved_on)
+        if self.learned_before(example):
+            # a group's day is complete before its ResolvedDay, so a copy of a learned day is a replay
+            if example.partition not in self.groups:
+                assert self.last_day is not None
+                self.late_examples += 1
+                day = self.last_day + 1
+            else:
+                return False
+        held = self._buffer.setdefault(day, {})
+        if example.example_id in held:
+            return False
+        held[example.example_id] = example
+        return True
+
+    def mark(self, resolved: ResolvedDay) -> None:
+        """A group resolved a day: every example it resolves on that day was published before."""
+        day = day_number(resolved.resolved_on)
+        self.groups[resolved.partition] = max(day, self.groups.get(resolved.partition, day))
+
+    def ready_days(self) -> list[int]:
+        """Days every known group has resolved and no checkpoint covers yet, in order."""
+        if not self.groups:
+            return []
+        complete = min(self.groups.values())
+        if self.last_day is None:
+            return [complete]
+        return list(range(self.last_day + 1, complete + 1))
+
+    def finalize_ready(self) -> list[Checkpoint]:
+        return [self.finalize(day) for day in self.ready_days()]
+
+    def finalize(self, day: int) -> Checkpoint:
+        """Learn the day's examples (and any held for earlier days) in id order; checkpoint."""
+        examples: list[TrainingExample] = []
+        for held_day in sorted(d for d in self._buffer if d <= day):
+            examples.extend(self._buffer.pop(held_day).values())
+        examples.sort(key=lambda example: example.example_id)
+        for example in examples:
+            self._learn(example)
+        self.last_day = day
+        self._hand_over(day)
+        return Checkpoint(
+            day=day,
+            model=pickle.loads(pickle.dumps(self.model)),
+            model_weight=self.model_weight(day),
+            handover_day=self.handover_day,
+            examples_learned=self.model.n_learned,
+            learned_today=len(examples),
+            late_examples=self.late_examples,
+            drifts=self.drifts,
+            metrics={name: metrics.snapshot().to_dict() for name, metrics in self.metrics.items()},
+        )
+
+    def _learn(self, example: TrainingExample) -> None:
+        label, weight = example.churned, example.weight
+        self.metrics["model"].update(example.model_score, label, weight)
+        self.metrics["rules"].update(example.rules_score, label, weight)
+        self.metrics["used"].update(example.score, label, weight)
+        self.metrics["model_recent"].update(example.model_score, label, weight)
+        self.metrics["rules_recent"].update(example.rules_score, label, weight)
+        self.drift.update(example_loss(example.model_score, label))
+        if self.drift.drift_detected:
+            self.drifts += 1
+            log.warning(
+                "drift in the model's log loss after %d examples (ADWIN, mean now %.4f)",
+                self.model.n_learned,
+                self.drift.estimation,
+            )
+        inputs = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
+        self.model.learn_inputs(inputs, label, weight)
+
+    def _hand_over(self, day: int) -> None:
+        """Start the hand-over the first day the model is warm and beats the rules recently."""
+        if self.handover_day is not None or not self.model.is_warm():
+            return
+        model = self.metrics["model_recent"].snapshot()
+        rules = self.metrics["rules_recent"].snapshot()
+        if model.roc_auc is None or rules.roc_auc is None:
+            return
+        if model.roc_auc > rules.roc_auc + self.config.learning.handover_auc_margin:
+            self.handover_day = day
+            log.warning(
+                "the online model takes over from the rules: recent ROC AUC %.4f vs %.4f over %d examples",
+                model.roc_auc,
+                rules.roc_auc,
+                model.examples,
+            )
+
+    def model_weight(self, day: int) -> float:
+        """The model's share on ``day``: 0 before the hand-over, then rising to 1 over the window."""
+        if self.handover_day is None:
+            return 0.0
+        steps = day - self.handover_day + 1
+        return min(1.0, steps / self.config.learning.handover_days)
+
+    def snapshot(self, name: str) -> MetricsSnapshot:
+        return self.metrics[name].snapshot()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Held examples are left out: they are read again from the topic after a restart."""
+        state = dict(self.__dict__)
+        state["_buffer"] = {}
+        return state

@@ -1,0 +1,98 @@
+"""Redis records of the learner: one checkpoint per event-time day, and the learner's own state.
+
+Keys share the hash tag ``{<consumer group>/model}``, so one MULTI writes a day's checkpoint,
+the learner state and the range of days held together: a scorer never sees a checkpoint
+whose learner state was not saved, and the learner restarts from the day it last wrote.
+
+* ``checkpoint:<day>``: ``models.learner.Checkpoint`` (pickled; the model and its metrics);
+* ``days``: hash ``first`` (the first day ever checkpointed: earlier days score with the
+  rules and an untrained model) and ``last``;
+* ``learner``: the pickled ``DailyLearner`` without its held examples.
+
+Pickles are read only from this Redis, written only by the learner; Redis must be as
+trusted as the workers (docs/production.md).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+from redis.exceptions import RedisError
+
+from models.learner import Checkpoint, DailyLearner
+from schemas.errors import StorageUnavailableError
+from streams.redis_client import RedisClient
+
+
+class CheckpointStore:
+    """Daily model checkpoints and the learner state, in one Redis slot."""
+
+    def __init__(self, redis: RedisClient, key_prefix: str, consumer_group: str, kept: int = 45) -> None:
+        self._redis = redis
+        self._tag = f"{key_prefix}:{{{consumer_group}/model}}"
+        self._kept = kept
+
+    def checkpoint_key(self, day: int) -> str:
+        return f"{self._tag}:checkpoint:{day}"
+
+    @property
+    def days_key(self) -> str:
+        return f"{self._tag}:days"
+
+    @property
+    def learner_key(self) -> str:
+        return f"{self._tag}:learner"
+
+    async def save(self, learner: DailyLearner, checkpoints: list[Checkpoint]) -> None:
+        """Write the day checkpoints and the learner state in one transaction; trim old days."""
+        if not checkpoints:
+            return
+        first = await self.bounds()
+        pipe = self._redis.pipeline(transaction=True)
+        for checkpoint in checkpoints:
+            pipe.set(self.checkpoint_key(checkpoint.day), checkpoint.to_bytes())
+        last = checkpoints[-1].day
+        fields = {"last": str(last)}
+        if first[0] is None:
+            fields["first"] = str(checkpoints[0].day)
+        pipe.hset(self.days_key, mapping=fields)  # type: ignore[arg-type]
+        pipe.set(self.learner_key, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
+        for checkpoint in checkpoints:
+            pipe.delete(self.checkpoint_key(checkpoint.day - self._kept))
+        try:
+            await pipe.execute()
+        except RedisError as error:
+            raise StorageUnavailableError(f"checkpoint write failed: {error}") from error
+
+    async def bounds(self) -> tuple[int | None, int | None]:
+        """The first and last day checkpointed (None, None before the first)."""
+        try:
+            values = await self._redis.hmget(self.days_key, ["first", "last"])
+        except RedisError as error:
+            raise StorageUnavailableError(f"checkpoint days read failed: {error}") from error
+        first, last = (None if value is None else int(value) for value in values)
+        return first, last
+
+    async def load(self, day: int) -> Checkpoint | None:
+        try:
+            data = await self._redis.get(self.checkpoint_key(day))
+        except RedisError as error:
+            raise StorageUnavailableError(f"checkpoint read failed: {error}") from error
+        return None if data is None else Checkpoint.from_bytes(_as_bytes(data))
+
+    async def learner(self) -> DailyLearner | None:
+        """The learner as it was after its last checkpoint, or None on a first start."""
+        try:
+            data = await self._redis.get(self.learner_key)
+        except RedisError as error:
+            raise StorageUnavailableError(f"learner state read failed: {error}") from error
+        if data is None:
+            return None
+        learner = pickle.loads(_as_bytes(data))
+        if not isinstance(learner, DailyLearner):
+            raise TypeError(f"not a learner state: {type(learner).__name__}")
+        return learner
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()

@@ -1,0 +1,143 @@
+"""The learner's side of ``churn.training``: parse, hold, learn a day at a time, checkpoint, acknowledge.
+
+Plain async Python over the checkpoint store (no Kafka), so the agent only wires the topic
+to it. A record is acknowledged once the checkpoint that covers it is in Redis, never
+before: after a crash the learner restarts from its last saved state and reads again
+every record it had not checkpointed, and the examples of checkpointed days are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from models.config import ScoringConfig
+from models.learner import Checkpoint, DailyLearner, day_number
+from schemas.outputs import ResolvedDay, TrainingExample
+from streams.acks import InOrderAcks
+from streams.checkpoint_store import CheckpointStore
+from streams.metrics import PipelineMetrics
+from streams.storage_health import StorageHealth, retrying_redis
+
+log = logging.getLogger(__name__)
+Token = TypeVar("Token")
+_TRAINING_RECORD: TypeAdapter[TrainingExample | ResolvedDay] = TypeAdapter(
+    Annotated[TrainingExample | ResolvedDay, Field(discriminator="kind")]
+)
+QUALITY_METRICS = ("roc_auc", "pr_auc", "log_loss", "lift_top_decile", "base_rate")
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingRecord(Generic[Token]):
+    partition: int
+    offset: int
+    value: bytes
+    token: Token
+
+
+def parse_training(value: bytes) -> TrainingExample | ResolvedDay:
+    """A ``churn.training`` record: an example or a group's end-of-day mark.
+
+    >>> parse_training(b'{"kind": "resolved_day", "partition": 1, "resolved_on": "2026-01-02", '
+    ...                b'"examples": 0}').partition
+    1
+    """
+    return _TRAINING_RECORD.validate_json(value)
+
+
+class LearnerLoop(Generic[Token]):
+    """Feeds training records to the ``DailyLearner`` and saves each day it completes."""
+
+    def __init__(
+        self,
+        store: CheckpointStore,
+        config: ScoringConfig,
+        metrics: PipelineMetrics,
+        acknowledge: Callable[[Token], Awaitable[object]],
+        topic: str,
+        health: StorageHealth,
+    ) -> None:
+        self._store = store
+        self._health = health
+        self._config = config
+        self._metrics = metrics
+        self._acks: InOrderAcks[Token] = InOrderAcks(acknowledge)
+        self._topic = topic
+        self._learner: DailyLearner | None = None
+        self._held: list[tuple[int, int, int]] = []  # day, partition, offset of unacknowledged records
+
+    async def learner(self) -> DailyLearner:
+        """The learner, restored from Redis the first time (or after ``reset``)."""
+        if self._learner is None:
+            restored = await retrying_redis(self._store.learner, self._health, "learner state")
+            self._learner = restored if restored is not None else DailyLearner(self._config)
+            if restored is not None and restored.last_day is not None:
+                log.info(
+                    "learner restored at day %d, %d examples learned",
+                    restored.last_day,
+                    restored.model.n_learned,
+                )
+        return self._learner
+
+    def reset(self) -> None:
+        """Forget everything in memory (the training partition was revoked)."""
+        self._learner = None
+        self._held.clear()
+        self._acks.forget((self._topic, 0))
+
+    async def handle(self, records: Sequence[TrainingRecord[Token]]) -> list[Checkpoint]:
+        """Hold each record's example or mark; learn and save every day now complete."""
+        learner = await self.learner()
+        done_now: list[tuple[int, int]] = []
+        for record in records:
+            tp = (self._topic, record.partition)
+            self._acks.track(tp, record.offset, record.token)
+            try:
+                parsed = parse_training(record.value)
+            except ValidationError as error:
+                log.error("unreadable training record at offset %d: %s", record.offset, error.errors()[:1])
+                self._metrics.training_examples.labels("unreadable").inc()
+                done_now.append((record.partition, record.offset))
+                continue
+            if isinstance(parsed, ResolvedDay):
+                learner.mark(parsed)
+                self._held.append((day_number(parsed.resolved_on), record.partition, record.offset))
+            elif learner.offer(parsed):
+                self._metrics.training_examples.labels("held").inc()
+                self._held.append((day_number(parsed.resolved_on), record.partition, record.offset))
+            else:
+                self._metrics.training_examples.labels("already_learned").inc()
+                done_now.append((record.partition, record.offset))
+        if records:  # read and held: the lag gauge counts what is not read yet
+            last = records[-1]
+            self._metrics.processed(self._topic, last.partition, last.offset)
+        checkpoints = learner.finalize_ready()
+        if checkpoints:
+            await retrying_redis(lambda: self._store.save(learner, checkpoints), self._health, "checkpoint")
+            self._show(checkpoints[-1])
+        last_day = learner.last_day
+        if last_day is not None:
+            done_now.extend((partition, offset) for day, partition, offset in self._held if day <= last_day)
+            self._held = [held for held in self._held if held[0] > last_day]
+        for partition, offset in sorted(done_now):
+            await self._acks.done((self._topic, partition), offset)
+        self._metrics.training_held.set(len(self._held))
+        return checkpoints
+
+    def _show(self, checkpoint: Checkpoint) -> None:
+        metrics = self._metrics
+        for scorer, values in checkpoint.metrics.items():
+            weight = values.get("weight") or 0.0
+            values = {**values, "base_rate": values["positive_weight"] / weight if weight else None}
+            for name in QUALITY_METRICS:
+                value = values.get(name)
+                if value is not None:
+                    metrics.model_quality.labels(scorer, name).set(value)
+        metrics.model_examples_learned.set(checkpoint.examples_learned)
+        metrics.model_checkpoint_day.set((checkpoint.day + 1) * 86_400)
+        metrics.model_weight.set(checkpoint.model_weight)
+        metrics.model_drifts.set(checkpoint.drifts)

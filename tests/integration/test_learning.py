@@ -1,0 +1,57 @@
+"""The learning path on the scenario's reference run: examples resolved, learned, checkpointed,
+and the prequential AUC the pipeline reports equals one computed from the outputs and the truth."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from models.labels import DAY_S, day_of, resolution_delay_days
+from tests.fixtures.scenario import Scenario
+
+pytestmark = pytest.mark.integration
+HORIZON = timedelta(days=30)
+LATENESS_DAYS = 3.0
+
+
+def churn_times(scenario: Scenario) -> dict[str, list[datetime]]:
+    """Ground truth from the simulated events: each customer's port-outs and deactivations."""
+    churns: dict[str, list[datetime]] = {}
+    for event in scenario.events:
+        if event.get("type") == "lifecycle" and event.get("kind") in ("port_out", "deactivated"):
+            moment = datetime.fromisoformat(str(event["event_time"]).replace("Z", "+00:00"))
+            churns.setdefault(str(event["customer_id"]), []).append(moment)
+    return churns
+
+
+class TestLearningPath:
+    def test_examples_are_learned_and_checkpointed_every_day(self, scenario: Scenario) -> None:
+        """After the first horizon the learner checkpoints every day, with examples learned."""
+        reference = scenario.reference
+        assert reference.checkpoints, "no checkpoint written"
+        days = sorted(reference.checkpoints)
+        assert days == list(range(days[0], days[-1] + 1)), "a day without its checkpoint"
+        assert reference.last_checkpoint["examples_learned"] > 300
+        versions = [version for version, _, _ in reference.checkpoints.values()]
+        assert len(set(versions)) > 10, "the model did not change from day to day"
+
+    def test_reported_auc_matches_one_computed_from_predictions_and_truth(self, scenario: Scenario) -> None:
+        """Every snapshot old enough to be resolved by the last checkpoint, labelled from the
+        simulator's events: sklearn's ROC AUC of the published scores equals the pipeline's."""
+        reference = scenario.reference
+        last_day = max(reference.checkpoints)
+        delay = resolution_delay_days(int(HORIZON.total_seconds() // DAY_S), LATENESS_DAYS)
+        churns = churn_times(scenario)
+        scores, labels = [], []
+        for snapshot_id, (customer_id, moment) in reference.snapshot_times.items():
+            if day_of(moment) + delay > last_day:
+                continue
+            scores.append(reference.snapshots[snapshot_id][0])
+            labels.append(any(moment < churn <= moment + HORIZON for churn in churns.get(customer_id, [])))
+        metrics = reference.last_checkpoint["metrics"]["used"]
+        assert metrics["examples"] == len(scores) == reference.last_checkpoint["examples_learned"]
+        assert sum(labels) >= 5, "too few churners to judge a ranking"
+        assert metrics["roc_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=2e-3)
+        assert metrics["positive_weight"] == sum(labels)
