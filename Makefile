@@ -20,6 +20,7 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/churnwatch bench --json bench-results.json
+	$(BIN)/python -m pytest -m slow -q
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .

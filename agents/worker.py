@@ -14,7 +14,7 @@ from faust.types import TP
 from faust.web import Request, Response, View
 
 from agents.ingest import AckToken, acknowledge, register_ingest_agents
-from agents.learner import register_learner_agent
+from agents.learner import register_learner
 from features.redis_store import RedisFeatureStore
 from models.labels import resolution_delay_days
 from policy.alert_state_store import AlertStateStore
@@ -36,6 +36,7 @@ from streams.redis_client import RedisClient, connect_redis
 from streams.settings import Settings
 from streams.storage_health import StorageHealth
 from streams.topics import ChurnTopics, declare_topics
+from streams.training_reader import TrainingReader, learner_group
 from streams.validation import RecordValidator
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             activity=activity,
             silence_days=settings.snapshots.silence_days,
             active_every_days=settings.snapshots.active_every_days,
+            learn_min_history_days=settings.scoring.learning.min_history_days,
         ),
         aligner=aligner,
         progress=ProgressStore(redis, prefix, settings.worker.app_id, activity),
@@ -109,17 +111,19 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         release_idle_s=settings.event_time.release_idle_s,
     )
     register_ingest_agents(app, topics, coordinator, settings.batching, metrics)
-    training_topic = topics.training.get_topic_name()
-    learner = LearnerLoop[AckToken](
-        checkpoints, settings.scoring, metrics, acknowledge, training_topic, health
+    training_topic = settings.topics.training
+    reader = TrainingReader(
+        LearnerLoop(checkpoints, settings.scoring, metrics, training_topic, health),
+        training_topic,
+        bootstrap,
+        learner_group(settings.worker.app_id),
+        settings.kafka,
     )
-    register_learner_agent(app, topics, learner)
+    register_learner(app, reader)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
         await coordinator.revoke([(tp.topic, tp.partition) for tp in revoked if tp.topic in input_topics])
-        if any(tp.topic == training_topic for tp in revoked):
-            learner.reset()
         metrics.forget_partitions([(tp.topic, tp.partition) for tp in revoked])
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]

@@ -94,14 +94,20 @@ class LearningConfig(BaseModel):
     """Delayed labels, the daily checkpoints and the hand-over from rules to model.
 
     The version scoring an event-time day D is the checkpoint of day ``D - 1 - version_lag_days``:
-    every example resolved before that day ended. The lag gives partition groups one
-    event-time day of slack before a scorer must wait for the others (docs/learning.md).
+    every example resolved before that day ended. The lag is the event-time slack partition
+    groups and the learner have before a scorer must wait for them: in a replay a day
+    passes in about a second, so one day of slack made every group wait at every day
+    (docs/learning.md). Labels are 33 days old when learned; a week more costs little.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     horizon_days: Annotated[int, Field(ge=1, le=365)] = 30  # churn within (t, t + H] is positive
-    version_lag_days: Annotated[int, Field(ge=0, le=30)] = 1
+    # snapshots of customers seen for fewer days are not learned from (nor judged): their
+    # windows are still filling, so early in a stream they look alike whatever follows, and
+    # a model learned from them ranked later snapshots worse than chance (docs/learning.md)
+    min_history_days: Annotated[float, Field(ge=0)] = 30.0
+    version_lag_days: Annotated[int, Field(ge=0, le=60)] = 14
     # the model takes over once its AUC on the last N examples beats the rules' on the same
     # ones by this margin (and it learned min_labels_per_class of each class) ...
     handover_window_examples: Annotated[int, Field(ge=100)] = 10_000

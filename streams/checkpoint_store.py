@@ -7,7 +7,10 @@ whose learner state was not saved, and the learner restarts from the day it last
 * ``checkpoint:<day>``: ``models.learner.Checkpoint`` (pickled; the model and its metrics);
 * ``days``: hash ``first`` (the first day ever checkpointed: earlier days score with the
   rules and an untrained model) and ``last``;
-* ``learner``: the pickled ``DailyLearner`` without its held examples.
+* ``learner``: the pickled ``DailyLearner`` without its held examples;
+* ``marks``: the last day each partition group resolved, written between two learner
+  saves (a group's first mark may be for a day already checkpointed: it is acknowledged,
+  so never read again, and must not be lost with the learner's memory).
 
 Pickles are read only from this Redis, written only by the learner; Redis must be as
 trusted as the workers (docs/production.md).
@@ -43,19 +46,28 @@ class CheckpointStore:
     def learner_key(self) -> str:
         return f"{self._tag}:learner"
 
+    @property
+    def marks_key(self) -> str:
+        return f"{self._tag}:marks"
+
+    async def save_marks(self, groups: dict[int, int]) -> None:
+        """The last day each partition group resolved, between two saves of the whole learner."""
+        try:
+            await self._redis.hset(self.marks_key, mapping={str(p): str(d) for p, d in groups.items()})
+        except RedisError as error:
+            raise StorageUnavailableError(f"learner marks write failed: {error}") from error
+
     async def save(self, learner: DailyLearner, checkpoints: list[Checkpoint]) -> None:
-        """Write the day checkpoints and the learner state in one transaction; trim old days."""
-        if not checkpoints:
-            return
+        """Write the day checkpoints (if any) and the learner state in one transaction; trim old days."""
         first = await self.bounds()
         pipe = self._redis.pipeline(transaction=True)
         for checkpoint in checkpoints:
             pipe.set(self.checkpoint_key(checkpoint.day), checkpoint.to_bytes())
-        last = checkpoints[-1].day
-        fields = {"last": str(last)}
-        if first[0] is None:
-            fields["first"] = str(checkpoints[0].day)
-        pipe.hset(self.days_key, mapping=fields)  # type: ignore[arg-type]
+        if checkpoints:
+            fields = {"last": str(checkpoints[-1].day)}
+            if first[0] is None:
+                fields["first"] = str(checkpoints[0].day)
+            pipe.hset(self.days_key, mapping=fields)  # type: ignore[arg-type]
         pipe.set(self.learner_key, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
         for checkpoint in checkpoints:
             pipe.delete(self.checkpoint_key(checkpoint.day - self._kept))
@@ -92,6 +104,14 @@ class CheckpointStore:
         if not isinstance(learner, DailyLearner):
             raise TypeError(f"not a learner state: {type(learner).__name__}")
         return learner
+
+    async def marks(self) -> dict[int, int]:
+        """The marks saved by ``save_marks``."""
+        try:
+            values = await self._redis.hgetall(self.marks_key)
+        except RedisError as error:
+            raise StorageUnavailableError(f"learner marks read failed: {error}") from error
+        return {int(partition): int(day) for partition, day in values.items()}
 
 
 def _as_bytes(value: bytes | str) -> bytes:

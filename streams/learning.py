@@ -1,17 +1,18 @@
-"""The learner's side of ``churn.training``: parse, hold, learn a day at a time, checkpoint, acknowledge.
+"""The learner's side of ``churn.training``: parse, hold, learn a day at a time, checkpoint.
 
-Plain async Python over the checkpoint store (no Kafka), so the agent only wires the topic
-to it. A record is acknowledged once the checkpoint that covers it is in Redis, never
-before: after a crash the learner restarts from its last saved state and reads again
-every record it had not checkpointed, and the examples of checkpointed days are skipped.
+Plain async Python over the checkpoint store (no Kafka), so the reader only feeds it
+records. A record counts as done (``committable``) once the checkpoint that covers it is
+in Redis, never before, and in offset order: after a crash the learner restarts from its
+last saved state and reads again every record it had not checkpointed, and the examples
+of checkpointed days are skipped.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -24,7 +25,6 @@ from streams.metrics import PipelineMetrics
 from streams.storage_health import StorageHealth, retrying_redis
 
 log = logging.getLogger(__name__)
-Token = TypeVar("Token")
 _TRAINING_RECORD: TypeAdapter[TrainingExample | ResolvedDay] = TypeAdapter(
     Annotated[TrainingExample | ResolvedDay, Field(discriminator="kind")]
 )
@@ -32,11 +32,10 @@ QUALITY_METRICS = ("roc_auc", "pr_auc", "log_loss", "lift_top_decile", "base_rat
 
 
 @dataclass(frozen=True, slots=True)
-class TrainingRecord(Generic[Token]):
+class TrainingRecord:
     partition: int
     offset: int
     value: bytes
-    token: Token
 
 
 def parse_training(value: bytes) -> TrainingExample | ResolvedDay:
@@ -49,7 +48,7 @@ def parse_training(value: bytes) -> TrainingExample | ResolvedDay:
     return _TRAINING_RECORD.validate_json(value)
 
 
-class LearnerLoop(Generic[Token]):
+class LearnerLoop:
     """Feeds training records to the ``DailyLearner`` and saves each day it completes."""
 
     def __init__(
@@ -57,7 +56,6 @@ class LearnerLoop(Generic[Token]):
         store: CheckpointStore,
         config: ScoringConfig,
         metrics: PipelineMetrics,
-        acknowledge: Callable[[Token], Awaitable[object]],
         topic: str,
         health: StorageHealth,
     ) -> None:
@@ -65,16 +63,24 @@ class LearnerLoop(Generic[Token]):
         self._health = health
         self._config = config
         self._metrics = metrics
-        self._acks: InOrderAcks[Token] = InOrderAcks(acknowledge)
+        self._acks: InOrderAcks[tuple[int, int]] = InOrderAcks(self._done)
+        self.committable: dict[int, int] = {}  # partition -> offset below which everything is done
         self._topic = topic
         self._learner: DailyLearner | None = None
         self._held: list[tuple[int, int, int]] = []  # day, partition, offset of unacknowledged records
+
+    async def _done(self, position: tuple[int, int]) -> None:
+        partition, offset = position
+        self.committable[partition] = offset + 1
 
     async def learner(self) -> DailyLearner:
         """The learner, restored from Redis the first time (or after ``reset``)."""
         if self._learner is None:
             restored = await retrying_redis(self._store.learner, self._health, "learner state")
+            marks = await retrying_redis(self._store.marks, self._health, "learner marks")
             self._learner = restored if restored is not None else DailyLearner(self._config)
+            for group, day in marks.items():
+                self._learner.groups[group] = max(day, self._learner.groups.get(group, day))
             if restored is not None and restored.last_day is not None:
                 log.info(
                     "learner restored at day %d, %d examples learned",
@@ -87,15 +93,17 @@ class LearnerLoop(Generic[Token]):
         """Forget everything in memory (the training partition was revoked)."""
         self._learner = None
         self._held.clear()
-        self._acks.forget((self._topic, 0))
+        self._acks = InOrderAcks(self._done)
+        self.committable.clear()
 
-    async def handle(self, records: Sequence[TrainingRecord[Token]]) -> list[Checkpoint]:
+    async def handle(self, records: Sequence[TrainingRecord]) -> list[Checkpoint]:
         """Hold each record's example or mark; learn and save every day now complete."""
         learner = await self.learner()
         done_now: list[tuple[int, int]] = []
+        marked = False
         for record in records:
             tp = (self._topic, record.partition)
-            self._acks.track(tp, record.offset, record.token)
+            self._acks.track(tp, record.offset, (record.partition, record.offset))
             try:
                 parsed = parse_training(record.value)
             except ValidationError as error:
@@ -105,6 +113,7 @@ class LearnerLoop(Generic[Token]):
                 continue
             if isinstance(parsed, ResolvedDay):
                 learner.mark(parsed)
+                marked = True
                 self._held.append((day_number(parsed.resolved_on), record.partition, record.offset))
             elif learner.offer(parsed):
                 self._metrics.training_examples.labels("held").inc()
@@ -119,6 +128,10 @@ class LearnerLoop(Generic[Token]):
         if checkpoints:
             await retrying_redis(lambda: self._store.save(learner, checkpoints), self._health, "checkpoint")
             self._show(checkpoints[-1])
+        elif marked:
+            # a mark is acknowledged only once it is saved: a group's first mark may be for a
+            # day already checkpointed, and an acknowledged record is never read again
+            await retrying_redis(lambda: self._store.save_marks(learner.groups), self._health, "marks")
         last_day = learner.last_day
         if last_day is not None:
             done_now.extend((partition, offset) for day, partition, offset in self._held if day <= last_day)

@@ -26,6 +26,7 @@ from streams.metrics import PipelineMetrics
 
 log = logging.getLogger(__name__)
 CACHED_VERSIONS = 4
+RECHECK_S = 0.05  # a version not written yet is looked for again at most this often
 
 
 class ModelVersions:
@@ -49,6 +50,7 @@ class ModelVersions:
         self._cache: OrderedDict[int, VersionScorer] = OrderedDict()
         self._waiting_since: dict[int, float] = {}
         self._in_use: tuple[str, str] | None = None
+        self._missing: tuple[int, float] | None = None  # a day looked for in vain, and when
 
     def version_day(self, day: int) -> int:
         """The checkpoint day that scores event-time ``day``."""
@@ -60,6 +62,14 @@ class ModelVersions:
         cached = self._cache.get(needed)
         if cached is not None:
             return cached
+        missing = self._missing
+        if (
+            missing is not None
+            and missing[0] <= needed
+            and needed in self._waiting_since
+            and self._monotonic() - missing[1] < RECHECK_S
+        ):
+            return None
         first, last = await self._store.bounds()
         if last is not None and needed <= last:
             scorer = await self._checkpointed(needed, first)
@@ -67,6 +77,7 @@ class ModelVersions:
         else:
             started = self._waiting_since.setdefault(needed, self._monotonic())
             if self._monotonic() - started < self._wait_s:
+                self._missing = (needed if last is None else last + 1, self._monotonic())
                 return None
             scorer = await self._checkpointed(last, first) if last is not None else self.untrained
             outcome = "timeout"

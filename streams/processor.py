@@ -125,6 +125,7 @@ class TickProcessor:
         activity: ActivityIndex,
         silence_days: Sequence[int] = (3, 7, 14, 21, 30),
         active_every_days: int = 3,
+        learn_min_history_days: float = 30.0,
     ) -> None:
         self._store = store
         self._alert_states = alert_states
@@ -135,6 +136,7 @@ class TickProcessor:
         self.activity = activity
         self._silence_days = tuple(sorted(set(silence_days)))
         self._active_every_days = active_every_days
+        self._learn_min_history_days = learn_min_history_days
 
     async def process(
         self, partition: int, events: Sequence[PositionedEvent], scorer: VersionScorer
@@ -184,18 +186,19 @@ class TickProcessor:
             score = scored.used
             silent_days = silent_for[customer_id]
             outcome.snapshots.append(prediction(vector, score, day, silent_days))
-            outcome.pending.append(
-                PendingSnapshot(
-                    customer_id=customer_id,
-                    day=day,
-                    silent_days=silent_days,
-                    inputs=model_inputs(vector),
-                    score=score.value,
-                    score_source=score.source,
-                    model_score=scored.model_score,
-                    rules_score=scored.rules_score,
+            if vector.history_days >= self._learn_min_history_days:
+                outcome.pending.append(
+                    PendingSnapshot(
+                        customer_id=customer_id,
+                        day=day,
+                        silent_days=silent_days,
+                        inputs=model_inputs(vector),
+                        score=score.value,
+                        score_source=score.source,
+                        model_score=scored.model_score,
+                        rules_score=scored.rules_score,
+                    )
                 )
-            )
             silent = silent_for[customer_id] > 0
             if silent and zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
                 candidates.append((vector, score))

@@ -3,8 +3,9 @@
 Three steps, with every worker of the group stopped: delete what is left under the key
 prefix (features, alert states, progress, outboxes, pending snapshots, model checkpoints
 and the learner's state), move the group's committed offsets back to the earliest
-retained record of each input partition (and the training topic's to its end: the
-replay publishes its examples again, and the model learns anew from them), and write
+retained record of each input partition (and its learner group's to the training
+topic's end: the replay publishes its examples again, and the model learns anew from
+them), and write
 the group's marker so the restarted workers take the empty Redis as intended. The workers then
 replay the inputs and arrive at the same features and alert ids as before (alerts are
 published again with their old ids; consumers de-duplicate by ``alert_id``).
@@ -21,6 +22,7 @@ from schemas.errors import StorageUnavailableError
 from streams.group_offsets import reset_to_earliest
 from streams.progress_store import ProgressStore
 from streams.redis_client import RedisClient
+from streams.training_reader import learner_group
 
 UNLINK_CHUNK = 500
 
@@ -65,12 +67,12 @@ async def rebuild(
     input_topics: list[str],
     training_topic: str | None = None,
 ) -> RebuildReport:
-    """Clear the prefix, reset the group to the inputs' start (the training topic to its end),
-    write the marker."""
+    """Clear the prefix, reset the group to the inputs' start (and its learner's group to the
+    training topic's end), write the marker."""
     deleted = await delete_prefix(redis, key_prefix)
-    to_end = [training_topic] if training_topic else []
-    offsets = await reset_to_earliest(bootstrap, group, input_topics, to_end=to_end)
-    offsets = {tp: offset for tp, offset in offsets.items() if tp[0] in set(input_topics)}
+    offsets = await reset_to_earliest(bootstrap, group, input_topics)
+    if training_topic:
+        await reset_to_earliest(bootstrap, learner_group(group), [], to_end=[training_topic])
     await ProgressStore(redis, key_prefix, group).write_marker(datetime.now(UTC).isoformat())
     starts: dict[str, int] = {}
     for (topic, _), offset in offsets.items():

@@ -9,11 +9,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.labels import DAY_S, day_of, resolution_delay_days
-from tests.fixtures.scenario import Scenario
+from tests.fixtures.scenario import LEARNING, Scenario
 
 pytestmark = pytest.mark.integration
-HORIZON = timedelta(days=30)
+HORIZON = timedelta(days=int(LEARNING["CHURNWATCH_SCORING__LEARNING__HORIZON_DAYS"]))
 LATENESS_DAYS = 3.0
+MIN_HISTORY_DAYS = float(LEARNING["CHURNWATCH_SCORING__LEARNING__MIN_HISTORY_DAYS"])
 
 
 def churn_times(scenario: Scenario) -> dict[str, list[datetime]]:
@@ -33,25 +34,38 @@ class TestLearningPath:
         assert reference.checkpoints, "no checkpoint written"
         days = sorted(reference.checkpoints)
         assert days == list(range(days[0], days[-1] + 1)), "a day without its checkpoint"
-        assert reference.last_checkpoint["examples_learned"] > 300
+        assert reference.last_checkpoint["examples_learned"] > 1000
         versions = [version for version, _, _ in reference.checkpoints.values()]
         assert len(set(versions)) > 10, "the model did not change from day to day"
 
     def test_reported_auc_matches_one_computed_from_predictions_and_truth(self, scenario: Scenario) -> None:
-        """Every snapshot old enough to be resolved by the last checkpoint, labelled from the
-        simulator's events: sklearn's ROC AUC of the published scores equals the pipeline's."""
+        """Labels and the prequential ROC AUC, checked from the outputs and the simulator's events:
+
+        every resolved snapshot old enough and of a customer seen long enough was learned
+        (up to the 6-digit rounding of the published history), with the label the truth
+        gives; sklearn's ROC AUC of the published scores on those examples is the pipeline's.
+        """
         reference = scenario.reference
         last_day = max(reference.checkpoints)
         delay = resolution_delay_days(int(HORIZON.total_seconds() // DAY_S), LATENESS_DAYS)
         churns = churn_times(scenario)
+        learned = reference.examples
         scores, labels = [], []
-        for snapshot_id, (customer_id, moment) in reference.snapshot_times.items():
-            if day_of(moment) + delay > last_day:
+        for snapshot_id, (customer_id, moment, history_days) in reference.snapshot_times.items():
+            truth = any(moment < churn <= moment + HORIZON for churn in churns.get(customer_id, []))
+            resolved = day_of(moment) + delay <= last_day
+            if not resolved or history_days < MIN_HISTORY_DAYS - 1e-3:
+                assert snapshot_id not in learned
                 continue
-            scores.append(reference.snapshots[snapshot_id][0])
-            labels.append(any(moment < churn <= moment + HORIZON for churn in churns.get(customer_id, [])))
+            if history_days > MIN_HISTORY_DAYS + 1e-3:
+                assert snapshot_id in learned, f"{customer_id} at {moment} was not learned"
+            if snapshot_id in learned:
+                assert learned[snapshot_id] == truth, f"{customer_id} at {moment}: wrong label"
+                scores.append(reference.snapshots[snapshot_id][0])
+                labels.append(truth)
         metrics = reference.last_checkpoint["metrics"]["used"]
-        assert metrics["examples"] == len(scores) == reference.last_checkpoint["examples_learned"]
+        assert metrics["examples"] == len(scores) == len(learned)
+        assert len(learned) == reference.last_checkpoint["examples_learned"]
         assert sum(labels) >= 5, "too few churners to judge a ranking"
-        assert metrics["roc_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=2e-3)
         assert metrics["positive_weight"] == sum(labels)
+        assert metrics["roc_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=2e-3)
