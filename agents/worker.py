@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +65,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     redis = connect_redis(redis_url, settings.redis_cluster, settings.redis.timeout_s)
     prefix = settings.features.key_prefix
     learning = settings.scoring.learning
+    delay_days = resolution_delay_days(learning.horizon_days, settings.allowed_lateness_days)
     checkpoints = CheckpointStore(redis, prefix, settings.worker.app_id, learning.checkpoints_kept)
     versions = ModelVersions(checkpoints, settings.scoring, metrics, settings.model_version_wait_s)
     aligner: EventTimeAligner[Accepted] = EventTimeAligner(
@@ -107,13 +109,21 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         versions=versions,
         labels=LabelStore(redis, prefix, settings.worker.app_id),
         horizon_days=learning.horizon_days,
-        resolution_delay_days=resolution_delay_days(learning.horizon_days, settings.allowed_lateness_days),
+        resolution_delay_days=delay_days,
         release_idle_s=settings.event_time.release_idle_s,
     )
     register_ingest_agents(app, topics, coordinator, settings.batching, metrics)
     training_topic = settings.topics.training
     reader = TrainingReader(
-        LearnerLoop(checkpoints, settings.scoring, metrics, training_topic, health),
+        LearnerLoop(
+            checkpoints,
+            settings.scoring,
+            metrics,
+            training_topic,
+            health,
+            settings.topics.partitions,
+            math.ceil(learning.min_history_days) + delay_days,
+        ),
         training_topic,
         bootstrap,
         learner_group(settings.worker.app_id),

@@ -9,9 +9,14 @@ alone: a replay, a restart or a rebalance builds the same one.
 
 Prequential order: each example first updates the metrics with the scores made at
 snapshot time (the model's, the rules', the one used), then the model learns from it.
-A group is known from its first ``ResolvedDay``, which it sends when it starts (before it
-has any snapshot to resolve); an example for a day already checkpointed comes too late to
-be learned in order and is learned with the next day instead (counted).
+The learner knows how many partition groups there are: until each has sent its first
+``ResolvedDay`` (on its first tick), it checkpoints only the days before the first
+example any group could have (the first start plus the minimum history and the label
+delay): a group that started late could otherwise still resolve days already
+checkpointed (a live run learned 23 examples on a day where a replay learned 53). A
+partition with no traffic at all holds the checkpoints after that. An example for a day
+already checkpointed from a group not heard of is learned with the next day instead
+(counted).
 """
 
 from __future__ import annotations
@@ -100,8 +105,18 @@ class DailyLearner:
     ['river-logreg-2026-01-01-n0']
     """
 
-    def __init__(self, config: ScoringConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: ScoringConfig | None = None,
+        partition_groups: int | None = None,
+        first_example_after_days: int = 0,
+    ) -> None:
         self.config = config or ScoringConfig()
+        # every group must have spoken before a day this far after the first one is complete
+        # (None: the groups heard of); earlier days cannot hold a late group's examples
+        self.partition_groups = partition_groups
+        self.first_example_after_days = first_example_after_days
+        self.first_day: int | None = None  # the earliest day any group said it started from
         learning = self.config.learning
         self.model = OnlineModel(self.config)
         self.metrics = {
@@ -144,12 +159,20 @@ class DailyLearner:
         """A group resolved a day: every example it resolves on that day was published before."""
         day = day_number(resolved.resolved_on)
         self.groups[resolved.partition] = max(day, self.groups.get(resolved.partition, day))
+        self.first_day = day if self.first_day is None else min(self.first_day, day)
 
     def ready_days(self) -> list[int]:
         """Days every known group has resolved and no checkpoint covers yet, in order."""
         if not self.groups:
             return []
         complete = min(self.groups.values())
+        if self.partition_groups is not None and len(self.groups) < self.partition_groups:
+            # a group that has not started yet resolves nothing before its start plus the
+            # history and label delay: days up to then are complete without it
+            assert self.first_day is not None
+            # two days short: a start mark names the day before the first tick, and a customer
+            # seen from that day's first minute reaches the history a day's end early
+            complete = min(complete, self.first_day + self.first_example_after_days - 2)
         if self.last_day is None:
             return [complete]
         return list(range(self.last_day + 1, complete + 1))

@@ -58,7 +58,11 @@ class LearnerLoop:
         metrics: PipelineMetrics,
         topic: str,
         health: StorageHealth,
+        partition_groups: int | None = None,
+        first_example_after_days: int = 0,
     ) -> None:
+        self._partition_groups = partition_groups
+        self._first_example_after_days = first_example_after_days
         self._store = store
         self._health = health
         self._config = config
@@ -78,7 +82,10 @@ class LearnerLoop:
         if self._learner is None:
             restored = await retrying_redis(self._store.learner, self._health, "learner state")
             marks = await retrying_redis(self._store.marks, self._health, "learner marks")
-            self._learner = restored if restored is not None else DailyLearner(self._config)
+            learner = restored if restored is not None else DailyLearner(self._config)
+            learner.partition_groups = self._partition_groups
+            learner.first_example_after_days = self._first_example_after_days
+            self._learner = learner
             for group, day in marks.items():
                 self._learner.groups[group] = max(day, self._learner.groups.get(group, day))
             if restored is not None and restored.last_day is not None:

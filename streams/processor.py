@@ -34,6 +34,10 @@ from streams.activity_index import DAY_S, ActivityIndex
 
 Clock = Callable[[], datetime]
 FEATURE_DIGITS = 6  # significant digits kept of each snapshot feature
+HISTORY_TOLERANCE_DAYS = 1e-6
+"""Customers first seen at midnight have N - 1e-11 days of history at a day's end, and decayed
+state differs between runs in its last bits: without this, whether such a snapshot is learned
+from flipped between a live run and a replay (70 against 32 examples on one day in testing)."""
 
 
 def day_end(day: int) -> datetime:
@@ -186,7 +190,7 @@ class TickProcessor:
             score = scored.used
             silent_days = silent_for[customer_id]
             outcome.snapshots.append(prediction(vector, score, day, silent_days))
-            if vector.history_days >= self._learn_min_history_days:
+            if vector.history_days + HISTORY_TOLERANCE_DAYS >= self._learn_min_history_days:
                 outcome.pending.append(
                     PendingSnapshot(
                         customer_id=customer_id,

@@ -138,6 +138,7 @@ class TestRedisOutage:
             if restarted is not None:
                 restarted.stop()
 
+    @pytest.mark.slow  # two full runs of the scenario (before and after the rebuild): make bench
     def test_redis_back_without_data_stops_the_worker_until_rebuilt(
         self, scenario: Scenario, own_redis: ServerProcess, tmp_path: Path
     ) -> None:

@@ -194,3 +194,15 @@ class TestDailyLearner:
                 learner.offer(record)
             checkpoints.extend(learner.finalize_ready())
         return checkpoints
+
+
+class TestExpectedGroups:
+    def test_days_a_late_group_could_resolve_wait_for_it(self) -> None:
+        """Two groups expected, examples possible from about 5 days after the first start: group 0
+        alone completes the days before (with a 2-day margin), however far it runs; group 1's
+        first mark completes the rest up to the days both have resolved."""
+        learner = DailyLearner(SMALL, partition_groups=2, first_example_after_days=5)
+        days = feed(learner, [resolved(0, DAY0 + timedelta(days=offset)) for offset in range(8)])
+        assert days == list(range(day_number(DAY0), day_number(DAY0) + 4))  # up to start + 5 - 2
+        later = feed(learner, [resolved(1, DAY0 + timedelta(days=5))])
+        assert later == [day_number(DAY0) + 4, day_number(DAY0) + 5]
