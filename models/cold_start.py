@@ -119,9 +119,7 @@ def _complaint_burst(
     """Saturating load of recent complaints: category-weighted, severity, unresolved."""
     load = sum(weight * count for weight, count in zip(category_weights, counts, strict=True))
     load += config.complaint_severity_weight * max(0.0, finite(features.complaint_severity_30d))
-    load += config.complaint_unresolved_weight * max(
-        0.0, finite(features.unresolved_complaints_30d)
-    )
+    load += config.complaint_unresolved_weight * max(0.0, finite(features.unresolved_complaints_30d))
     return 1.0 - math.exp(-load / config.complaint_load_scale)
 
 
@@ -129,9 +127,7 @@ def _dropped_calls(features: FeatureVector, config: ColdStartConfig) -> float:
     """Dropped share above the baseline, discounted when there were few calls to judge by."""
     calls_30d = max(0.0, finite(features.calls_out_30d)) + max(0.0, finite(features.calls_in_30d))
     confidence = min(1.0, calls_30d / config.dropped_min_calls_30d)
-    share = ramp(
-        features.dropped_call_share_30d, config.dropped_share_baseline, config.dropped_share_full
-    )
+    share = ramp(features.dropped_call_share_30d, config.dropped_share_baseline, config.dropped_share_full)
     return share * confidence
 
 
@@ -139,9 +135,7 @@ def _off_net(features: FeatureVector, config: ColdStartConfig) -> float:
     """Outgoing minutes going to other networks, above the usual level (calls moving away)."""
     minutes_30d = max(0.0, finite(features.minutes_out_30d))
     confidence = min(1.0, minutes_30d / config.off_net_min_minutes_30d)
-    share = ramp(
-        features.off_net_share_30d, config.off_net_share_baseline, config.off_net_share_full
-    )
+    share = ramp(features.off_net_share_30d, config.off_net_share_baseline, config.off_net_share_full)
     return share * confidence
 
 

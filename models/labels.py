@@ -170,7 +170,7 @@ def resolve(
                 customer_id=snap.customer_id,
                 partition=partition,
                 snapshot_time=datetime.fromtimestamp(start_s, UTC),
-                resolved_on=_date(resolved_on),
+                resolved_on=day_date(resolved_on),
                 churned=bool(inside),
                 churn_time=datetime.fromtimestamp(inside[0], UTC) if inside else None,
                 features={name: round(value, 7) for name, value in snap.inputs.items() if value},
@@ -198,5 +198,22 @@ example_id = snapshot_id
 """A training example has its snapshot's id: one kept snapshot per customer and day."""
 
 
-def _date(day: int) -> date:
-    return date(1970, 1, 1) + timedelta(days=day)
+EPOCH = date(1970, 1, 1)
+
+
+def day_number(day: date) -> int:
+    """Days since the epoch: the event-time day a date names.
+
+    >>> day_number(date(1970, 1, 3))
+    2
+    """
+    return (day - EPOCH).days
+
+
+def day_date(day: int) -> date:
+    """The date of an event-time day number.
+
+    >>> day_date(2)
+    datetime.date(1970, 1, 3)
+    """
+    return EPOCH + timedelta(days=day)

@@ -24,32 +24,17 @@ from __future__ import annotations
 import logging
 import pickle
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 from river import drift
 
 from models.config import ScoringConfig
-from models.labels import INPUT_NAMES
+from models.labels import INPUT_NAMES, day_date, day_number
 from models.online import MODEL_FAMILY, OnlineModel
 from models.prequential import MetricsSnapshot, PrequentialMetrics, example_loss
 from schemas.outputs import ResolvedDay, TrainingExample
 
 log = logging.getLogger(__name__)
-EPOCH = date(1970, 1, 1)
-
-
-def day_number(day: date) -> int:
-    """Days since the epoch.
-
-    >>> day_number(date(1970, 1, 3))
-    2
-    """
-    return (day - EPOCH).days
-
-
-def day_date(day: int) -> date:
-    return EPOCH + timedelta(days=day)
 
 
 @dataclass(frozen=True)

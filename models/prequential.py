@@ -123,7 +123,8 @@ class MetricsSnapshot:
 class _Bin:
     """The examples at one quantised score."""
 
-    count: int = 0
+    positive_count: int = 0
+    negative_count: int = 0
     positive: float = 0.0
     negative: float = 0.0
 
@@ -235,13 +236,15 @@ class PrequentialMetrics:
         bin_ = self._bins.get(key)
         if bin_ is None:
             bin_ = self._bins[key] = _Bin()
-        bin_.count += count
-        if bin_.count == 0:
-            del self._bins[key]  # drops any rounding residue with it
-        elif label:
-            bin_.positive += weight
+        # a class whose last example leaves is set to exactly zero, dropping rounding residue
+        if label:
+            bin_.positive_count += count
+            bin_.positive = bin_.positive + weight if bin_.positive_count else 0.0
         else:
-            bin_.negative += weight
+            bin_.negative_count += count
+            bin_.negative = bin_.negative + weight if bin_.negative_count else 0.0
+        if bin_.positive_count == 0 and bin_.negative_count == 0:
+            del self._bins[key]
         self._examples += count
         self._weighted_loss.add(loss)
 

@@ -136,9 +136,7 @@ def strongest_first(reasons: Iterable[Reason], limit: int) -> tuple[Reason, ...]
     return tuple(sorted(reasons, key=lambda r: -r.weight)[:limit])
 
 
-def ranked_reasons(
-    features: FeatureVector, reasons: Iterable[Reason], limit: int
-) -> tuple[Reason, ...]:
+def ranked_reasons(features: FeatureVector, reasons: Iterable[Reason], limit: int) -> tuple[Reason, ...]:
     """Strongest reasons first; a churned customer's first reason says so.
 
     The churn reason gets the largest weight present (1.0 when there is none), so the
@@ -243,8 +241,7 @@ def _complaint_history(features: FeatureVector) -> str:
     if last is None:
         return "no complaints on record"
     return (
-        f"{_counted(features.complaints_90d, 'complaint')} in 90 days, "
-        f"last one {_counted(last, 'day')} ago"
+        f"{_counted(features.complaints_90d, 'complaint')} in 90 days, last one {_counted(last, 'day')} ago"
     )
 
 

@@ -39,9 +39,7 @@ class ActivityIndex:
         if left:
             pipe.zrem(key, *left)  # type: ignore[attr-defined]
 
-    async def seen_between(
-        self, partition: int, ranges: Sequence[tuple[float, float]]
-    ) -> list[list[str]]:
+    async def seen_between(self, partition: int, ranges: Sequence[tuple[float, float]]) -> list[list[str]]:
         """Customers last seen in each ``[start_s, end_s)`` range, in one round trip, sorted by id."""
         pipe = self._redis.pipeline(transaction=False)
         for start_s, end_s in ranges:

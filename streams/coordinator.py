@@ -27,11 +27,11 @@ import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from features.store import PositionedEvent, SourcePosition
-from models.labels import day_end_s, resolve
+from models.labels import day_date, day_end_s, resolve
 from models.routing import VersionScorer
 from schemas.errors import OutputUnavailableError, StorageDataLostError, StorageUnavailableError
 from schemas.events import EventType
@@ -291,7 +291,10 @@ class IngestCoordinator(Generic[Token]):
             return False
         log.error(
             "%s[%d] started at offset %d, past its committed offset %d: rewinding",
-            tp[0], tp[1], offset, committed,
+            tp[0],
+            tp[1],
+            offset,
+            committed,
         )
         self._metrics.rewinds.inc()
         self._rewinding[tp] = committed
@@ -310,7 +313,10 @@ class IngestCoordinator(Generic[Token]):
         self._metrics.offset_gaps.inc(missing)
         log.error(
             "offsets %d..%d of %s[%d] were never delivered to the agent",
-            expected, record.offset - 1, record.topic, record.partition,
+            expected,
+            record.offset - 1,
+            record.topic,
+            record.partition,
         )
 
     def status(self) -> list[dict[str, object]]:
@@ -477,7 +483,7 @@ class IngestCoordinator(Generic[Token]):
         """A group's first tick ever: nothing ended before it. The learner hears of the group
         (an empty ``ResolvedDay``) before any of its days can be waited for."""
         day = int(self._aligner.tick_start_s(tick.tick) // DAY_S)
-        started = ResolvedDay(partition=tick.partition, resolved_on=_date(day - 1), examples=0)
+        started = ResolvedDay(partition=tick.partition, resolved_on=day_date(day - 1), examples=0)
         await self._sink.publish((), (), (), [started])
         await self._progress.record({}, tick.partition, (), {}, swept_day=day - 1)
         self._swept[tick.partition] = day - 1
@@ -503,7 +509,7 @@ class IngestCoordinator(Generic[Token]):
             partition, due_day, start_s, start_s + self._horizon_days * DAY_S
         )
         examples = resolve(pending, version, churns, self._horizon_days, partition, day)
-        marker = ResolvedDay(partition=partition, resolved_on=_date(day), examples=len(examples))
+        marker = ResolvedDay(partition=partition, resolved_on=day_date(day), examples=len(examples))
         await self._sink.publish((), (), (), [*examples, marker])
         for example in examples:
             self._metrics.examples_resolved.labels("churned" if example.churned else "stayed").inc()
@@ -597,13 +603,18 @@ class IngestCoordinator(Generic[Token]):
                 outage_s = self._health.failed()
                 log.warning(
                     "Redis unavailable for %.1f s (attempt %d), retrying in %.2f s: %s",
-                    outage_s, attempt + 1, delay, error,
+                    outage_s,
+                    attempt + 1,
+                    delay,
+                    error,
                 )
             except OutputUnavailableError as error:
                 self._metrics.publish_errors.inc()
                 log.warning(
                     "broker did not take outputs (attempt %d), retrying in %.2f s: %s",
-                    attempt + 1, delay, error,
+                    attempt + 1,
+                    delay,
+                    error,
                 )
             else:
                 self._health.recovered()
@@ -613,7 +624,3 @@ class IngestCoordinator(Generic[Token]):
 
 
 _T = TypeVar("_T")
-
-
-def _date(day: int) -> date:
-    return date(1970, 1, 1) + timedelta(days=day)

@@ -17,7 +17,8 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter, ValidationError
 
 from models.config import ScoringConfig
-from models.learner import Checkpoint, DailyLearner, day_number
+from models.labels import day_number
+from models.learner import Checkpoint, DailyLearner
 from schemas.outputs import ResolvedDay, TrainingExample
 from streams.acks import InOrderAcks
 from streams.checkpoint_store import CheckpointStore

@@ -20,13 +20,15 @@ class PipelineMetrics:
             "churnwatch_events_applied", "Events applied to features", registry=self.registry
         )
         self.events_replayed = Counter(
-            "churnwatch_events_replayed", "Redelivered records skipped as already handled",
+            "churnwatch_events_replayed",
+            "Redelivered records skipped as already handled",
             registry=self.registry,
         )
         self.records_skipped = Counter(
             "churnwatch_records_skipped",
             "Records not handled here: partition not owned (re-read by its owner) or delivered twice",
-            ["reason"], registry=self.registry,
+            ["reason"],
+            registry=self.registry,
         )
         self.rewinds = Counter(
             "churnwatch_rewinds",
@@ -39,11 +41,14 @@ class PipelineMetrics:
             registry=self.registry,
         )
         self.dead_letters = Counter(
-            "churnwatch_dead_letters", "Records sent to the dead-letter topic, per reason", ["reason"],
+            "churnwatch_dead_letters",
+            "Records sent to the dead-letter topic, per reason",
+            ["reason"],
             registry=self.registry,
         )
         self.snapshots = Counter(
-            "churnwatch_snapshots", "Daily snapshots published to the predictions topic",
+            "churnwatch_snapshots",
+            "Daily snapshots published to the predictions topic",
             registry=self.registry,
         )
         self.alerts = Counter(
@@ -53,7 +58,8 @@ class PipelineMetrics:
             "churnwatch_redis_errors", "Failed Redis calls (the batch is retried)", registry=self.registry
         )
         self.redis_outages = Counter(
-            "churnwatch_redis_outages", "Times Redis became unreachable (processing waits and retries)",
+            "churnwatch_redis_outages",
+            "Times Redis became unreachable (processing waits and retries)",
             registry=self.registry,
         )
         self.redis_unavailable = Gauge(
@@ -71,10 +77,12 @@ class PipelineMetrics:
             "churnwatch_outputs_refused",
             "Output records the broker can never accept: dead letters resent without their "
             "original (outcome=reduced) or not sent at all (outcome=dropped)",
-            ["topic", "outcome"], registry=self.registry,
+            ["topic", "outcome"],
+            registry=self.registry,
         )
         self.publish_errors = Counter(
-            "churnwatch_publish_errors", "Failed output sends to the broker (the tick is retried)",
+            "churnwatch_publish_errors",
+            "Failed output sends to the broker (the tick is retried)",
             registry=self.registry,
         )
         self.intake_throttled_seconds = Counter(
@@ -83,7 +91,8 @@ class PipelineMetrics:
             registry=self.registry,
         )
         self.batch_seconds = Histogram(
-            "churnwatch_batch_seconds", "Time to process one event-time tick of one partition group",
+            "churnwatch_batch_seconds",
+            "Time to process one event-time tick of one partition group",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
@@ -94,64 +103,88 @@ class PipelineMetrics:
             registry=self.registry,
         )
         self.consumer_lag = Gauge(
-            "churnwatch_consumer_lag", "Records behind the partition's highwater mark",
-            ["topic", "partition"], registry=self.registry,
+            "churnwatch_consumer_lag",
+            "Records behind the partition's highwater mark",
+            ["topic", "partition"],
+            registry=self.registry,
         )
         self.rebalances = Counter(
             "churnwatch_rebalances", "Consumer-group rebalances seen by this worker", registry=self.registry
         )
         self.rebalance_seconds = Histogram(
-            "churnwatch_rebalance_seconds", "Duration of consumer-group rebalances",
-            buckets=(0.5, 1, 2.5, 5, 10, 30, 60), registry=self.registry,
+            "churnwatch_rebalance_seconds",
+            "Duration of consumer-group rebalances",
+            buckets=(0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
         )
         self.model_version = Gauge(
-            "churnwatch_model_info", "Scoring model in use (value 1)", ["model_version", "source"],
+            "churnwatch_model_info",
+            "Scoring model in use (value 1)",
+            ["model_version", "source"],
             registry=self.registry,
         )
         self.model_version_loads = Counter(
-            "churnwatch_model_version_loads", "Model versions taken up by this worker's scorers, by "
+            "churnwatch_model_version_loads",
+            "Model versions taken up by this worker's scorers, by "
             "outcome (ready, waited for the learner, timeout: scored with an older version)",
-            ["outcome"], registry=self.registry,
+            ["outcome"],
+            registry=self.registry,
         )
         self.model_version_wait_seconds = Histogram(
-            "churnwatch_model_version_wait_seconds", "How long ticks waited for their model version",
-            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=self.registry,
+            "churnwatch_model_version_wait_seconds",
+            "How long ticks waited for their model version",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=self.registry,
         )
         self.ticks_waiting_for_model = Gauge(
-            "churnwatch_ticks_waiting_for_model", "Released ticks held until their model version is written",
+            "churnwatch_ticks_waiting_for_model",
+            "Released ticks held until their model version is written",
             registry=self.registry,
         )
         self.examples_resolved = Counter(
-            "churnwatch_examples_resolved", "Snapshots labelled after their horizon and sent to learning",
-            ["label"], registry=self.registry,
+            "churnwatch_examples_resolved",
+            "Snapshots labelled after their horizon and sent to learning",
+            ["label"],
+            registry=self.registry,
         )
         self.pending_bytes = Counter(
-            "churnwatch_pending_snapshot_bytes", "Bytes of pending snapshots written to Redis",
+            "churnwatch_pending_snapshot_bytes",
+            "Bytes of pending snapshots written to Redis",
             registry=self.registry,
         )
         self.training_examples = Counter(
-            "churnwatch_training_examples", "Training examples read by the learner, by outcome "
-            "(held for their day, already learned, unreadable)", ["outcome"], registry=self.registry,
+            "churnwatch_training_examples",
+            "Training examples read by the learner, by outcome "
+            "(held for their day, already learned, unreadable)",
+            ["outcome"],
+            registry=self.registry,
         )
         self.training_held = Gauge(
-            "churnwatch_training_held", "Training records read but not learned yet: their day waits for "
-            "every partition group to resolve it", registry=self.registry,
+            "churnwatch_training_held",
+            "Training records read but not learned yet: their day waits for "
+            "every partition group to resolve it",
+            registry=self.registry,
         )
         self.model_quality = Gauge(
-            "churnwatch_model_quality", "Prequential quality at the last checkpoint, per scorer "
+            "churnwatch_model_quality",
+            "Prequential quality at the last checkpoint, per scorer "
             "(model, rules, used; *_recent: the hand-over window) and metric",
-            ["scorer", "metric"], registry=self.registry,
+            ["scorer", "metric"],
+            registry=self.registry,
         )
         self.model_examples_learned = Gauge(
-            "churnwatch_model_examples_learned", "Examples learned by the last checkpoint",
+            "churnwatch_model_examples_learned",
+            "Examples learned by the last checkpoint",
             registry=self.registry,
         )
         self.model_checkpoint_day = Gauge(
-            "churnwatch_model_checkpoint_day_seconds", "End of the last checkpoint's day (epoch s)",
+            "churnwatch_model_checkpoint_day_seconds",
+            "End of the last checkpoint's day (epoch s)",
             registry=self.registry,
         )
         self.model_weight = Gauge(
-            "churnwatch_model_weight", "The model's share of each score at the last checkpoint (0: rules)",
+            "churnwatch_model_weight",
+            "The model's share of each score at the last checkpoint (0: rules)",
             registry=self.registry,
         )
         self.model_drifts = Gauge(

@@ -115,7 +115,11 @@ async def retrying_redis(step: Callable[[], Awaitable[T]], health: StorageHealth
             delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
             log.warning(
                 "Redis unavailable for %.1f s (%s, attempt %d), retrying in %.2f s: %s",
-                outage_s, what, attempt + 1, delay, error,
+                outage_s,
+                what,
+                attempt + 1,
+                delay,
+                error,
             )
             attempt += 1
             await asyncio.sleep(delay)

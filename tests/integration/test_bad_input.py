@@ -54,7 +54,13 @@ def run_for(kafka_bootstrap: str, redis_url: str, tmp_path: Path, name: str) -> 
     suffix = f"{name}{uuid.uuid4().hex[:6]}"
     topics = RunTopics(suffix)
     return PipelineRun(
-        kafka_bootstrap, redis_url, topics, topics, f"cw-{suffix}", f"k{suffix}", tmp_path / name,
+        kafka_bootstrap,
+        redis_url,
+        topics,
+        topics,
+        f"cw-{suffix}",
+        f"k{suffix}",
+        tmp_path / name,
         extra_env=ALERTING_POLICY,
     )
 
@@ -128,8 +134,11 @@ class TestBadInput:
             letter = by_position.get((tp.topic, tp.partition, offset))
             assert letter is not None, f"{record.kind} at {tp.topic}[{tp.partition}]@{offset} vanished"
             assert letter["reason"] == record.reason, (record.kind, letter["reason"], letter["detail"])
-        huge = [by_position[(positions[i][0].topic, positions[i][0].partition, positions[i][1])]
-                for i, record in bad.items() if record.kind == "huge_key"]
+        huge = [
+            by_position[(positions[i][0].topic, positions[i][0].partition, positions[i][1])]
+            for i, record in bad.items()
+            if record.kind == "huge_key"
+        ]
         assert all(d["original_key_truncated"] and d["original_key_size"] == 800_000 for d in huge)
         assert metrics.get("churnwatch_outputs_refused_total", 0.0) == 0.0
 
@@ -185,8 +194,12 @@ class TestBadInput:
         dead_letter_records = asyncio.run(read_topic(kafka_bootstrap, run.outputs.dead_letters))
         letters = [json.loads(value) for *_, value in dead_letter_records]
         tp, offset = positions[50]
-        reduced = [d for d in letters if (d["source_topic"], d["source_offset"]) == (tp.topic, offset)
-                   and d["source_partition"] == tp.partition]
+        reduced = [
+            d
+            for d in letters
+            if (d["source_topic"], d["source_offset"]) == (tp.topic, offset)
+            and d["source_partition"] == tp.partition
+        ]
         assert len(reduced) == 1
         assert reduced[0]["reason"] == "not_json"
         assert reduced[0]["original_value_b64"] == ""

@@ -20,8 +20,12 @@ EVENTS, CUSTOMERS = 3_000, 500
 def test_small_bench_measures_every_phase(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> None:
     """Raw, no-op, pipeline, both floors, latency and memory are measured on the same topics."""
     config = BenchConfig(
-        events=EVENTS, customers=CUSTOMERS, partitions=2, live_seconds=2.0,
-        redis_sample_customers=100, work_dir=tmp_path,
+        events=EVENTS,
+        customers=CUSTOMERS,
+        partitions=2,
+        live_seconds=2.0,
+        redis_sample_customers=100,
+        work_dir=tmp_path,
     )
     lines: list[str] = []
     result = asyncio.run(run_bench(config, Settings(), kafka_bootstrap, redis_url, lines.append))

@@ -94,7 +94,7 @@ class TestDailySweep:
         later = await processor.sweep(0, DAY0 + 17, RULES)
         minutes = later.snapshots[0].features["minutes_out_7d"]
         fresh = (await processor.sweep(0, DAY0 + 10, RULES)).snapshots[0].features["minutes_out_7d"]
-        assert minutes == pytest.approx(fresh * 2.718281828 ** -1, rel=1e-3)  # seven silent days, tau 7 d
+        assert minutes == pytest.approx(fresh * 2.718281828**-1, rel=1e-3)  # seven silent days, tau 7 d
 
     async def test_sweep_is_repeatable_and_ids_are_stable(
         self, redis_client: aioredis.Redis, key_prefix: str
@@ -117,8 +117,12 @@ class TestDailySweep:
         processor = TickProcessor(
             store=RedisFeatureStore(redis_client, FeatureConfig(key_prefix=key_prefix)),
             alert_states=AlertStateStore(redis_client, key_prefix),
-            policy=PolicyConfig(), playbook=load_playbook(), clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
-            activity=ActivityIndex(redis_client, key_prefix, "g"), silence_days=(3,), active_every_days=3,
+            policy=PolicyConfig(),
+            playbook=load_playbook(),
+            clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
+            activity=ActivityIndex(redis_client, key_prefix, "g"),
+            silence_days=(3,),
+            active_every_days=3,
         )
         kept = []
         for day in range(12):
@@ -138,7 +142,9 @@ class TestDailySweep:
         events.append(
             PositionedEvent(
                 LifecycleEvent(
-                    event_id="po", customer_id="gone", event_time=START + timedelta(days=3),
+                    event_id="po",
+                    customer_id="gone",
+                    event_time=START + timedelta(days=3),
                     kind=LifecycleKind.PORT_OUT,
                 ),
                 SourcePosition("lifecycle", 0, 0),

@@ -77,8 +77,12 @@ class TestLiveEqualsReplay:
                     scenario.kafka_bootstrap, event_records(inputs, scenario.events), chunk, pause_s
                 )
             )
-            wait_finished({TopicPartition(*tp): end for tp, end in ends.items()},  # type: ignore[misc]
-                          scenario.kafka_bootstrap, run, [worker])
+            wait_finished(
+                {TopicPartition(*tp): end for tp, end in ends.items()},  # type: ignore[misc]
+                scenario.kafka_bootstrap,
+                run,
+                [worker],
+            )
             ticks = ticks_processed(worker)
         finally:
             worker.stop()

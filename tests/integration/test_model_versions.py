@@ -10,7 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from models.config import LearningConfig, ScoringConfig
-from models.learner import DailyLearner, day_number
+from models.labels import day_number
+from models.learner import DailyLearner
 from schemas.outputs import ResolvedDay
 from streams.checkpoint_store import CheckpointStore
 from streams.learning import LearnerLoop, TrainingRecord
@@ -131,8 +132,11 @@ class TestLearnerLoop:
         loop = LearnerLoop(store, CONFIG, metrics, "churn.training", StorageHealth(metrics, 60.0))
 
         def mark(offset: int, partition: int, day: date) -> TrainingRecord:
-            return TrainingRecord(0, offset, ResolvedDay(partition=partition, resolved_on=day, examples=0)
-                                  .model_dump_json().encode())
+            return TrainingRecord(
+                0,
+                offset,
+                ResolvedDay(partition=partition, resolved_on=day, examples=0).model_dump_json().encode(),
+            )
 
         assert [c.day for c in await loop.handle([mark(0, 0, DAY0)])] == [day_number(DAY0)]
         await loop.handle([mark(1, 1, DAY0 - timedelta(days=1))])

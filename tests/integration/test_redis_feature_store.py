@@ -133,9 +133,7 @@ def _full_history(customer_id: str, calls: int = 300) -> list[PositionedEvent]:
 
 
 class TestRedisMatchesReference:
-    @settings(
-        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-    )
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(batches=delivered_batches())
     def test_redis_memory_and_oracle_agree_on_every_batch(
         self, redis_url: str, batches: list[list[PositionedEvent]]
@@ -264,13 +262,9 @@ class TestRedisStoreOperations:
         redis_store = RedisFeatureStore(redis_client, config)
         memory_store = InMemoryFeatureStore(config)
         history = _full_history("c1", calls=20)
-        assert_results_equal(
-            await redis_store.apply(history[:10]), await memory_store.apply(history[:10])
-        )
+        assert_results_equal(await redis_store.apply(history[:10]), await memory_store.apply(history[:10]))
         await redis_client.script_flush()
-        assert_results_equal(
-            await redis_store.apply(history[5:]), await memory_store.apply(history[5:])
-        )
+        assert_results_equal(await redis_store.apply(history[5:]), await memory_store.apply(history[5:]))
 
     async def test_batch_is_one_round_trip(self, redis_url: str, key_prefix: str) -> None:
         """A batch for many customers is sent as one write and answered by one read cycle."""
@@ -301,8 +295,12 @@ class TestRedisStoreOperations:
         """An id re-used on another topic is a second event; on the same topic the later record is the
         duplicate, whatever it says; both stores agree."""
         call = CallEvent(
-            event_id="e1", customer_id="c1", event_time=START, direction=CallDirection.OUTGOING,
-            duration_s=60, counterparty="x",
+            event_id="e1",
+            customer_id="c1",
+            event_time=START,
+            direction=CallDirection.OUTGOING,
+            duration_s=60,
+            counterparty="x",
         )
         fake_call = call.model_copy(update={"duration_s": 3000.0, "event_time": START + timedelta(hours=1)})
         topup = TopupEvent(event_id="e1", customer_id="c1", event_time=START + timedelta(hours=2), amount=50)
@@ -418,9 +416,7 @@ def cluster_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 class TestRedisClusterClient:
-    def test_cluster_client_matches_the_reference_and_survives_script_flush(
-        self, cluster_port: int
-    ) -> None:
+    def test_cluster_client_matches_the_reference_and_survives_script_flush(self, cluster_port: int) -> None:
         """Through a RedisCluster client, batches give the in-memory results, also after SCRIPT FLUSH."""
 
         async def body() -> None:

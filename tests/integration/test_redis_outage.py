@@ -166,7 +166,11 @@ class TestRedisOutage:
             env = run.env(free_port(), "rebuild")
             rebuilt = subprocess.run(
                 [sys.executable, "-c", "from cli.main import main; main()", "rebuild", "--yes"],
-                env=env, capture_output=True, text=True, timeout=120, check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
             )
             assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
             worker = run.start_worker("after-rebuild")

@@ -38,8 +38,13 @@ class TestLiveStamp:
     def test_live_event_passes_the_workers_validation(self) -> None:
         """A re-stamped simulator event is still a valid contract event for the pipeline."""
         event = {
-            "type": "topup", "event_id": "s1-1", "customer_id": "C0000001",
-            "event_time": "2026-01-05T00:00:00Z", "amount": 20.0, "currency": "CNY", "channel": "app",
+            "type": "topup",
+            "event_id": "s1-1",
+            "customer_id": "C0000001",
+            "event_time": "2026-01-05T00:00:00Z",
+            "amount": 20.0,
+            "currency": "CNY",
+            "channel": "app",
         }
         validator = RecordValidator(b"k" * 16, Settings().batching.max_record_bytes)
         parsed = validator.validate(b"C0000001", live_stamp(event, 3, 1_772_000_000.123456), EventType.TOPUP)

@@ -59,14 +59,18 @@ class TestJsonDocument:
         """pipeline/faust, pipeline/raw and faust/raw come from the three throughputs."""
         doc = result().to_json()
         assert (doc["pipeline_over_faust"], doc["pipeline_over_raw"], doc["faust_over_raw"]) == (
-            pytest.approx(0.8), pytest.approx(0.08), pytest.approx(0.1)
+            pytest.approx(0.8),
+            pytest.approx(0.08),
+            pytest.approx(0.1),
         )
 
     def test_headline_latency_is_event_to_alert_when_alerts_were_timed(self) -> None:
         """With alert samples, latency_p50/p99 are event-to-alert and say so."""
         doc = result(alert_latency=Latency(500, 30.0, 90.0)).to_json()
         assert (doc["latency_kind"], doc["latency_p50_ms"], doc["latency_p99_ms"]) == (
-            "event_to_alert", 30.0, 90.0
+            "event_to_alert",
+            30.0,
+            90.0,
         )
 
     def test_headline_latency_falls_back_to_event_to_processed_and_is_labelled(self) -> None:
@@ -82,7 +86,6 @@ class TestJsonDocument:
     def test_extra_values_are_kept_under_their_own_names(self) -> None:
         """Details beyond the issue's keys are added, not mixed into them."""
         assert result().to_json()["run_id"] == "abc"
-
 
     def test_floors_are_reported_with_their_ratio_to_the_no_op(self) -> None:
         """Each measured floor appears with its rate and its share of the no-op's rate."""

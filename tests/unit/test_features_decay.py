@@ -45,9 +45,7 @@ class TestDecayedSum:
         assert math.isclose(first, second, rel_tol=1e-12, abs_tol=1e-12)
 
     @given(events_strategy)
-    def test_total_equals_the_direct_sum_at_the_latest_time(
-        self, events: list[tuple[float, int]]
-    ) -> None:
+    def test_total_equals_the_direct_sum_at_the_latest_time(self, events: list[tuple[float, int]]) -> None:
         """The incremental total is sum(v * exp(-(T - t) / tau)) with T the latest time."""
         total, reference = 0.0, -math.inf
         for amount, at_us in events:
@@ -106,8 +104,6 @@ class TestTrend:
         assert trend(recent, recent + earlier, history_days) == 0.0
 
     @given(st.floats(0, 1e6), st.floats(0, 1e6), st.floats(0.0, 1e5))
-    def test_trend_stays_within_its_clamp(
-        self, recent: float, earlier: float, history_days: float
-    ) -> None:
+    def test_trend_stays_within_its_clamp(self, recent: float, earlier: float, history_days: float) -> None:
         """Any non-negative sums and history give a trend in [-1, TREND_MAX]."""
         assert -1.0 <= trend(recent, recent + earlier, history_days) <= TREND_MAX

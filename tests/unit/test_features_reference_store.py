@@ -220,8 +220,7 @@ class TestInMemoryStoreSemantics:
         store = InMemoryFeatureStore(FeatureConfig(duplicate_ring_size=2))
         events = [self._call(f"e{index}", START) for index in range(3)] + [self._call("e0", START)]
         positioned = [
-            PositionedEvent(event, SourcePosition("calls", 0, offset))
-            for offset, event in enumerate(events)
+            PositionedEvent(event, SourcePosition("calls", 0, offset)) for offset, event in enumerate(events)
         ]
         result = asyncio.run(store.apply(positioned))
         assert (result.applied, result.duplicates) == (4, ())

@@ -74,9 +74,7 @@ class TestMonotonicity:
     @pytest.mark.parametrize("field", sorted(RISK_DIRECTIONS))
     @settings(max_examples=80, deadline=None)
     @given(data=st.data())
-    def test_more_risk_in_one_signal_never_lowers_the_score(
-        self, field: str, data: st.DataObject
-    ) -> None:
+    def test_more_risk_in_one_signal_never_lowers_the_score(self, field: str, data: st.DataObject) -> None:
         """Moving one signal towards more risk, all else equal, never lowers the score."""
         direction, values = RISK_DIRECTIONS[field]
         a, b = data.draw(values), data.draw(values)
@@ -133,9 +131,7 @@ class TestReasonTexts:
     def test_lapse_without_a_usual_gap_says_only_one_top_up_was_seen(self) -> None:
         """With a single top-up on record, the lapse is judged against the default gap."""
         features = replace(ACTIVE, days_since_last_topup=130.0, usual_topup_gap_days=None)
-        assert RULES.score(features).reasons[0].text == (
-            "no top-up for 130 days (only one top-up seen)"
-        )
+        assert RULES.score(features).reasons[0].text == ("no top-up for 130 days (only one top-up seen)")
 
 
 class TestScores:
@@ -192,9 +188,7 @@ def test_score_costs_a_few_microseconds() -> None:
         )
         for _ in range(2_000)
     ]
-    best_s = min(
-        timeit.repeat(lambda: [RULES.score(vector) for vector in vectors], number=5, repeat=5)
-    )
+    best_s = min(timeit.repeat(lambda: [RULES.score(vector) for vector in vectors], number=5, repeat=5))
     score_us = best_s / (5 * len(vectors)) * 1e6
     print(f"ColdStartRules.score: {score_us:.1f} us per customer")
     assert score_us < 30.0, score_us

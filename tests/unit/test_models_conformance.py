@@ -126,9 +126,7 @@ class TestScorerConformance:
 
     @conformance
     @given(features=feature_vectors)
-    def test_scoring_does_not_change_the_scorer(
-        self, scorer: Scorer, features: FeatureVector
-    ) -> None:
+    def test_scoring_does_not_change_the_scorer(self, scorer: Scorer, features: FeatureVector) -> None:
         """The scorer's pickled state is byte-for-byte the same after scoring."""
         before = pickle.dumps(scorer)
         scorer.score(features)
@@ -160,18 +158,14 @@ class TestScorerConformance:
 
     @conformance
     @given(features=feature_vectors)
-    def test_reasons_are_sorted_strongest_first(
-        self, scorer: Scorer, features: FeatureVector
-    ) -> None:
+    def test_reasons_are_sorted_strongest_first(self, scorer: Scorer, features: FeatureVector) -> None:
         """Reason weights never increase down the list."""
         weights = [r.weight for r in scorer.score(features).reasons]
         assert weights == sorted(weights, reverse=True)
 
     @conformance
     @given(features=feature_vectors)
-    def test_reasons_use_known_codes_and_short_texts(
-        self, scorer: Scorer, features: FeatureVector
-    ) -> None:
+    def test_reasons_use_known_codes_and_short_texts(self, scorer: Scorer, features: FeatureVector) -> None:
         """Every reason code is a ReasonCode and every text fits in 200 characters."""
         for reason in scorer.score(features).reasons:
             assert reason.code in set(ReasonCode)
@@ -188,9 +182,7 @@ class TestScorerConformance:
 
     @conformance
     @given(features=feature_vectors)
-    def test_pickle_round_trip_scores_identically(
-        self, scorer: Scorer, features: FeatureVector
-    ) -> None:
+    def test_pickle_round_trip_scores_identically(self, scorer: Scorer, features: FeatureVector) -> None:
         """A scorer restored from pickle gives exactly the same score."""
         restored: Scorer = pickle.loads(pickle.dumps(scorer))
         assert restored.score(features) == scorer.score(features)

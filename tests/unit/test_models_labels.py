@@ -113,8 +113,14 @@ class TestPendingCodec:
         assert version == "river-logreg-2026-01-01-n5"
         expected = [
             PendingSnapshot(
-                s.customer_id, s.day, s.silent_days, {k: v for k, v in s.inputs.items() if v},
-                s.score, s.score_source, s.model_score, s.rules_score,
+                s.customer_id,
+                s.day,
+                s.silent_days,
+                {k: v for k, v in s.inputs.items() if v},
+                s.score,
+                s.score_source,
+                s.model_score,
+                s.rules_score,
             )
             for s in snapshots
         ]

@@ -11,8 +11,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.config import LearningConfig, OnlineModelConfig, ScoringConfig
-from models.labels import INPUT_NAMES
-from models.learner import DailyLearner, day_number
+from models.labels import INPUT_NAMES, day_number
+from models.learner import DailyLearner
 from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 
 DAY0 = date(2026, 3, 1)

@@ -136,6 +136,20 @@ class TestWindow:
             if expected is not None:
                 assert got == pytest.approx(expected, rel=1e-9, abs=1e-9), name
 
+    def test_a_class_that_leaves_the_window_leaves_no_weight_behind(self) -> None:
+        """Negatives sharing a bin with the positives left behind leave exactly zero weight."""
+        metrics = PrequentialMetrics(window=2)
+        for score, label, weight in [
+            (0.0, False, 0.1),
+            (0.0, False, 0.7),
+            (0.0, True, 1.3),
+            (0.0, True, 2.9),
+        ]:
+            metrics.update(score, label, weight)
+        snap = metrics.snapshot()
+        assert snap.weight - snap.positive_weight == 0.0
+        assert snap.roc_auc is None
+
     def test_window_holds_no_more_bins_than_examples(self) -> None:
         """Memory of a window is bounded by its length, however many distinct scores went through."""
         metrics = PrequentialMetrics(window=100)

@@ -24,9 +24,7 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 CREATED_AT = datetime(2026, 3, 1, 9, 0, 5, tzinfo=UTC)
 CONFIG = PolicyConfig()
 PLAYBOOK = load_playbook()
-CUSTOMER = replace(
-    FeatureVector.empty("c1", T0), history_days=120.0, revenue_90d=150.0
-)
+CUSTOMER = replace(FeatureVector.empty("c1", T0), history_days=120.0, revenue_90d=150.0)
 LAPSE = Reason(code="topup_lapse", text="no top-up for 41 days, usual gap 9", weight=2.4)
 YELLOW_SCORE = 0.5
 RED_SCORE = 0.8
@@ -47,9 +45,7 @@ def _priority(value: float, revenue_90d: float) -> float:
     return alerted(T0, value, AlertState.initial(), features).alert.priority
 
 
-def alerted(
-    at: datetime, value: float, state: AlertState, features: FeatureVector = CUSTOMER
-) -> Decision:
+def alerted(at: datetime, value: float, state: AlertState, features: FeatureVector = CUSTOMER) -> Decision:
     decision = decide_at(at, value, state, features)
     assert decision is not None
     return decision
@@ -226,23 +222,17 @@ class TestAlertSequences:
         alerts = _run(steps)
         cooldown = timedelta(days=CONFIG.cooldown_days)
         for earlier, later in itertools.pairwise(alerts):
-            assert later.zone.rank > earlier.zone.rank or (
-                later.event_time - earlier.event_time >= cooldown
-            )
+            assert later.zone.rank > earlier.zone.rank or (later.event_time - earlier.event_time >= cooldown)
 
     @settings(max_examples=300, deadline=None)
     @given(steps=steps)
-    def test_alerts_match_the_brute_force_reference(
-        self, steps: list[tuple[float, float, bool]]
-    ) -> None:
+    def test_alerts_match_the_brute_force_reference(self, steps: list[tuple[float, float, bool]]) -> None:
         """The stateful policy alerts exactly where a rescan of the whole history says it should."""
         assert [(a.event_time, a.zone) for a in _run(steps)] == _reference(steps)
 
     @settings(max_examples=200, deadline=None)
     @given(steps=steps)
-    def test_same_zone_and_day_never_alert_twice(
-        self, steps: list[tuple[float, float, bool]]
-    ) -> None:
+    def test_same_zone_and_day_never_alert_twice(self, steps: list[tuple[float, float, bool]]) -> None:
         """Alert ids are unique within any sequence (one alert per customer, zone and day)."""
         ids = [a.alert_id for a in _run(steps)]
         assert len(ids) == len(set(ids))

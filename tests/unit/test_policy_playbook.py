@@ -52,9 +52,7 @@ class TestLookups:
 
     @pytest.mark.parametrize("tier", list(ValueTier))
     @pytest.mark.parametrize("reason", [*ReasonCode, None])
-    def test_every_reason_and_tier_gets_an_action(
-        self, reason: ReasonCode | None, tier: ValueTier
-    ) -> None:
+    def test_every_reason_and_tier_gets_an_action(self, reason: ReasonCode | None, tier: ValueTier) -> None:
         """No reason-tier pair is left without an action with text."""
         assert PLAYBOOK.recommend(reason, tier).text
 
@@ -86,9 +84,7 @@ class TestValidation:
             (VALID.replace("text: Send an SMS., ", ""), "actions.sms.text"),
         ],
     )
-    def test_invalid_playbook_is_rejected_naming_the_problem(
-        self, text: str, problem: str
-    ) -> None:
+    def test_invalid_playbook_is_rejected_naming_the_problem(self, text: str, problem: str) -> None:
         """A broken playbook raises PlaybookError whose message points at the problem."""
         with pytest.raises(PlaybookError) as error:
             parse_playbook(text, "ops.yaml")

@@ -16,9 +16,7 @@ from policy.value_tiers import expected_revenue, value_tier
 from policy.zones import zone_for
 from schemas.outputs import ValueTier, Zone
 
-SEASONED = replace(
-    FeatureVector.empty("c1", datetime(2026, 3, 1, tzinfo=UTC)), history_days=120.0
-)
+SEASONED = replace(FeatureVector.empty("c1", datetime(2026, 3, 1, tzinfo=UTC)), history_days=120.0)
 CONFIG = PolicyConfig()
 TIER_ORDER = [
     ValueTier.UNPROFITABLE,
@@ -53,9 +51,7 @@ class TestZones:
         assert zone_for(score, SEASONED, CONFIG) == zone
 
     @given(score=st.floats(0.0, 1.0), history_days=st.floats(0.0, 29.99))
-    def test_short_history_is_white_whatever_the_score(
-        self, score: float, history_days: float
-    ) -> None:
+    def test_short_history_is_white_whatever_the_score(self, score: float, history_days: float) -> None:
         """Below min_history_days every score maps to white."""
         features = replace(SEASONED, history_days=history_days)
         assert zone_for(score, features, CONFIG) == Zone.WHITE
@@ -97,9 +93,7 @@ class TestValueTiers:
     def test_more_revenue_never_lowers_the_tier(self, a: float, b: float) -> None:
         """Tiers rise with revenue."""
         low, high = sorted((a, b))
-        assert TIER_ORDER.index(value_tier(low, CONFIG)) <= TIER_ORDER.index(
-            value_tier(high, CONFIG)
-        )
+        assert TIER_ORDER.index(value_tier(low, CONFIG)) <= TIER_ORDER.index(value_tier(high, CONFIG))
 
     def test_negative_or_nan_revenue_counts_as_none(self) -> None:
         """Refund-driven negative or missing revenue is unprofitable with nothing at risk."""

@@ -34,7 +34,10 @@ class TestAcceptedEvents:
         parsed = parse_event(orjson.dumps(CALL), EventType.CALL)
         assert isinstance(parsed, CallEvent)
         assert (parsed.counterparty_network.value, parsed.dropped, parsed.roaming, parsed.charge) == (
-            "on_net", False, False, 0.0,
+            "on_net",
+            False,
+            False,
+            0.0,
         )
 
     def test_unknown_fields_are_ignored(self) -> None:

@@ -239,7 +239,7 @@ class TestCommand:
     def test_alerts_file_skips_invalid_lines_and_names_them(self, tmp_path: Path) -> None:
         """Invalid alert lines are listed with their line number and left out."""
         path = tmp_path / "alerts.jsonl"
-        path.write_text(full_alert("C1", day(40), Zone.RED).model_dump_json() + "\n{\"customer_id\": 1}\n")
+        path.write_text(full_alert("C1", day(40), Zone.RED).model_dump_json() + '\n{"customer_id": 1}\n')
         read = read_alerts_file(path)
         assert [m.customer_id for m in read.marks] == ["C1"]
         assert read.invalid[0].startswith("alerts.jsonl:2:")

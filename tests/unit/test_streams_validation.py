@@ -24,8 +24,12 @@ OFFSETS = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda minutes: timezon
 def call(event_time: str, customer_id: str = "c1") -> bytes:
     return orjson.dumps(
         {
-            "event_id": "e1", "customer_id": customer_id, "event_time": event_time,
-            "direction": "outgoing", "duration_s": 60, "counterparty": "+8613800000001",
+            "event_id": "e1",
+            "customer_id": customer_id,
+            "event_time": event_time,
+            "direction": "outgoing",
+            "duration_s": 60,
+            "counterparty": "+8613800000001",
         }
     )
 
@@ -55,7 +59,7 @@ class TestEventTimeSanity:
             assert from_epoch_us(packed.time_us) == parsed.event_time
 
     def test_epoch_number_as_text_is_not_a_time(self) -> None:
-        """"1762768800" is refused: the contract says RFC 3339 with an offset."""
+        """ "1762768800" is refused: the contract says RFC 3339 with an offset."""
         parsed = VALIDATOR.validate(b"c1", call("1762768800"), EventType.CALL)
         assert isinstance(parsed, Rejection)
         assert parsed.reason is DeadLetterReason.INVALID_SCHEMA
