@@ -25,6 +25,7 @@ from streams.alignment import EventTimeAligner, TopicPartition
 from streams.app import create_app
 from streams.checkpoint_store import CheckpointStore
 from streams.coordinator import Accepted, IngestCoordinator
+from streams.end_probe import FetchEndProbe
 from streams.group_offsets import committed_offsets
 from streams.label_store import LabelStore
 from streams.learning import LearnerLoop
@@ -83,6 +84,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         highwater = app.consumer.highwater(TP(tp[0], tp[1]))
         return highwater is not None and aligner.next_received(tp) >= highwater
 
+    end_probe = FetchEndProbe(bootstrap)
     coordinator: IngestCoordinator[AckToken] = IngestCoordinator(
         validator=RecordValidator.from_settings(settings),
         processor=TickProcessor(
@@ -101,6 +103,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         sink=OutputPublisher(topics, metrics),
         acknowledge=acknowledge,
         caught_up=caught_up,
+        end_offsets=end_probe,
         metrics=metrics,
         clock=utc_now,
         health=health,
@@ -149,6 +152,17 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         while not app.should_stop:
             await coordinator.drain()
             await asyncio.sleep(settings.batching.drain_interval_s)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def prove_caught_up() -> None:
+        """Ask the broker's end offsets for the release rules, beside the drains: an answer can
+        take a fetch's long poll, and the drains must not wait for it."""
+        try:
+            while not app.should_stop:
+                await coordinator.prove_caught_up()
+                await asyncio.sleep(settings.batching.drain_interval_s)
+        finally:
+            await end_probe.stop()
 
     @app.task  # type: ignore[untyped-decorator]
     async def check_storage() -> None:

@@ -15,10 +15,15 @@ the same ticks, scores and alerts in every run, live or replayed.
 A partition's later records can never land in a tick before the one of its latest
 tau, so "read past" is proved by tau alone; having read up to the high-water mark
 proves nothing (the producer may be about to send more of the same tick). Two
-exceptions keep a quiet partition from stalling its group: a caught-up partition whose
-tau trails the group by more than ``quiet_partition`` (event time) is taken to be at
-the group's tau minus that; and a group whose partitions are all caught up and idle
-(no new record for a while, decided by the caller) releases everything it holds.
+exceptions keep a quiet partition from stalling its group, both resting on a *proof of
+being caught up*: the broker's end offset, asked after the group had read up to some
+effective time ``T``, shows nothing unread. Records produced after that answer were
+produced after the group's records up to ``T``, so (with topics out of order by at most
+``quiet_partition`` of event time) they lie after ``T - quiet_partition``. A proven
+partition trailing its group is therefore taken to be at ``T - quiet_partition``; and a
+group whose partitions are all proven caught up and idle (no new record for a while,
+decided by the caller) releases everything it holds. A fetch's high-water mark is no
+such proof: it may predate records the other topics have already delivered.
 """
 
 from __future__ import annotations
@@ -192,22 +197,23 @@ class EventTimeAligner(Generic[Token]):
 
     def release(
         self,
-        caught_up: Callable[[TopicPartition], bool],
+        proven: Callable[[TopicPartition], float | None],
         idle: Callable[[int], bool] = lambda partition: False,
     ) -> list[ReleasedTick[Token]]:
         """Every complete tick, per partition group, in tick order; removes them from the queues.
 
-        ``caught_up(tp)``: the partition has read everything the broker holds now.
+        ``proven(tp)``: the group's effective time as of which the partition is proven to
+        have read everything the broker held (None: no such proof).
         ``idle(partition)``: the group received nothing new for a while; with every
-        member caught up, all its ticks are released (end of input, pause in traffic).
+        member proven caught up, all its ticks are released (end of input, pause in traffic).
         """
         released: list[ReleasedTick[Token]] = []
         for partition, members in sorted(self._groups().items()):
-            limit = self._limit_tick(members, caught_up, idle(partition))
+            limit = self._limit_tick(members, proven, idle(partition))
             released.extend(self._release_group(partition, members, limit))
         return released
 
-    def is_ahead(self, tp: TopicPartition, caught_up: Callable[[TopicPartition], bool]) -> bool:
+    def is_ahead(self, tp: TopicPartition, proven: Callable[[TopicPartition], float | None]) -> bool:
         """Whether this partition has read past the tick its group is waiting to complete.
 
         The partition that is not ahead is the one holding its group back (``/alignment``
@@ -217,7 +223,16 @@ class EventTimeAligner(Generic[Token]):
         if state is None or state.max_tau_s == -math.inf:
             return False
         members = self._groups()[tp[1]]
-        return state.max_tau_s // self._tick_s > self._limit_tick(members, caught_up, False)
+        return state.max_tau_s // self._tick_s > self._limit_tick(members, proven, False)
+
+    def group_tau_s(self, partition: int) -> float:
+        """The latest effective time any member of this partition group has read."""
+        taus = [state.max_tau_s for tp, state in self._partitions.items() if tp[1] == partition]
+        return max(taus, default=-math.inf)
+
+    def group_pending(self, partition: int) -> int:
+        """Events of this partition group waiting for their tick."""
+        return sum(len(state.pending) for tp, state in self._partitions.items() if tp[1] == partition)
 
     def _groups(self) -> dict[int, list[TopicPartition]]:
         groups: dict[int, list[TopicPartition]] = {}
@@ -226,23 +241,23 @@ class EventTimeAligner(Generic[Token]):
         return groups
 
     def _limit_tick(
-        self, members: list[TopicPartition], caught_up: Callable[[TopicPartition], bool], idle: bool
+        self, members: list[TopicPartition], proven: Callable[[TopicPartition], float | None], idle: bool
     ) -> float:
         """Ticks below this one are complete in every member of the group.
 
-        A member has read past every tick before the one of its latest tau. A caught-up
-        member trailing the group by more than the quiet window counts as at the group's
-        tau minus that window; an idle group whose members all caught up is complete.
+        A member has read past every tick before the one of its latest tau. A member
+        proven caught up as of group time ``T`` counts as at ``T`` minus the quiet window
+        (never beyond the group's tau); an idle group whose members are all proven is complete.
         """
-        flags = [caught_up(tp) for tp in members]
-        if idle and all(flags):
+        proofs = [proven(tp) for tp in members]
+        if idle and all(proof is not None for proof in proofs):
             return math.inf
         group_tau_s = max(self._partitions[tp].max_tau_s for tp in members)
         horizon_s = math.inf
-        for tp, is_caught_up in zip(members, flags, strict=True):
+        for tp, proof in zip(members, proofs, strict=True):
             tau_s = self._partitions[tp].max_tau_s
-            if is_caught_up:
-                tau_s = max(tau_s, group_tau_s - self._quiet_s)
+            if proof is not None:
+                tau_s = max(tau_s, min(proof, group_tau_s) - self._quiet_s)
             horizon_s = min(horizon_s, tau_s)
         if horizon_s == -math.inf:
             return -math.inf

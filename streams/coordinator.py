@@ -52,10 +52,14 @@ from streams.validation import RecordValidator
 CommittedOffsets = Callable[[Sequence[TopicPartition]], Awaitable[Mapping[TopicPartition, int]]]
 """The consumer group's committed offsets of these partitions (absent or -1: none)."""
 
+EndOffsets = Callable[[Mapping[TopicPartition, int]], Awaitable[Mapping[TopicPartition, int]]]
+"""The broker's end offsets of these partitions (read from these positions), asked now."""
+
 log = logging.getLogger(__name__)
 
 Token = TypeVar("Token")
 RELEASE_CHECK_STALL_S = 0.5  # release checks normally come every drain interval (0.2 s)
+END_OFFSETS_TIMEOUT_S = 2.0
 
 
 class OutputSink(Protocol):
@@ -68,6 +72,16 @@ class OutputSink(Protocol):
     ) -> None:
         """Deliver, and return only once the broker has acknowledged every record."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class CaughtUpProof:
+    """The broker's end offset of a partition, asked when its group had read up to ``group_tau_s``
+    and had received ``inputs`` batches: once read to it, nothing sent before then is unread."""
+
+    end_offset: int
+    group_tau_s: float
+    inputs: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +104,7 @@ class IngestCoordinator(Generic[Token]):
         sink: OutputSink,
         acknowledge: Callable[[Token], Awaitable[object]],
         caught_up: Callable[[TopicPartition], bool],
+        end_offsets: EndOffsets,
         metrics: PipelineMetrics,
         clock: Callable[[], datetime],
         health: StorageHealth,
@@ -108,7 +123,10 @@ class IngestCoordinator(Generic[Token]):
         self._progress = progress
         self._sink = sink
         self._acks: InOrderAcks[Token] = InOrderAcks(acknowledge)
-        self._caught_up = caught_up
+        self._caught_up = caught_up  # by the last fetch's high-water mark: cheap, possibly stale
+        self._end_offsets = end_offsets
+        self._proofs: dict[TopicPartition, CaughtUpProof] = {}
+        self._inputs: dict[int, int] = {}  # partition group -> records received so far
         self._ready: deque[ReleasedTick[Accepted]] = deque()
         self._metrics = metrics
         self._clock = clock
@@ -170,6 +188,7 @@ class IngestCoordinator(Generic[Token]):
                 self._rewinding.pop(tp, None)
                 self._aligner.revoke(tp)
                 self._recorded.pop(tp, None)
+                self._proofs.pop(tp, None)
                 self._acks.forget(tp)
                 self._processor.forget(tp[1])
                 self._outbox_partitions.discard(tp[1])
@@ -217,6 +236,7 @@ class IngestCoordinator(Generic[Token]):
                     self._gap(record, expected)
                 self._acks.track(tp, record.offset, token)
                 self._last_input[record.partition] = self._monotonic()
+                self._inputs[record.partition] = self._inputs.get(record.partition, 0) + 1
                 parsed = self._validator.validate(record.key, record.value, event_type)
                 if isinstance(parsed, Rejection):
                     self._aligner.received(tp, record.offset)
@@ -331,8 +351,8 @@ class IngestCoordinator(Generic[Token]):
                     "waiting_acks": self._acks.waiting(tp),
                     "next_received": self._aligner.next_received(tp),
                     "done_before": self._aligner.done_before(tp),
-                    "caught_up": self._caught_up(tp),
-                    "ahead": self._aligner.is_ahead(tp, self._caught_up),
+                    "caught_up": self._proven(tp) is not None,
+                    "ahead": self._aligner.is_ahead(tp, self._proven),
                 }
             )
         return rows
@@ -356,7 +376,7 @@ class IngestCoordinator(Generic[Token]):
                     await self._retrying(lambda p=partition: self._flush_outbox(p))  # type: ignore[misc]
                 self._outbox_partitions.clear()
                 self._note_release_check()
-                self._ready.extend(self._aligner.release(self._caught_up, self._idle))
+                self._ready.extend(self._aligner.release(self._proven, self._idle))
                 step = await self._retrying(self._next_step)
                 self._metrics.ticks_waiting_for_model.set(len(self._ready) if step is None else 0)
                 if step is None:
@@ -413,9 +433,49 @@ class IngestCoordinator(Generic[Token]):
         self._last_release_check = now
 
     def _idle(self, partition: int) -> bool:
-        """Nothing new for this partition group for ``release_idle_s`` while this worker kept reading."""
+        """Nothing new for this partition group for ``release_idle_s`` while this worker kept reading,
+        and every member's proof of being caught up was asked after the group's last record."""
         last = max(self._last_input.get(partition, -math.inf), self._not_idle_before)
-        return self._monotonic() - last >= self._release_idle_s
+        if self._monotonic() - last < self._release_idle_s:
+            return False
+        inputs = self._inputs.get(partition, 0)
+        members = [tp for tp in self._aligner.assigned if tp[1] == partition]
+        return all((proof := self._proofs.get(tp)) is not None and proof.inputs == inputs for tp in members)
+
+    def _proven(self, tp: TopicPartition) -> float | None:
+        """The group time as of which this partition is proven to have read all the broker held."""
+        proof = self._proofs.get(tp)
+        if proof is None or self._aligner.next_received(tp) < proof.end_offset:
+            return None
+        return proof.group_tau_s
+
+    async def prove_caught_up(self) -> None:
+        """Ask the broker's end offsets of partitions that look caught up in groups holding events.
+
+        A fetch's high-water mark may be older than records the other topics already
+        delivered; an answer asked after them proves the partition holds nothing sent
+        before them. No answer (broker busy, rebalance) proves nothing and is retried
+        on the next call.
+        """
+        candidates = [
+            tp
+            for tp in sorted(self._aligner.assigned)
+            if self._aligner.group_pending(tp[1]) > 0 and self._caught_up(tp)
+        ]
+        if not candidates:
+            return
+        asked = {tp[1]: (self._aligner.group_tau_s(tp[1]), self._inputs.get(tp[1], 0)) for tp in candidates}
+        try:
+            positions = {tp: self._aligner.next_received(tp) for tp in candidates}
+            ends = await asyncio.wait_for(self._end_offsets(positions), END_OFFSETS_TIMEOUT_S)
+        except Exception as exc:  # no answer is no proof, and the next call asks again
+            log.debug("end offsets not available: %r", exc)
+            return
+        for tp in candidates:
+            end = ends.get(tp)
+            if end is not None and self._aligner.owns(tp):  # not revoked while asking
+                group_tau_s, inputs = asked[tp[1]]
+                self._proofs[tp] = CaughtUpProof(end, group_tau_s, inputs)
 
     async def check_storage(self) -> None:
         """Verify that Redis still holds this group's marker and recorded progress (periodic)."""

@@ -74,7 +74,9 @@ def run(logs: dict[TopicPartition, list[float]], order: list[TopicPartition], re
     steps = 0
 
     def drain(caught_up: bool) -> None:
-        ticks = aligner.release(lambda tp: caught_up or cursors[tp] >= len(logs[tp]), lambda p: caught_up)
+        ticks = aligner.release(
+            lambda tp: math.inf if caught_up or cursors[tp] >= len(logs[tp]) else None, lambda p: caught_up
+        )
         for tick in ticks:
             ticks_seen.append((tick.partition, tick.tick))
             released.extend((tick.partition, tick.tick, item.topic, item.offset) for item in tick.items)
@@ -124,8 +126,8 @@ class TestEventTimeAligner:
             aligner.assign(tp, None)
         aligner.admit(("calls", 0), 0, 3600.0)
         aligner.admit(("topups", 0), 0, 30 * 3600.0)
-        assert not aligner.is_ahead(("calls", 0), lambda tp: False)
-        assert aligner.is_ahead(("topups", 0), lambda tp: False)
+        assert not aligner.is_ahead(("calls", 0), lambda tp: None)
+        assert aligner.is_ahead(("topups", 0), lambda tp: None)
 
     def test_quiet_caught_up_partition_holds_the_group_back_only_within_the_quiet_window(self) -> None:
         """A caught-up topic with nothing to read holds ticks back until the others are a window ahead."""
@@ -136,10 +138,10 @@ class TestEventTimeAligner:
         aligner.add(("calls", 0), 0, 10.0, "call")
         aligner.admit(("calls", 0), 1, 3000.0)
         aligner.add(("calls", 0), 1, 3000.0, "call in the same tick")
-        assert aligner.release(lambda tp: True) == []
+        assert aligner.release(lambda tp: math.inf) == []
         aligner.admit(("calls", 0), 2, 7300.0)
         aligner.add(("calls", 0), 2, 7300.0, "call two hours later")
-        ticks = aligner.release(lambda tp: True)
+        ticks = aligner.release(lambda tp: math.inf)
         assert [[item.token for item in tick.items] for tick in ticks] == [["call", "call in the same tick"]]
 
     def test_idle_group_of_caught_up_partitions_releases_everything(self) -> None:
@@ -149,8 +151,8 @@ class TestEventTimeAligner:
             aligner.assign(tp, None)
         aligner.admit(("calls", 0), 0, 10.0)
         aligner.add(("calls", 0), 0, 10.0, "call")
-        assert aligner.release(lambda tp: tp[0] == "topups", lambda p: True) == []
-        ticks = aligner.release(lambda tp: True, lambda p: True)
+        assert aligner.release(lambda tp: math.inf if tp[0] == "topups" else None, lambda p: True) == []
+        ticks = aligner.release(lambda tp: math.inf, lambda p: True)
         assert [[item.token for item in tick.items] for tick in ticks] == [["call"]]
 
     def test_time_far_ahead_of_partition_and_broker_is_refused_without_moving_the_clock(self) -> None:
@@ -184,8 +186,11 @@ class TestEventTimeAligner:
         steps = [tp for tp, times in logs.items() for _ in times]
         production = data.draw(st.permutations(steps))
 
+        def proven(tp: TopicPartition) -> float | None:
+            return math.inf if read[tp] >= produced[tp] else None  # asked just now
+
         def drain(idle: bool) -> None:
-            for tick in aligner.release(lambda tp: read[tp] >= produced[tp], lambda p: idle):
+            for tick in aligner.release(proven, lambda p: idle):
                 ticks_seen.append((tick.partition, tick.tick))
                 released.extend((tick.partition, tick.tick, i.topic, i.offset) for i in tick.items)
 
@@ -205,4 +210,69 @@ class TestEventTimeAligner:
         for partition in {r[0] for r in released}:
             group = [r for r in released if r[0] == partition]
             assert group == sorted(group), "a group's events left out of (tick, topic, offset) order"
+        assert len(ticks_seen) == len(set(ticks_seen)), "a tick was released in two parts"
+
+
+QUIET = timedelta(hours=8)  # the largest delay below: topics out of order by at most this
+
+
+@st.composite
+def arriving_logs(draw: st.DrawFn) -> tuple[dict[TopicPartition, list[float]], list[TopicPartition]]:
+    """Event times per partition and the order the producer sends them in: by arrival, each
+    event up to ``QUIET`` older than its arrival, topics interleaved as their arrivals fall."""
+    logs: dict[TopicPartition, list[float]] = {}
+    arrivals: list[tuple[float, TopicPartition, int]] = []
+    for topic in TOPICS:
+        for partition in (0, 1):
+            times, now = [], 0.0
+            for offset in range(draw(st.integers(0, 25))):
+                now += draw(st.floats(0, 3 * 3600))
+                delay = draw(st.sampled_from([0.0, 0.0, 0.0, 1800.0, 4 * 3600.0, QUIET.total_seconds()]))
+                times.append(max(0.0, now - delay))
+                arrivals.append((now, (topic, partition), offset))
+            logs[(topic, partition)] = times
+    return logs, [tp for _, tp, _ in sorted(arrivals)]
+
+
+class TestCaughtUpProofs:
+    @settings(max_examples=200, deadline=None)
+    @given(arriving=arriving_logs(), data=st.data())
+    def test_stale_proofs_of_being_caught_up_release_the_replays_ticks(self, arriving, data) -> None:
+        """End offsets asked at some moment and used later, while other topics read on, never
+        release a tick early: a proof lifts a quiet partition only to the group time it was asked at."""
+        logs, production = arriving
+        aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS, quiet_partition=QUIET)
+        for tp in logs:
+            aligner.assign(tp, None)
+        produced = dict.fromkeys(logs, 0)
+        read = dict.fromkeys(logs, 0)
+        proofs: dict[TopicPartition, tuple[int, float]] = {}  # end offset, group time when asked
+        released, late, ticks_seen = [], set(), []
+
+        def proven(tp: TopicPartition) -> float | None:
+            proof = proofs.get(tp)
+            return proof[1] if proof is not None and read[tp] >= proof[0] else None
+
+        def drain(idle: bool) -> None:
+            for tick in aligner.release(proven, lambda p: idle):
+                ticks_seen.append((tick.partition, tick.tick))
+                released.extend((tick.partition, tick.tick, i.topic, i.offset) for i in tick.items)
+
+        for tp in production:
+            produced[tp] += 1
+            if data.draw(st.integers(0, 5)) == 0:  # now and then: proofs are asked less often than reads
+                for asked in data.draw(st.lists(st.sampled_from(sorted(logs)), max_size=3)):
+                    proofs[asked] = (produced[asked], aligner.group_tau_s(asked[1]))
+            for candidate in data.draw(st.lists(st.sampled_from(sorted(logs)), max_size=2)):
+                while read[candidate] < produced[candidate]:  # one fetch reads all there is
+                    read_next(aligner, logs, read, late, candidate)
+            drain(idle=False)
+        for tp in sorted(logs):
+            while read[tp] < produced[tp]:
+                read_next(aligner, logs, read, late, tp)
+        proofs = {tp: (produced[tp], aligner.group_tau_s(tp[1])) for tp in logs}
+        drain(idle=True)
+        expected, expected_late = reference(logs)
+        assert late == expected_late
+        assert sorted(released) == expected
         assert len(ticks_seen) == len(set(ticks_seen)), "a tick was released in two parts"

@@ -29,6 +29,9 @@ def coordinator(committed: Mapping[TopicPartition, int]) -> tuple[IngestCoordina
     async def acknowledge(token: object) -> None:
         return None
 
+    async def end_offsets(positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        return {}
+
     metrics = PipelineMetrics()
     built: IngestCoordinator[Any] = IngestCoordinator(
         validator=None,  # type: ignore[arg-type]  # not reached by these tests
@@ -38,6 +41,7 @@ def coordinator(committed: Mapping[TopicPartition, int]) -> tuple[IngestCoordina
         sink=None,  # type: ignore[arg-type]
         acknowledge=acknowledge,
         caught_up=lambda tp: False,
+        end_offsets=end_offsets,
         metrics=metrics,
         clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
         health=StorageHealth(metrics, 60.0),
