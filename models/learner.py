@@ -84,6 +84,7 @@ class Checkpoint:
 class DailyLearner:
     """Buffers resolved examples per day and learns each day once every group has resolved it.
 
+    >>> from datetime import date
     >>> learner = DailyLearner()
     >>> learner.mark(ResolvedDay(partition=0, resolved_on=date(2026, 1, 1), examples=0))
     >>> [checkpoint.version for checkpoint in learner.finalize_ready()]
