@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from cli import bench_cli, demo, rebuild_cli, schemas_cli, stack_cli, worker_cli
+from evaluation.cli import evaluate
 from sim.cli import replay_command, simulate_command
-from sim.evaluate_cli import evaluate
 
 app = typer.Typer(
     name="churnwatch",

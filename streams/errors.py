@@ -7,3 +7,12 @@ from schemas.errors import ChurnwatchError
 
 class GroupBusyError(ChurnwatchError):
     """The consumer group still has running members, so its offsets cannot be reset."""
+
+
+class TopicReadError(ChurnwatchError):
+    """A topic could not be read to its end: names the topics and why."""
+
+    def __init__(self, topics: str, reason: str) -> None:
+        super().__init__(f"{topics}: {reason}")
+        self.topics = topics
+        self.reason = reason

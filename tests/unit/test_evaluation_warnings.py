@@ -11,8 +11,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
-from schemas.outputs import Alert, RecommendedAction, ScoreSource, ValueTier, Zone
-from sim.evaluate import (
+from evaluation.cli import read_alerts_file, read_alerts_topic, read_truth
+from evaluation.warnings import (
     AlertMark,
     EvaluationConfig,
     EvaluationInputError,
@@ -20,7 +20,7 @@ from sim.evaluate import (
     evaluate,
     parse_truth_row,
 )
-from sim.evaluate_cli import read_alerts_file, read_alerts_topic, read_truth
+from schemas.outputs import Alert, RecommendedAction, ScoreSource, ValueTier, Zone
 from stack.topics import ensure_topics
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -248,7 +248,7 @@ class TestCommand:
         """The evaluate command reads truth and alert files and writes the report as JSON."""
         import typer
 
-        from sim.evaluate_cli import evaluate as evaluate_command
+        from evaluation.cli import evaluate as evaluate_command
 
         truth = tmp_path / "truth.csv"
         with truth.open("w", newline="") as handle:

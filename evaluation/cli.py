@@ -1,15 +1,13 @@
 """``churnwatch evaluate``: read truth.csv and the alerts (a file or the whole topic), print warning quality.
 
-The arithmetic is in ``sim.evaluate``; this module reads inputs and renders tables. Reading
-the topic is the one Kafka consumer of ``sim``: it stops at each partition's fetch
-high-water mark, because the embedded broker (Tansu) answers ``end_offsets`` wrongly.
+The arithmetic is in ``evaluation.warnings``; this module reads inputs and renders tables. The
+topic is read with ``streams.topic_reader`` (to each partition's fetch high-water mark).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,14 +15,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from schemas.outputs import Alert
-from sim.cli import DEFAULT_START
-from sim.evaluate import (
+from evaluation.warnings import (
     AlertMark,
     EvaluationConfig,
     EvaluationInputError,
@@ -35,7 +30,11 @@ from sim.evaluate import (
     TruthRow,
     parse_truth_row,
 )
-from sim.evaluate import evaluate as evaluate_warnings
+from evaluation.warnings import evaluate as evaluate_warnings
+from schemas.outputs import Alert
+from sim.cli import DEFAULT_START
+from streams.errors import TopicReadError
+from streams.topic_reader import read_topics
 
 _PIPED_WIDTH = 140
 
@@ -79,33 +78,14 @@ def read_alerts_file(path: Path) -> AlertRead:
 
 async def read_alerts_topic(bootstrap: str, topic: str, timeout_s: float) -> AlertRead:
     """Every record of ``topic`` from the beginning, up to each partition's fetch high-water mark."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
     try:
-        if topic not in await consumer.topics():
-            raise EvaluationInputError("topic", topic, f"not found on {bootstrap}")
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        read = AlertRead()
-        deadline = time.monotonic() + timeout_s
-        pending = set(tps)
-        while pending:
-            if time.monotonic() > deadline:
-                behind = {f"{tp.partition}": consumer.highwater(tp) for tp in sorted(pending)}
-                raise EvaluationInputError("topic", topic, f"not read to its high-water marks {behind} "
-                                           f"within {timeout_s:.0f} s")
-            batch = await consumer.getmany(timeout_ms=500, max_records=10_000)
-            for tp, records in batch.items():
-                for record in records:
-                    read.add(record.value or b"", f"{tp.topic}[{tp.partition}]@{record.offset}")
-            for tp in list(pending):
-                highwater = consumer.highwater(tp)
-                if highwater is not None and await consumer.position(tp) >= highwater:
-                    pending.discard(tp)
-        return read
-    finally:
-        await consumer.stop()
+        records = await read_topics(bootstrap, [topic], timeout_s)
+    except TopicReadError as error:
+        raise EvaluationInputError("topic", topic, error.reason) from error
+    read = AlertRead()
+    for record in records:
+        read.add(record.value or b"", f"{record.topic}[{record.partition}]@{record.offset}")
+    return read
 
 
 def _pct(share: float | None) -> str:
