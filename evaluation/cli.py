@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow.parquet as pq
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -28,6 +29,7 @@ from evaluation.warnings import (
     LeadTimeDays,
     Precision,
     TruthRow,
+    parse_churn_list_row,
     parse_truth_row,
 )
 from evaluation.warnings import evaluate as evaluate_warnings
@@ -53,17 +55,41 @@ class AlertRead:
             self.invalid.append(f"{where}: {error.error_count()} validation error(s)")
 
 
-def read_truth(path: Path) -> list[TruthRow]:
-    """Every row of a ``truth.csv``; a bad row raises with its line number."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = []
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            try:
-                rows.append(parse_truth_row(row))
-            except EvaluationInputError as error:
-                where = f"{path.name}:{line}:{error.field}"
-                raise EvaluationInputError(where, error.value, error.reason) from error
-        return rows
+@dataclass(frozen=True)
+class Truth:
+    """Ground truth as read: every row, and whether customers missing from it stayed."""
+
+    rows: list[TruthRow]
+    absent_stayed: bool
+
+
+def read_truth(path: Path) -> Truth:
+    """The simulator's ``truth.csv`` (every customer) or an operator's churn list (CSV or Parquet
+    with ``customer_id`` and ``churn_time``; customers absent from it stayed), told apart by
+    the ``churns`` column. A bad row raises with its line (CSV) or row number (Parquet)."""
+    if path.suffix == ".parquet":
+        records: Iterator[tuple[int, Mapping[str, object]]] = enumerate(
+            pq.read_table(path).to_pylist(), start=1
+        )
+        columns = set(pq.read_schema(path).names)
+    else:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns = set(reader.fieldnames or ())
+            records = iter(list(enumerate(reader, start=2)))
+    simulator = "churns" in columns
+    rows = []
+    for line, row in records:
+        try:
+            if simulator:
+                rows.append(parse_truth_row({k: "" if v is None else str(v) for k, v in row.items()}))
+            else:
+                rows.append(parse_churn_list_row(row))
+        except EvaluationInputError as error:
+            raise EvaluationInputError(
+                f"{path.name}:{line}:{error.field}", error.value, error.reason
+            ) from error
+    return Truth(rows, absent_stayed=not simulator)
 
 
 def read_alerts_file(path: Path) -> AlertRead:
@@ -116,8 +142,13 @@ def _group_table(title: str, groups: list[GroupRecall]) -> Table:
         table.add_column(f"precision {horizon:g}d", justify="right")
     for g in groups:
         table.add_row(
-            g.group, f"{g.customers:,}", f"{g.churners:,}", f"{g.warned:,}", _pct(g.recall),
-            _lead(g.lead_days), f"{g.alerted_customers:,}",
+            g.group,
+            f"{g.customers:,}",
+            f"{g.churners:,}",
+            f"{g.warned:,}",
+            _pct(g.recall),
+            _lead(g.lead_days),
+            f"{g.alerted_customers:,}",
             *(f"{_pct(p.precision)} ({p.judged_customers:,})" for p in g.precision),
         )
     return table
@@ -126,8 +157,10 @@ def _group_table(title: str, groups: list[GroupRecall]) -> Table:
 def _summary_rows(report: EvaluationReport) -> Iterator[tuple[str, str]]:
     yield "customers / churners", f"{report.customers:,} / {report.churners:,}"
     yield "alerts (yellow+red) / alerted customers", f"{report.alerts:,} / {report.alerted_customers:,}"
-    yield (f"churners warned ≤{report.recall_horizon_days:g}d ahead (recall)",
-           f"{report.churners_warned:,} ({_pct(report.recall)})")
+    yield (
+        f"churners warned ≤{report.recall_horizon_days:g}d ahead (recall)",
+        f"{report.churners_warned:,} ({_pct(report.recall)})",
+    )
     yield "churners alerted only earlier than that", f"{report.churners_alerted_early_only:,}"
     yield "lead time p25 / median / p75 (days)", _lead(report.lead_days)
     yield "trajectory elapsed at warning (median)", _pct(report.trajectory_elapsed_at_warning)
@@ -152,13 +185,27 @@ def render(report: EvaluationReport, console: Console) -> None:
     for column in ("decoy kind", "customers", "churners", "alerted", "alerted share", "alerted in window"):
         decoys.add_column(column, justify="left" if column == "decoy kind" else "right")
     for d in report.decoys:
-        decoys.add_row(d.decoy_kind, f"{d.customers:,}", f"{d.churners:,}", f"{d.alerted_customers:,}",
-                       _pct(d.alerted_share), f"{d.alerted_in_window:,}")
+        decoys.add_row(
+            d.decoy_kind,
+            f"{d.customers:,}",
+            f"{d.churners:,}",
+            f"{d.alerted_customers:,}",
+            _pct(d.alerted_share),
+            f"{d.alerted_in_window:,}",
+        )
     console.print(decoys)
 
 
 def evaluate(
-    truth: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="The simulator's truth.csv.")],
+    truth: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="The simulator's truth.csv, or a churn list (CSV or .parquet: customer_id, churn_time; "
+            "customers absent from it stayed).",
+        ),
+    ],
     alerts_file: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="Alerts as JSON Lines, one per line.")
     ] = None,
@@ -174,7 +221,7 @@ def evaluate(
     timeout_s: Annotated[float, typer.Option(min=0.1, help="Give up reading the topic after this.")] = 120.0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")] = None,
 ) -> None:
-    """Measure whether alerts warned real churners ahead of time, against the simulator's ground truth."""
+    """Measure whether alerts warned real churners ahead of time, against ground truth."""
     console = Console()
     if not console.is_terminal:
         console = Console(width=_PIPED_WIDTH)
@@ -184,7 +231,7 @@ def evaluate(
         history_start = datetime.fromisoformat(start)
         if history_start.tzinfo is None:
             raise EvaluationInputError("start", start, "needs a UTC offset")
-        rows = read_truth(truth)
+        known = read_truth(truth)
         read = (
             read_alerts_file(alerts_file)
             if alerts_file is not None
@@ -199,7 +246,9 @@ def evaluate(
         console.print(f"[yellow]{len(read.invalid):,} invalid alert record(s) skipped[/yellow]")
     config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
     history_end = history_start + timedelta(days=days)
-    report = evaluate_warnings(rows, read.marks, history_end=history_end, config=config)
+    report = evaluate_warnings(
+        known.rows, read.marks, history_end=history_end, config=config, absent_stayed=known.absent_stayed
+    )
     render(report, console)
     if json_path is not None:
         json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")

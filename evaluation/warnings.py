@@ -100,6 +100,43 @@ def _time(field: str, text: str) -> datetime | None:
     return moment
 
 
+UNKNOWN_SEGMENT = "unknown"
+
+
+def churn_list_row(customer_id: str, churn_time: datetime | None) -> TruthRow:
+    """A customer of an operator's churn list (or, with no churn time, one absent from it):
+    no segment, trajectory, signals or decoys are known.
+
+    >>> churn_list_row("C9", None).churns
+    False
+    """
+    return TruthRow(customer_id, UNKNOWN_SEGMENT, churn_time, None, (), NO_DECOY, None, None, None)
+
+
+def parse_churn_list_row(row: Mapping[str, object]) -> TruthRow:
+    """One row of an operator's churn list: ``customer_id`` and ``churn_time`` (RFC 3339 text
+    with an offset, or an aware datetime as Parquet stores it).
+
+    >>> parse_churn_list_row({"customer_id": "C1", "churn_time": "2026-01-10T00:00:00Z"}).churns
+    True
+    """
+    try:
+        customer_id, churn_time = row["customer_id"], row["churn_time"]
+    except KeyError as error:
+        raise EvaluationInputError(str(error.args[0]), None, "missing column in the churn list") from error
+    if not isinstance(customer_id, str) or not customer_id:
+        raise EvaluationInputError("customer_id", customer_id, "must be a non-empty string")
+    if isinstance(churn_time, datetime):
+        if churn_time.tzinfo is None:
+            raise EvaluationInputError("churn_time", churn_time, "needs a UTC offset")
+        moment: datetime | None = churn_time
+    else:
+        moment = _time("churn_time", churn_time if isinstance(churn_time, str) else "")
+    if moment is None:
+        raise EvaluationInputError("churn_time", churn_time, "a churn list row needs its churn time")
+    return churn_list_row(customer_id, moment)
+
+
 def parse_truth_row(row: Mapping[str, str]) -> TruthRow:
     """One ``csv.DictReader`` row of ``truth.csv``; a churner must have a churn time.
 
@@ -337,11 +374,14 @@ def evaluate(
     alerts: Iterable[AlertMark],
     history_end: datetime,
     config: EvaluationConfig | None = None,
+    absent_stayed: bool = False,
 ) -> EvaluationReport:
     """Compare yellow/red alerts with the ground truth; ``history_end`` is the simulation's last moment.
 
-    Alerts of other zones and of customers missing from the truth are left out (the latter
-    counted). Duplicate alerts (a replayed topic) change alert-level precision only.
+    Alerts of other zones are left out. Customers missing from the truth are left out and
+    counted, unless ``absent_stayed`` (an operator's churn list names only who left): then
+    an alerted customer missing from it is one who stayed. Duplicate alerts (a replayed
+    topic) change alert-level precision only.
 
     >>> from datetime import UTC
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -364,8 +404,11 @@ def evaluate(
             continue
         alert_count += 1
         if mark.customer_id not in known:
-            unknown += 1
-            continue
+            if not absent_stayed:
+                unknown += 1
+                continue
+            known.add(mark.customer_id)
+            rows.append(churn_list_row(mark.customer_id, None))
         times[mark.customer_id].append(mark.event_time)
     customers = [_Customer(row, tuple(sorted(times.get(row.customer_id, ())))) for row in rows]
 
@@ -392,9 +435,7 @@ def evaluate(
     by_segment: dict[str, list[_Customer]] = defaultdict(list)
     for customer in customers:
         by_segment[customer.truth.segment].append(customer)
-    signal_groups = [
-        (name, [c for c in churners if name in c.truth.signals]) for name in SIGNALS
-    ] + [
+    signal_groups = [(name, [c for c in churners if name in c.truth.signals]) for name in SIGNALS] + [
         ("silent", [c for c in churners if c.truth.signals and "complaints" not in c.truth.signals]),
         ("sudden", [c for c in churners if not c.truth.signals]),
     ]

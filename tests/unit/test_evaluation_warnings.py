@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
@@ -213,6 +215,34 @@ class TestTruthParsing:
         path = tmp_path / "truth.csv"
         path.write_text("customer_id,segment,churns,churn_time\nC1,family,0,\nC2,family,2,\n")
         with pytest.raises(EvaluationInputError, match=r"truth.csv:3:churns"):
+            read_truth(path)
+
+    def test_operator_churn_list_counts_absent_alerted_customers_as_stayers(self, tmp_path: Path) -> None:
+        """A CSV churn list names only who left: an alert for someone absent is a false alarm."""
+        path = tmp_path / "churns.csv"
+        path.write_text(f"customer_id,churn_time\nC1,{day(40).isoformat()}\n")
+        truth = read_truth(path)
+        assert truth.absent_stayed
+        assert [r.customer_id for r in truth.rows] == ["C1"]
+        marks = [AlertMark("C1", day(30), Zone.YELLOW), AlertMark("C2", day(10), Zone.RED)]
+        report = evaluate(truth.rows, marks, history_end=END, absent_stayed=truth.absent_stayed)
+        assert report.recall == 1.0
+        assert report.precision[0].precision == 0.5
+        assert report.alerts_unknown_customer == 0
+
+    def test_parquet_churn_list_reads_like_csv(self, tmp_path: Path) -> None:
+        """The same churn list as Parquet (timestamps with a zone) gives the same rows."""
+        path = tmp_path / "churns.parquet"
+        pq.write_table(pa.table({"customer_id": ["C1", "C2"], "churn_time": [day(40), day(50)]}), path)
+        truth = read_truth(path)
+        assert truth.absent_stayed
+        assert [(r.customer_id, r.churn_time) for r in truth.rows] == [("C1", day(40)), ("C2", day(50))]
+
+    def test_churn_list_row_without_a_time_names_its_row(self, tmp_path: Path) -> None:
+        """A churn list row must say when the customer left."""
+        path = tmp_path / "churns.csv"
+        path.write_text("customer_id,churn_time\nC1,\n")
+        with pytest.raises(EvaluationInputError, match=r"churns.csv:2:churn_time"):
             read_truth(path)
 
 
