@@ -32,6 +32,7 @@ from models.config import ScoringConfig
 from models.labels import INPUT_NAMES, day_date, day_number
 from models.online import MODEL_FAMILY, OnlineModel
 from models.prequential import MetricsSnapshot, PrequentialMetrics, example_loss
+from models.risk_scale import RiskScale
 from schemas.outputs import ResolvedDay, TrainingExample
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Checkpoint:
     late_examples: int  # learned with a later day than they were resolved on
     drifts: int  # ADWIN detections on the model's log loss so far
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    risk_scale: RiskScale | None = None  # the model's scores on the rules' scale, once it has a share
 
     @property
     def version(self) -> str:
@@ -67,6 +69,7 @@ class Checkpoint:
             "learned_today": self.learned_today,
             "late_examples": self.late_examples,
             "drifts": self.drifts,
+            "risk_scale_points": None if self.risk_scale is None else len(self.risk_scale.model_points),
             "metrics": self.metrics,
         }
 
@@ -176,16 +179,22 @@ class DailyLearner:
             self._learn(example)
         self.last_day = day
         self._hand_over(day)
+        weight = self.model_weight(day)
         return Checkpoint(
             day=day,
             model=pickle.loads(pickle.dumps(self.model)),
-            model_weight=self.model_weight(day),
+            model_weight=weight,
             handover_day=self.handover_day,
             examples_learned=self.model.n_learned,
             learned_today=len(examples),
             late_examples=self.late_examples,
             drifts=self.drifts,
             metrics={name: metrics.snapshot().to_dict() for name, metrics in self.metrics.items()},
+            risk_scale=(
+                RiskScale.fit(self.metrics["model_recent"], self.metrics["rules_recent"])
+                if weight > 0
+                else None
+            ),
         )
 
     def _learn(self, example: TrainingExample) -> None:

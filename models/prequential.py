@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,6 +248,31 @@ class PrequentialMetrics:
             del self._bins[key]
         self._examples += count
         self._weighted_loss.add(loss)
+
+    def score_quantiles(self, shares: Sequence[float]) -> list[float] | None:
+        """The scores below which these shares of the weight lie (quantised scores, lowest
+        first); None before any example.
+
+        >>> metrics = PrequentialMetrics()
+        >>> for score in (0.1, 0.2, 0.3, 0.4):
+        ...     metrics.update(score, False)
+        >>> metrics.score_quantiles([0.0, 0.5, 1.0])
+        [0.1, 0.2, 0.4]
+        """
+        bins: list[tuple[int, _Bin]] = list(self._bins.items())
+        weights = [bin_.positive + bin_.negative for _, bin_ in bins]
+        total = math.fsum(weights)
+        if total <= 0:
+            return None
+        quantiles: list[float] = []
+        index, below = 0, 0.0
+        for share in sorted(shares):
+            target = share * total
+            while index < len(bins) - 1 and below + weights[index] < target * (1 - 1e-12):
+                below += weights[index]
+                index += 1
+            quantiles.append(round(bins[index][0] * self.resolution, 12))
+        return quantiles
 
     def snapshot(self) -> MetricsSnapshot:
         """All metrics now; O(distinct scores)."""

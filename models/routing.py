@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
 from models.online import OnlineModel
+from models.risk_scale import RiskScale
 from models.scorer import Score
 from schemas.outputs import ScoreSource
 
@@ -39,12 +40,18 @@ class VersionScorer:
     """
 
     def __init__(
-        self, rules: ColdStartRules, model: OnlineModel, model_weight: float, model_version: str
+        self,
+        rules: ColdStartRules,
+        model: OnlineModel,
+        model_weight: float,
+        model_version: str,
+        risk_scale: RiskScale | None = None,
     ) -> None:
         self.rules = rules
         self.model = model
         self.model_weight = min(1.0, max(0.0, model_weight))
         self._version = model_version
+        self.risk_scale = risk_scale
 
     @property
     def model_version(self) -> str:
@@ -54,7 +61,7 @@ class VersionScorer:
     def score(self, features: FeatureVector) -> Score:
         if self.model_weight == 0.0:
             return self.rules.score(features)
-        model = self.model.score(features)
+        model = self._on_risk_scale(self.model.score(features))
         if self.model_weight == 1.0:
             return Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)
         return self._blend(self.rules.score(features), model)
@@ -64,12 +71,19 @@ class VersionScorer:
         rules = self.rules.score(features)
         if self.model_weight == 0.0:
             return ScoredSnapshot(rules, self.model.probability(features), rules.value)
-        model = self.model.score(features)
+        probability = self.model.score(features)
+        model = self._on_risk_scale(probability)
         if self.model_weight == 1.0:
             used = Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)
         else:
             used = self._blend(rules, model)
-        return ScoredSnapshot(used, model.value, rules.value)
+        # the model is judged and learns on its own probability, not on the rules' scale
+        return ScoredSnapshot(used, probability.value, rules.value)
+
+    def _on_risk_scale(self, model: Score) -> Score:
+        if self.risk_scale is None:
+            return model
+        return Score(self.risk_scale(model.value), model.reasons, model.source, model.model_version)
 
     def _blend(self, rules: Score, model: Score) -> Score:
         weight = self.model_weight

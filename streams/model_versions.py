@@ -107,7 +107,9 @@ class ModelVersions:
         return self.scorer(checkpoint)
 
     def scorer(self, checkpoint: Checkpoint) -> VersionScorer:
-        return VersionScorer(self._rules, checkpoint.model, checkpoint.model_weight, checkpoint.version)
+        return VersionScorer(
+            self._rules, checkpoint.model, checkpoint.model_weight, checkpoint.version, checkpoint.risk_scale
+        )
 
     def _show(self, scorer: VersionScorer) -> None:
         """The version in use on ``/metrics`` (one series at a time)."""

@@ -159,6 +159,28 @@ class TestDailyLearner:
         handed = checkpoints[start]
         assert handed.metrics["model_recent"]["roc_auc"] > handed.metrics["rules_recent"]["roc_auc"]
 
+    def test_checkpoints_map_the_model_to_the_rules_scale_once_it_has_a_share(self) -> None:
+        """No risk scale while the rules score alone; from the hand-over on, the model's recent
+        scores mapped through it fall in each zone as often as the rules' scores did."""
+        learner = DailyLearner(SMALL)
+        checkpoints = []
+        for record in interleave(two_groups(12), 3):
+            if isinstance(record, ResolvedDay):
+                learner.mark(record)
+            else:
+                learner.offer(record)
+            checkpoints.extend(learner.finalize_ready())
+        assert all((c.risk_scale is None) == (c.model_weight == 0.0) for c in checkpoints)
+        scale = checkpoints[-1].risk_scale
+        assert scale is not None
+        recent = [e for record in interleave(two_groups(12), 3) if isinstance(e := record, TrainingExample)][
+            -200:
+        ]
+        for threshold in (0.3, 0.4, 0.5):
+            rules_share = sum(e.rules_score >= threshold for e in recent) / len(recent)
+            model_share = sum(scale(e.model_score) >= threshold for e in recent) / len(recent)
+            assert model_share == pytest.approx(rules_share, abs=0.02)
+
     def test_the_model_never_takes_over_while_it_is_worse(self) -> None:
         """Rules that are perfect on every example keep the model's share at 0."""
         learner = DailyLearner(SMALL)
