@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from features.decay import exposure_days
 from features.vector import FeatureVector
-from models.reasons import finite
 
 RATE_RATIO_MAX = 5.0
 """Upper clamp of a rate ratio: a burst five times the usual rate is already a burst."""
+
+AMOUNT_MAX = 1e12
+"""Largest sum or history a ratio reads; larger values and infinities are clamped to it."""
 
 RATE_RATIO_WINDOWS: tuple[tuple[str, int, int], ...] = (
     ("calls_out", 7, 30),
@@ -64,7 +66,7 @@ def rate_ratio(
     1 for steady traffic at any history length, 0 when the activity stopped long enough
     ago, ``RATE_RATIO_MAX`` for activity with no earlier activity. With no activity in
     either window, or no history, it is 1: nothing has changed. Finite for any input
-    (NaN and infinities are neutralised first).
+    (NaN and negative values count as 0, infinities as ``AMOUNT_MAX``).
 
     >>> from features.decay import exposure_days
     >>> steady = exposure_days(7, 40.0), exposure_days(30, 40.0)  # one unit a day for 40 days
@@ -74,11 +76,11 @@ def rate_ratio(
     >>> [rate_ratio(short, 7, long, 30, 200.0) for short, long in (stopped, new, none)]
     [0.0, 5.0, 1.0]
     """
-    history = finite(history_days)
+    history = _amount(history_days)
     if history <= 0.0:
         return 1.0
-    short_total = max(finite(short_sum), 0.0)
-    long_total = max(finite(long_sum), 0.0)
+    short_total = _amount(short_sum)
+    long_total = _amount(long_sum)
     if long_total <= 0.0:
         return 1.0 if short_total <= 0.0 else RATE_RATIO_MAX
     short_exposure = exposure_days(short_days, history)
@@ -87,6 +89,11 @@ def rate_ratio(
     # the exposures' quotient lies in [1, long_days / short_days]: no overflow from a tiny history
     exposure_ratio = exposure_days(long_days, history) / short_exposure
     return min((short_total / long_total) * exposure_ratio, RATE_RATIO_MAX)
+
+
+def _amount(value: float) -> float:
+    """A sum or a history length as a ratio reads it: in ``[0, AMOUNT_MAX]``, NaN as 0."""
+    return min(value, AMOUNT_MAX) if value > 0.0 else 0.0
 
 
 def derived_inputs(features: FeatureVector) -> dict[str, float]:

@@ -16,7 +16,7 @@ from features.vector import FeatureVector
 from models.derived_inputs import RATE_RATIO_MAX, RATE_RATIO_NAMES, derived_inputs, rate_ratio
 from models.labels import INPUT_NAMES
 from models.online import CLOCK_INPUTS, OnlineModel, model_inputs
-from models.reasons import ReasonCode, fixed_code_for_feature
+from models.reasons import ReasonCode, describe, fixed_code_for_feature
 from schemas.events import PaymentType
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -172,3 +172,14 @@ class TestDerivedInputReasons:
         score = model.score(quiet)
         assert score.value > 0.5
         assert score.reasons[0].code == ReasonCode.USAGE_DECLINE
+
+    def test_usage_reason_of_a_customer_who_went_quiet_leads_with_the_last_week(self) -> None:
+        """Eight silent days: the text says the last week's calls fell, not only the 60-day trend."""
+        quiet = silent_for(steady(calls_out_per_day=8.0, minutes_out_per_day=50.0, history_days=200.0), 8.0)
+        text = describe(ReasonCode.USAGE_DECLINE, quiet)
+        assert text.startswith("recent calls at 42% of the 30-day rate; call minutes down")
+
+    def test_usage_reason_of_a_steady_customer_does_not_mention_the_last_week(self) -> None:
+        """Calls at their usual rate: the text is the trend and the month's minutes."""
+        regular = steady(calls_out_per_day=8.0, minutes_out_per_day=50.0, history_days=200.0)
+        assert describe(ReasonCode.USAGE_DECLINE, regular).startswith("call minutes flat")
