@@ -58,6 +58,14 @@ RATE_RATIO_NAMES: tuple[str, ...] = tuple(
 """The names of the rate-ratio inputs, in ``RATE_RATIO_WINDOWS`` order."""
 
 
+_WINDOW_FIELDS: tuple[tuple[str, str, int, str, int], ...] = tuple(
+    (name, f"{family}_{short_days}d", short_days, f"{family}_{long_days}d", long_days)
+    for name, (family, short_days, long_days) in zip(RATE_RATIO_NAMES, RATE_RATIO_WINDOWS, strict=True)
+)
+"""Per rate-ratio input: its name, the short window's field and days, the long window's (computed once)."""
+_WINDOW_DAYS = tuple(sorted({days for _, _, short, _, long in _WINDOW_FIELDS for days in (short, long)}))
+
+
 def rate_ratio(
     short_sum: float, short_days: float, long_sum: float, long_days: float, history_days: float
 ) -> float:
@@ -77,17 +85,20 @@ def rate_ratio(
     [0.0, 5.0, 1.0]
     """
     history = _amount(history_days)
-    if history <= 0.0:
+    short_exposure = exposure_days(short_days, history)
+    if not short_exposure > 0.0:  # no history, or one too short to be told from none
         return 1.0
-    short_total = _amount(short_sum)
-    long_total = _amount(long_sum)
+    return _ratio(_amount(short_sum), _amount(long_sum), exposure_days(long_days, history) / short_exposure)
+
+
+def _ratio(short_total: float, long_total: float, exposure_ratio: float) -> float:
+    """``rate_ratio`` of two clean sums, given the long window's exposure over the short one's.
+
+    The exposures' quotient lies in ``[1, long_days / short_days]``, so a tiny history
+    cannot overflow it.
+    """
     if long_total <= 0.0:
         return 1.0 if short_total <= 0.0 else RATE_RATIO_MAX
-    short_exposure = exposure_days(short_days, history)
-    if not short_exposure > 0.0:  # a history too short to be told from none
-        return 1.0
-    # the exposures' quotient lies in [1, long_days / short_days]: no overflow from a tiny history
-    exposure_ratio = exposure_days(long_days, history) / short_exposure
     return min((short_total / long_total) * exposure_ratio, RATE_RATIO_MAX)
 
 
@@ -99,6 +110,9 @@ def _amount(value: float) -> float:
 def derived_inputs(features: FeatureVector) -> dict[str, float]:
     """Every derived input of ``features``, by name, in ``RATE_RATIO_NAMES`` order.
 
+    The same values as ``rate_ratio`` per window pair, with each window's exposure
+    computed once (scoring runs this for every snapshot).
+
     >>> from dataclasses import replace
     >>> from datetime import UTC, datetime
     >>> quiet = replace(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)),
@@ -106,13 +120,15 @@ def derived_inputs(features: FeatureVector) -> dict[str, float]:
     >>> round(derived_inputs(quiet)["calls_out_rate_7d_per_30d"], 3)
     0.107
     """
+    history = _amount(features.history_days)
+    exposure = {days: exposure_days(days, history) for days in _WINDOW_DAYS}
+    if not min(exposure.values()) > 0.0:  # no history, or one too short to be told from none
+        return dict.fromkeys(RATE_RATIO_NAMES, 1.0)
     return {
-        name: rate_ratio(
-            getattr(features, f"{family}_{short_days}d"),
-            short_days,
-            getattr(features, f"{family}_{long_days}d"),
-            long_days,
-            features.history_days,
+        name: _ratio(
+            _amount(getattr(features, short_field)),
+            _amount(getattr(features, long_field)),
+            exposure[long_days] / exposure[short_days],
         )
-        for name, (family, short_days, long_days) in zip(RATE_RATIO_NAMES, RATE_RATIO_WINDOWS, strict=True)
+        for name, short_field, short_days, long_field, long_days in _WINDOW_FIELDS
     }
