@@ -1,9 +1,10 @@
 """The online churn model: a River pipeline that learns one resolved label at a time.
 
-Pipeline: ``StandardScaler | ClipScaled | LogisticRegression`` over
-``FeatureVector.numeric()``. The scaler keeps running means and variances, the clip
-keeps one extreme customer from saturating the score, and logistic regression by SGD
-stays cheap and explainable: a feature's contribution to the log-odds is its weight
+Pipeline: ``StandardScaler | ClipScaled | LogisticRegression`` over ``model_inputs``
+(``FeatureVector.numeric()`` without the clock-like inputs, plus the rate ratios of
+``models.derived_inputs``). The scaler keeps running means and variances, the clip keeps
+one extreme customer from saturating the score, and logistic regression by SGD stays
+cheap and explainable: a feature's contribution to the log-odds is its weight
 times its clipped standardised value, which is what the reasons report.
 
 ``model_version`` is ``river-logreg-<labels learned>``: it changes with every label, so
@@ -22,6 +23,7 @@ from river import base, compose, linear_model, optim, preprocessing
 from features.vector import FeatureVector
 from models.cold_start import sigmoid
 from models.config import ScoringConfig
+from models.derived_inputs import derived_inputs
 from models.reasons import (
     ReasonCode,
     complaint_aggregate_code,
@@ -66,14 +68,20 @@ the customer record rather than from the activations seen.
 
 
 def model_inputs(features: FeatureVector) -> dict[str, float]:
-    """The numeric features except ``CLOCK_INPUTS``, non-finite values neutralised (NaN -> 0, inf clamped).
+    """The numeric features except ``CLOCK_INPUTS``, then the derived inputs; every value finite.
+
+    Non-finite features are neutralised (NaN -> 0, inf clamped). The derived inputs
+    (``models.derived_inputs``: short-to-long window rate ratios) come last, so the stored
+    features keep their positions in ``models.labels.INPUT_NAMES``.
 
     >>> from datetime import UTC, datetime
     >>> inputs = model_inputs(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
-    >>> inputs["churned"], "history_days" in inputs
-    (0.0, False)
+    >>> inputs["churned"], "history_days" in inputs, inputs["calls_out_rate_7d_per_30d"]
+    (0.0, False, 1.0)
     """
-    return {name: finite(value) for name, value in features.numeric().items() if name not in CLOCK_INPUTS}
+    inputs = {name: finite(value) for name, value in features.numeric().items() if name not in CLOCK_INPUTS}
+    inputs.update(derived_inputs(features))
+    return inputs
 
 
 class OnlineModel:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from features.vector import FeatureVector
+from models.derived_inputs import rate_ratio
 from schemas.outputs import Reason
 
 MAX_TEXT_CHARS = 200
@@ -192,8 +193,44 @@ def _trend(subject: str, trend: float) -> str:
     return f"{subject} flat vs the previous 60 days"
 
 
+RECENT_CALLS_DROP_RATIO = 0.5
+"""Below this ratio of the 7-day to the 30-day call rate, a usage reason leads with the recent calls."""
+
+
+def recent_calls_ratio(features: FeatureVector) -> float:
+    """Calls (in and out) per day over the last ~7 days / over the last ~30 days: 1 steady, 0 stopped.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> round(recent_calls_ratio(replace(v, history_days=200.0, calls_in_7d=0.7, calls_in_30d=30.0)), 2)
+    0.1
+    """
+    return rate_ratio(
+        finite(features.calls_out_7d) + finite(features.calls_in_7d),
+        7,
+        finite(features.calls_out_30d) + finite(features.calls_in_30d),
+        30,
+        features.history_days,
+    )
+
+
 def _usage(features: FeatureVector) -> str:
+    """The minutes' trend; led by recent calls (the 7-day decayed rate) when below half the 30-day rate.
+
+    A customer who went silent a few days ago has a small trend still (the 30-day window
+    decays slowly) but a 7-day call rate near 0, which is what the model's rate ratios read.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> _usage(replace(v, history_days=200.0, calls_out_30d=30.0, usage_trend=-0.2))
+    'recent calls at 0% of the 30-day rate; call minutes down 20% vs the previous 60 days'
+    """
     text = _trend("call minutes", features.usage_trend)
+    recent = recent_calls_ratio(features)
+    if recent < RECENT_CALLS_DROP_RATIO:
+        return f"recent calls at {_percent(recent)} of the 30-day rate; {text}"
     if finite(features.usage_trend) <= -0.005:
         return text
     return f"{text}, {_count(features.minutes_out_30d)} outgoing minutes in the last 30 days"

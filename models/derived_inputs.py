@@ -1,0 +1,134 @@
+"""Model inputs derived from one feature vector: recent activity relative to the customer's own past.
+
+A decayed sum says how much a customer did, which mostly says who the customer is; a
+linear model on standardised sums ranks heavy users against light ones rather than
+customers against their own habits. The ratio of a short window's daily rate to a
+longer window's is 1 for steady traffic at any volume, falls towards 0 when the
+activity stops (a silent customer's 7-day sum decays four times faster than its 30-day
+sum) and rises above 1 for a burst.
+
+Rates are the decayed sums divided by ``features.decay.exposure_days(tau, history_days)``,
+as in ``features.decay.trend``: the windows of a customer seen for fewer than ~3 time
+constants are still filling, and without that normalisation the ratios move with the
+history length, which in a stream that starts on one day is the date for everyone who
+predates it (``models.online.CLOCK_INPUTS``). Measured with ``churnwatch bench models``
+(docs/learning.md, "Derived inputs"): unnormalised ratios gained nothing.
+
+Computed from a ``FeatureVector`` alone: nothing more is kept in the feature store.
+"""
+
+from __future__ import annotations
+
+from features.decay import exposure_days
+from features.vector import FeatureVector
+
+RATE_RATIO_MAX = 5.0
+"""Upper clamp of a rate ratio: a burst five times the usual rate is already a burst."""
+
+AMOUNT_MAX = 1e12
+"""Largest sum or history a ratio reads; larger values and infinities are clamped to it."""
+
+RATE_RATIO_WINDOWS: tuple[tuple[str, int, int], ...] = (
+    ("calls_out", 7, 30),
+    ("calls_out", 30, 90),
+    ("calls_in", 7, 30),
+    ("calls_in", 30, 90),
+    ("minutes_out", 7, 30),
+    ("minutes_out", 30, 90),
+    ("minutes_in", 7, 30),
+    ("minutes_in", 30, 90),
+    ("topup_amount", 30, 90),
+    ("topup_count", 30, 90),
+)
+"""(feature family, short window days, long window days) of every rate-ratio input."""
+
+
+def rate_ratio_name(family: str, short_days: int, long_days: int) -> str:
+    """The input's name: the family first, so reasons map it like the sums it comes from.
+
+    >>> rate_ratio_name("calls_out", 7, 30)
+    'calls_out_rate_7d_per_30d'
+    """
+    return f"{family}_rate_{short_days}d_per_{long_days}d"
+
+
+RATE_RATIO_NAMES: tuple[str, ...] = tuple(
+    rate_ratio_name(family, short_days, long_days) for family, short_days, long_days in RATE_RATIO_WINDOWS
+)
+"""The names of the rate-ratio inputs, in ``RATE_RATIO_WINDOWS`` order."""
+
+
+_WINDOW_FIELDS: tuple[tuple[str, str, int, str, int], ...] = tuple(
+    (name, f"{family}_{short_days}d", short_days, f"{family}_{long_days}d", long_days)
+    for name, (family, short_days, long_days) in zip(RATE_RATIO_NAMES, RATE_RATIO_WINDOWS, strict=True)
+)
+"""Per rate-ratio input: its name, the short window's field and days, the long window's (computed once)."""
+_WINDOW_DAYS = tuple(sorted({days for _, _, short, _, long in _WINDOW_FIELDS for days in (short, long)}))
+
+
+def rate_ratio(
+    short_sum: float, short_days: float, long_sum: float, long_days: float, history_days: float
+) -> float:
+    """Daily rate of the short decayed window over that of the long one, in ``[0, RATE_RATIO_MAX]``.
+
+    1 for steady traffic at any history length, 0 when the activity stopped long enough
+    ago, ``RATE_RATIO_MAX`` for activity with no earlier activity. With no activity in
+    either window, or no history, it is 1: nothing has changed. Finite for any input
+    (NaN and negative values count as 0, infinities as ``AMOUNT_MAX``).
+
+    >>> from features.decay import exposure_days
+    >>> steady = exposure_days(7, 40.0), exposure_days(30, 40.0)  # one unit a day for 40 days
+    >>> round(rate_ratio(steady[0], 7, steady[1], 30, 40.0), 12)
+    1.0
+    >>> stopped, new, none = (0.0, 12.0), (3.0, 0.0), (0.0, 0.0)  # (7-day sum, 30-day sum)
+    >>> [rate_ratio(short, 7, long, 30, 200.0) for short, long in (stopped, new, none)]
+    [0.0, 5.0, 1.0]
+    """
+    history = _amount(history_days)
+    short_exposure = exposure_days(short_days, history)
+    if not short_exposure > 0.0:  # no history, or one too short to be told from none
+        return 1.0
+    return _ratio(_amount(short_sum), _amount(long_sum), exposure_days(long_days, history) / short_exposure)
+
+
+def _ratio(short_total: float, long_total: float, exposure_ratio: float) -> float:
+    """``rate_ratio`` of two clean sums, given the long window's exposure over the short one's.
+
+    The exposures' quotient lies in ``[1, long_days / short_days]``, so a tiny history
+    cannot overflow it.
+    """
+    if long_total <= 0.0:
+        return 1.0 if short_total <= 0.0 else RATE_RATIO_MAX
+    return min((short_total / long_total) * exposure_ratio, RATE_RATIO_MAX)
+
+
+def _amount(value: float) -> float:
+    """A sum or a history length as a ratio reads it: in ``[0, AMOUNT_MAX]``, NaN as 0."""
+    return min(value, AMOUNT_MAX) if value > 0.0 else 0.0
+
+
+def derived_inputs(features: FeatureVector) -> dict[str, float]:
+    """Every derived input of ``features``, by name, in ``RATE_RATIO_NAMES`` order.
+
+    The same values as ``rate_ratio`` per window pair, with each window's exposure
+    computed once (scoring runs this for every snapshot).
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> quiet = replace(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)),
+    ...                 history_days=200.0, calls_out_7d=0.5, calls_out_30d=20.0)
+    >>> round(derived_inputs(quiet)["calls_out_rate_7d_per_30d"], 3)
+    0.107
+    """
+    history = _amount(features.history_days)
+    exposure = {days: exposure_days(days, history) for days in _WINDOW_DAYS}
+    if not min(exposure.values()) > 0.0:  # no history, or one too short to be told from none
+        return dict.fromkeys(RATE_RATIO_NAMES, 1.0)
+    return {
+        name: _ratio(
+            _amount(getattr(features, short_field)),
+            _amount(getattr(features, long_field)),
+            exposure[long_days] / exposure[short_days],
+        )
+        for name, short_field, short_days, long_field, long_days in _WINDOW_FIELDS
+    }
