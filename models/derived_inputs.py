@@ -19,11 +19,15 @@ Computed from a ``FeatureVector`` alone: nothing more is kept in the feature sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from features.decay import exposure_days
-from features.vector import FeatureVector
 
 RATE_RATIO_MAX = 5.0
 """Upper clamp of a rate ratio: a burst five times the usual rate is already a burst."""
+
+AMOUNT_MIN = 1e-9
+"""Smallest sum or history a ratio reads as activity: a billionth of an event is none."""
 
 AMOUNT_MAX = 1e12
 """Largest sum or history a ratio reads; larger values and infinities are clamped to it."""
@@ -103,31 +107,35 @@ def _ratio(short_total: float, long_total: float, exposure_ratio: float) -> floa
 
 
 def _amount(value: float) -> float:
-    """A sum or a history length as a ratio reads it: in ``[0, AMOUNT_MAX]``, NaN as 0."""
-    return min(value, AMOUNT_MAX) if value > 0.0 else 0.0
+    """A sum or a history length as a ratio reads it: in ``[0, AMOUNT_MAX]``, NaN and anything
+    below ``AMOUNT_MIN`` as 0 (so a pending snapshot's float32 copy reads alike)."""
+    return min(value, AMOUNT_MAX) if value >= AMOUNT_MIN else 0.0
 
 
-def derived_inputs(features: FeatureVector) -> dict[str, float]:
-    """Every derived input of ``features``, by name, in ``RATE_RATIO_NAMES`` order.
+def derived_inputs(values: Mapping[str, float]) -> dict[str, float]:
+    """Every derived input, by name, in ``RATE_RATIO_NAMES`` order, from the numeric features
+    (``FeatureVector.numeric()`` or the stored inputs of a pending snapshot; missing ones
+    count as 0, and a missing ``history_days`` leaves every ratio at 1: nothing changed).
 
     The same values as ``rate_ratio`` per window pair, with each window's exposure
     computed once (scoring runs this for every snapshot).
 
     >>> from dataclasses import replace
     >>> from datetime import UTC, datetime
+    >>> from features.vector import FeatureVector
     >>> quiet = replace(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)),
     ...                 history_days=200.0, calls_out_7d=0.5, calls_out_30d=20.0)
-    >>> round(derived_inputs(quiet)["calls_out_rate_7d_per_30d"], 3)
+    >>> round(derived_inputs(quiet.numeric())["calls_out_rate_7d_per_30d"], 3)
     0.107
     """
-    history = _amount(features.history_days)
+    history = _amount(values.get("history_days", 0.0))
     exposure = {days: exposure_days(days, history) for days in _WINDOW_DAYS}
     if not min(exposure.values()) > 0.0:  # no history, or one too short to be told from none
         return dict.fromkeys(RATE_RATIO_NAMES, 1.0)
     return {
         name: _ratio(
-            _amount(getattr(features, short_field)),
-            _amount(getattr(features, long_field)),
+            _amount(values.get(short_field, 0.0)),
+            _amount(values.get(long_field, 0.0)),
             exposure[long_days] / exposure[short_days],
         )
         for name, short_field, short_days, long_field, long_days in _WINDOW_FIELDS

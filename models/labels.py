@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from features.vector import FeatureVector
-from models.online import model_inputs
+from models.online import stored_inputs
 from schemas.outputs import ScoreSource, TrainingExample
 
 DAY_S = 86_400
-INPUT_NAMES: tuple[str, ...] = tuple(model_inputs(FeatureVector.empty("-", datetime(2000, 1, 1, tzinfo=UTC))))
-"""The model inputs in a fixed order: the bit positions of the pending-snapshot codec."""
+INPUT_NAMES: tuple[str, ...] = tuple(
+    stored_inputs(FeatureVector.empty("-", datetime(2000, 1, 1, tzinfo=UTC)))
+)
+"""The stored inputs in a fixed order: the bit positions of the pending-snapshot codec."""
 
 _BLOB_VERSION = 1
 _HEADER = struct.Struct("<BH")  # codec version, model_version length

@@ -30,7 +30,7 @@ from river import drift
 
 from models.config import ScoringConfig
 from models.labels import INPUT_NAMES, day_date, day_number
-from models.online import MODEL_FAMILY, OnlineModel
+from models.online import MODEL_FAMILY, OnlineModel, inputs_from_stored
 from models.prequential import MetricsSnapshot, PrequentialMetrics, example_loss
 from models.risk_scale import RiskScale
 from schemas.outputs import ResolvedDay, TrainingExample
@@ -212,8 +212,8 @@ class DailyLearner:
                 self.model.n_learned,
                 self.drift.estimation,
             )
-        inputs = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
-        self.model.learn_inputs(inputs, label, weight)
+        stored = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
+        self.model.learn_inputs(inputs_from_stored(stored), label, weight)
 
     def _hand_over(self, day: int) -> None:
         """Start the hand-over the first day the model is warm and beats the rules recently."""

@@ -15,7 +15,7 @@ the same count scores identically.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from river import base, compose, linear_model, optim, preprocessing
@@ -67,21 +67,45 @@ the customer record rather than from the activations seen.
 """
 
 
-def model_inputs(features: FeatureVector) -> dict[str, float]:
-    """The numeric features except ``CLOCK_INPUTS``, then the derived inputs; every value finite.
+STORED_CLOCK_INPUTS = frozenset({"history_days"})
+"""Clock inputs kept with a pending snapshot all the same: the derived ratios need them."""
 
-    Non-finite features are neutralised (NaN -> 0, inf clamped). The derived inputs
-    (``models.derived_inputs``: short-to-long window rate ratios) come last, so the stored
-    features keep their positions in ``models.labels.INPUT_NAMES``.
+
+def stored_inputs(features: FeatureVector) -> dict[str, float]:
+    """What a pending snapshot keeps for learning: the numeric features the model reads and
+    ``history_days``, every value finite (NaN -> 0, inf clamped). The derived inputs are
+    computed again from these (``inputs_from_stored``), so they cost no Redis bytes.
 
     >>> from datetime import UTC, datetime
-    >>> inputs = model_inputs(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
+    >>> stored = stored_inputs(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
+    >>> "history_days" in stored, "tenure_days" in stored, list(stored)[-1]
+    (True, False, 'history_days')
+    """
+    numeric = features.numeric()
+    inputs = {name: finite(value) for name, value in numeric.items() if name not in CLOCK_INPUTS}
+    # kept last: the pending-snapshot codec's bit positions of the other inputs stay as they were
+    inputs.update({name: finite(numeric[name]) for name in sorted(STORED_CLOCK_INPUTS)})
+    return inputs
+
+
+def inputs_from_stored(stored: Mapping[str, float]) -> dict[str, float]:
+    """The model's inputs from stored ones: all but the clock inputs, then the derived inputs.
+
+    >>> from datetime import UTC, datetime
+    >>> vector = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> inputs = inputs_from_stored(stored_inputs(vector))
     >>> inputs["churned"], "history_days" in inputs, inputs["calls_out_rate_7d_per_30d"]
     (0.0, False, 1.0)
     """
-    inputs = {name: finite(value) for name, value in features.numeric().items() if name not in CLOCK_INPUTS}
-    inputs.update(derived_inputs(features))
+    inputs = {name: value for name, value in stored.items() if name not in CLOCK_INPUTS}
+    inputs.update(derived_inputs(stored))
     return inputs
+
+
+def model_inputs(features: FeatureVector) -> dict[str, float]:
+    """The model's inputs: the numeric features except ``CLOCK_INPUTS``, then the derived
+    inputs (``models.derived_inputs``: short-to-long window rate ratios); every value finite."""
+    return inputs_from_stored(stored_inputs(features))
 
 
 class OnlineModel:

@@ -19,7 +19,7 @@ from features.aging import aged
 from features.store import FeatureStore, PositionedEvent
 from features.vector import FeatureVector
 from models.labels import PendingSnapshot, snapshot_id
-from models.online import model_inputs
+from models.online import stored_inputs
 from models.routing import VersionScorer
 from models.scorer import Score
 from policy.alert_state import AlertState
@@ -196,7 +196,7 @@ class TickProcessor:
                         customer_id=customer_id,
                         day=day,
                         silent_days=silent_days,
-                        inputs=model_inputs(vector),
+                        inputs=stored_inputs(vector),
                         score=score.value,
                         score_source=score.source,
                         model_score=scored.model_score,

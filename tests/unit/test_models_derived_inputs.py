@@ -7,6 +7,7 @@ import random
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,7 +16,7 @@ from features.decay import exposure_days
 from features.vector import FeatureVector
 from models.derived_inputs import RATE_RATIO_MAX, RATE_RATIO_NAMES, derived_inputs, rate_ratio
 from models.labels import INPUT_NAMES
-from models.online import CLOCK_INPUTS, OnlineModel, model_inputs
+from models.online import CLOCK_INPUTS, OnlineModel, inputs_from_stored, model_inputs, stored_inputs
 from models.reasons import ReasonCode, describe, fixed_code_for_feature
 from schemas.events import PaymentType
 
@@ -82,7 +83,7 @@ class TestRateRatio:
 
     def test_no_activity_and_no_history_are_neutral(self) -> None:
         """An empty vector reads 1 (nothing changed) on every ratio, not 'stopped'."""
-        assert derived_inputs(EMPTY) == dict.fromkeys(RATE_RATIO_NAMES, 1.0)
+        assert derived_inputs(EMPTY.numeric()) == dict.fromkeys(RATE_RATIO_NAMES, 1.0)
 
     def test_activity_with_no_earlier_activity_is_capped(self) -> None:
         """Calls in the last week after a silent quarter read the cap, not infinity."""
@@ -113,8 +114,8 @@ class TestSilence:
         heavy = silent_for(steady(calls_out_per_day=40.0, minutes_out_per_day=300.0, history_days=150.0), 5.0)
         light = silent_for(steady(calls_out_per_day=0.5, minutes_out_per_day=2.0, history_days=150.0), 5.0)
         assert math.isclose(
-            derived_inputs(heavy)["calls_out_rate_7d_per_30d"],
-            derived_inputs(light)["calls_out_rate_7d_per_30d"],
+            derived_inputs(heavy.numeric())["calls_out_rate_7d_per_30d"],
+            derived_inputs(light.numeric())["calls_out_rate_7d_per_30d"],
             rel_tol=1e-9,
         )
 
@@ -128,15 +129,29 @@ class TestModelInputs:
 
     @given(features=extreme_vectors)
     def test_inputs_are_deterministic_and_always_the_same_names(self, features: FeatureVector) -> None:
-        """The same vector gives the same inputs, under the names the pending-snapshot codec knows."""
+        """The same vector gives the same inputs; what a snapshot stores has the codec's names."""
         inputs = model_inputs(features)
         assert inputs == model_inputs(features)
-        assert tuple(inputs) == INPUT_NAMES
+        assert tuple(stored_inputs(features)) == INPUT_NAMES
 
-    def test_stored_features_keep_their_positions_before_the_derived_inputs(self) -> None:
-        """Derived inputs are appended: the numeric features' bit positions in the codec stay put."""
+    @given(features=extreme_vectors)
+    def test_a_stored_snapshot_learns_the_inputs_it_was_scored_on(self, features: FeatureVector) -> None:
+        """Derived inputs are not stored: computed again from a pending snapshot's float32 inputs,
+        they are what the scorer read, to float32 precision."""
+        stored = {name: float(np.float32(value)) for name, value in stored_inputs(features).items()}
+        again = inputs_from_stored(stored)
+        inputs = model_inputs(features)
+        assert tuple(again) == tuple(inputs)
+        for name, value in inputs.items():
+            assert math.isclose(again[name], value, rel_tol=1e-5, abs_tol=1e-5), name
+
+    def test_stored_inputs_keep_their_positions_and_add_only_the_history(self) -> None:
+        """The numeric features keep their codec bit positions; ``history_days`` comes last, so a
+        snapshot stored without it reads every ratio as 1 (nothing changed), not as silence."""
         numeric = tuple(name for name in EMPTY.numeric() if name not in CLOCK_INPUTS)
-        assert numeric + RATE_RATIO_NAMES == INPUT_NAMES
+        assert (*numeric, "history_days") == INPUT_NAMES
+        older = {name: 1.0 for name in numeric}
+        assert all(inputs_from_stored(older)[name] == 1.0 for name in RATE_RATIO_NAMES)
 
     def test_inputs_fit_the_pending_snapshot_mask(self) -> None:
         """The pending-snapshot codec marks present inputs in a 64-bit mask."""

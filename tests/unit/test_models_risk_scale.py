@@ -15,8 +15,12 @@ from models.risk_scale import RiskScale
 from models.routing import VersionScorer
 from schemas.outputs import ScoreSource
 
+# model scores distinct at the metrics' resolution (1e-6): closer ones share a bin and a quantile
 pairs = st.lists(
-    st.tuples(st.floats(0.0, 0.3), st.floats(0.0, 1.0)), min_size=50, max_size=400, unique_by=lambda p: p[0]
+    st.tuples(st.integers(0, 300_000).map(lambda k: k / 1e6), st.floats(0.0, 1.0)),
+    min_size=50,
+    max_size=400,
+    unique_by=lambda p: p[0],
 )
 
 
