@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from stack.embedded import running_stack, start_stack
 from stack.process import port_accepts
+from stack.state import STATE_FILE
 
 app = typer.Typer(help="Embedded Kafka-protocol broker and Redis server.", no_args_is_help=True)
 
-STATE_FILE = Path("churnwatch-data") / "stack.json"
 
 
 @app.command("up")

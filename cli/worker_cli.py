@@ -12,6 +12,7 @@ import uvloop
 
 from agents.worker import build_worker
 from stack.embedded import running_stack
+from stack.state import NO_BROKER_FIX, broker_answers, redis_answers, resolve
 from stack.topics import ensure_topics, partition_counts
 from streams.settings import Settings
 
@@ -41,8 +42,17 @@ def worker() -> None:
     if settings.uses_development_key:
         log.warning("CHURNWATCH_PSEUDONYM_KEY is not set: using the development key")
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    addresses = resolve(settings.bootstrap, settings.redis_url)
+    if addresses.kafka_bootstrap is not None and not broker_answers(addresses.kafka_bootstrap):
+        unreachable = f"cannot reach the broker at {addresses.kafka_bootstrap} ({addresses.source})"
+        raise typer.Exit(_refuse(f"{unreachable}: {NO_BROKER_FIX}"))
+    if addresses.redis_url is not None and not redis_answers(addresses.redis_url):
+        raise typer.Exit(_refuse(f"cannot reach Redis at {addresses.redis_url} ({addresses.source}): "
+                                 "set CHURNWATCH_REDIS_URL, or run `churnwatch stack up` in this directory"))
+    if addresses.kafka_bootstrap is not None or addresses.redis_url is not None:
+        typer.echo(addresses.describe())
     with running_stack(
-        Path(settings.worker.data_dir) / "stack", settings.bootstrap, settings.redis_url
+        Path(settings.worker.data_dir) / "stack", addresses.kafka_bootstrap, addresses.redis_url
     ) as stack:
         if stack.children:
             typer.echo(f"embedded stack: kafka {stack.kafka_bootstrap}, redis {stack.redis_url}")

@@ -26,6 +26,7 @@ from sim.publish import PublishSummary, publish_simulation
 from sim.replay import Rejection, ReplayProgress, ReplaySummary, replay
 from sim.simulate import Simulation, SimulationSummary
 from sim.sink import EventTopics, ProducerSink
+from stack.state import NO_BROKER_FIX, broker_answers, resolve
 from stack.topics import ensure_topics
 
 DEFAULT_START = "2025-11-03T00:00:00+00:00"
@@ -34,8 +35,12 @@ _SHOWN_REJECTIONS = 20
 # The same environment variables as the worker's settings, so `eval "$(churnwatch stack up)"`
 # points every command at the same broker and topics.
 Bootstrap = Annotated[
-    str,
-    typer.Option(envvar="CHURNWATCH_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers, host:port[,host:port]."),
+    str | None,
+    typer.Option(
+        envvar="CHURNWATCH_KAFKA_BOOTSTRAP",
+        help="Kafka bootstrap servers, host:port[,host:port] "
+        "(default: the stack `churnwatch stack up` recorded).",
+    ),
 ]
 CallsTopic = Annotated[str, typer.Option(envvar="CHURNWATCH_TOPICS__CALLS", help="Topic for call events.")]
 TopupsTopic = Annotated[
@@ -57,6 +62,20 @@ Partitions = Annotated[
 ]
 
 
+def reachable_broker(bootstrap: str | None, console: Console) -> str:
+    """The broker to publish to (the option, else the recorded stack), said in one line; a
+    missing or silent broker ends the command with one line naming the fix."""
+    addresses = resolve(bootstrap, None)
+    if addresses.kafka_bootstrap is None:
+        console.print(f"[red]no broker configured:[/red] {NO_BROKER_FIX}")
+        raise typer.Exit(code=2)
+    if not broker_answers(addresses.kafka_bootstrap):
+        console.print(f"[red]cannot reach the broker at {addresses.kafka_bootstrap}:[/red] {NO_BROKER_FIX}")
+        raise typer.Exit(code=2)
+    console.print(f"using kafka {addresses.kafka_bootstrap} ({addresses.source})")
+    return addresses.kafka_bootstrap
+
+
 def simulate_command(
     customers: Annotated[int, typer.Option(min=1, help="Population size.")] = 20_000,
     days: Annotated[int, typer.Option(min=1, help="Days of event time to simulate.")] = 120,
@@ -69,7 +88,7 @@ def simulate_command(
     rate: Annotated[
         float | None, typer.Option(min=0.001, help="Publish at this many events/s (default: max).")
     ] = None,
-    bootstrap: Bootstrap = "127.0.0.1:9092",
+    bootstrap: Bootstrap = None,
     calls_topic: CallsTopic = "telco.calls",
     topups_topic: TopupsTopic = "telco.topups",
     complaints_topic: ComplaintsTopic = "telco.complaints",
@@ -80,6 +99,7 @@ def simulate_command(
     console = Console(stderr=True)
     if (out is None) == (not publish):
         raise typer.BadParameter("give exactly one of --out DIR or --publish")
+    broker = reachable_broker(bootstrap, console) if publish else ""
     simulation = Simulation(customers, days, seed, _aware(start), SimConfig())
     with _day_progress(console, days) as (progress, task):
 
@@ -94,7 +114,7 @@ def simulate_command(
             calls=calls_topic, topups=topups_topic, complaints=complaints_topic, lifecycle=lifecycle_topic
         )
         pacer: Pacer = FixedRate(rate) if rate else FullSpeed()
-        published = asyncio.run(_publish(simulation, bootstrap, topics, partitions, pacer, on_day))
+        published = asyncio.run(_publish(simulation, broker, topics, partitions, pacer, on_day))
     _print_published(console, published)
 
 
@@ -105,7 +125,7 @@ def replay_command(
     speedup: Annotated[
         float | None, typer.Option(min=0.001, help="Event time runs X times faster than real time.")
     ] = None,
-    bootstrap: Bootstrap = "127.0.0.1:9092",
+    bootstrap: Bootstrap = None,
     calls_topic: CallsTopic = "telco.calls",
     topups_topic: TopupsTopic = "telco.topups",
     complaints_topic: ComplaintsTopic = "telco.complaints",
@@ -114,6 +134,7 @@ def replay_command(
 ) -> None:
     """Replay event files in event-time order to the input topics (key = customer_id)."""
     console = Console(stderr=True)
+    broker = reachable_broker(bootstrap, console)
     chosen = sum((rate is not None, max_speed, speedup is not None))
     if chosen > 1:
         raise typer.BadParameter("choose one of --rate, --max and --speedup")
@@ -126,7 +147,7 @@ def replay_command(
         calls=calls_topic, topups=topups_topic, complaints=complaints_topic, lifecycle=lifecycle_topic
     )
     try:
-        summary = asyncio.run(_replay(paths, bootstrap, topics, partitions, pacer, console))
+        summary = asyncio.run(_replay(paths, broker, topics, partitions, pacer, console))
     except ReplayError as error:
         console.print(f"[red]replay failed:[/red] {error}")
         raise typer.Exit(code=2) from error
