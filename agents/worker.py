@@ -20,6 +20,7 @@ from features.redis_store import RedisFeatureStore
 from models.labels import resolution_delay_days
 from policy.alert_state_store import AlertStateStore
 from policy.playbook import load_playbook
+from policy.suppression import SuppressionStore
 from streams.activity_index import ActivityIndex
 from streams.alignment import EventTimeAligner, TopicPartition
 from streams.app import create_app
@@ -94,6 +95,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             playbook=load_playbook(settings.policy.playbook_path),
             clock=utc_now,
             activity=activity,
+            suppressions=SuppressionStore(redis, prefix),
             silence_days=settings.snapshots.silence_days,
             active_every_days=settings.snapshots.active_every_days,
             learn_min_history_days=settings.scoring.learning.min_history_days,

@@ -8,6 +8,8 @@ cooldown (event time) has passed; never for churned customers or the white zone.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +18,7 @@ from models.scorer import Score
 from policy.alert_state import AlertState
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
+from policy.suppression import SuppressionReason
 from policy.value_tiers import expected_revenue, value_tier
 from policy.zones import zone_for
 from schemas.outputs import Alert, Zone
@@ -29,6 +32,13 @@ class Decision:
 
     alert: Alert
     state: AlertState
+    suppressed: SuppressionReason | None = None  # held back: the state moves, the alert is not sent
+
+
+def sendable(decisions: Sequence[Decision]) -> tuple[list[Alert], Counter[SuppressionReason]]:
+    """The alerts to send, and the held ones (suppressed customers) counted by reason."""
+    held: Counter[SuppressionReason] = Counter(d.suppressed for d in decisions if d.suppressed is not None)
+    return [decision.alert for decision in decisions if decision.suppressed is None], held
 
 
 def alert_id(customer_id: str, zone: Zone, event_time: datetime) -> str:

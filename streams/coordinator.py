@@ -33,6 +33,7 @@ from typing import Generic, Protocol, TypeVar
 from features.store import PositionedEvent, SourcePosition
 from models.labels import day_date, day_end_s, resolve
 from models.routing import VersionScorer
+from policy.alerts import Decision, sendable
 from schemas.errors import OutputUnavailableError, StorageDataLostError, StorageUnavailableError
 from schemas.events import EventType
 from schemas.outputs import Alert, DeadLetter, DeadLetterReason, Prediction, ResolvedDay, TrainingExample
@@ -574,7 +575,7 @@ class IngestCoordinator(Generic[Token]):
         for example in examples:
             self._metrics.examples_resolved.labels("churned" if example.churned else "stayed").inc()
         await self._labels.resolved(partition, due_day, day_end_s(due_day + 1))
-        alerts = [decision.alert for decision in sweep.decisions]
+        alerts = self._sendable(sweep.decisions)
         states = {decision.alert.customer_id: decision.state for decision in sweep.decisions}
         await self._progress.record({}, partition, alerts, states, swept_day=day)
         self._swept[partition] = day
@@ -583,6 +584,13 @@ class IngestCoordinator(Generic[Token]):
             await self._sink.publish(alerts, ())
             await self._progress.published(partition, [alert.alert_id for alert in alerts])
             self._observe_alerts(alerts, [])
+
+    def _sendable(self, decisions: Sequence[Decision]) -> list[Alert]:
+        """The alerts to send; held ones (suppressed customers) are counted by reason instead."""
+        alerts, held = sendable(decisions)
+        for reason, count in held.items():
+            self._metrics.alerts_suppressed.labels(reason.value).inc(count)
+        return alerts
 
     async def _process_tick(self, tick: ReleasedTick[Accepted], scorer: VersionScorer) -> None:
         """The tick's events: apply, score, decide; record; publish; acknowledge."""
@@ -607,7 +615,7 @@ class IngestCoordinator(Generic[Token]):
             ]
             await self._sink.publish((), letters)
             self._count_dead_letters(letters)
-        alerts = [decision.alert for decision in outcome.decisions]
+        alerts = self._sendable(outcome.decisions)
         states = {decision.alert.customer_id: decision.state for decision in outcome.decisions}
         seen = {c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned}
         gone = [c for c, v in outcome.vectors.items() if v.churned]

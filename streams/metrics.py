@@ -54,6 +54,12 @@ class PipelineMetrics:
         self.alerts = Counter(
             "churnwatch_alerts", "Alerts published, per zone", ["zone"], registry=self.registry
         )
+        self.alerts_suppressed = Counter(
+            "churnwatch_alerts_suppressed",
+            "Alerts held back because the customer is suppressed, per reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.redis_errors = Counter(
             "churnwatch_redis_errors", "Failed Redis calls (the batch is retried)", registry=self.registry
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from features.aging import aged
@@ -27,6 +27,7 @@ from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
+from policy.suppression import SuppressionStore
 from policy.zones import zone_for
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from schemas.outputs import Prediction
@@ -127,6 +128,7 @@ class TickProcessor:
         playbook: Playbook,
         clock: Clock,
         activity: ActivityIndex,
+        suppressions: SuppressionStore,
         silence_days: Sequence[int] = (3, 7, 14, 21, 30),
         active_every_days: int = 3,
         learn_min_history_days: float = 30.0,
@@ -138,6 +140,7 @@ class TickProcessor:
         self._clock = clock
         self._state_cache: dict[int, dict[str, AlertState]] = {}
         self.activity = activity
+        self._suppressions = suppressions
         self._silence_days = tuple(sorted(set(silence_days)))
         self._active_every_days = active_every_days
         self._learn_min_history_days = learn_min_history_days
@@ -224,7 +227,13 @@ class TickProcessor:
             )
             if decision is not None:
                 decisions.append(decision)
-        return decisions
+        held = await self._suppressions.reasons([decision.alert.customer_id for decision in decisions])
+        return [
+            replace(decision, suppressed=held[decision.alert.customer_id])
+            if decision.alert.customer_id in held
+            else decision
+            for decision in decisions
+        ]
 
     def remember(self, partition: int, states: Mapping[str, AlertState]) -> None:
         """Cache states once they are recorded in Redis."""

@@ -16,6 +16,7 @@ from models.routing import VersionScorer
 from policy.alert_state_store import AlertStateStore
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
+from policy.suppression import SuppressionStore
 from schemas.events import CallDirection, CallEvent, LifecycleEvent, LifecycleKind, TopupEvent
 from streams.activity_index import DAY_S, ActivityIndex
 from streams.processor import TickProcessor, day_end
@@ -58,6 +59,7 @@ async def setup(client: aioredis.Redis, prefix: str) -> tuple[TickProcessor, Pro
         playbook=load_playbook(),
         clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
         activity=activity,
+        suppressions=SuppressionStore(client, prefix),
         silence_days=(3, 7),
         active_every_days=1,
     )
@@ -121,6 +123,7 @@ class TestDailySweep:
             playbook=load_playbook(),
             clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
             activity=ActivityIndex(redis_client, key_prefix, "g"),
+            suppressions=SuppressionStore(redis_client, key_prefix),
             silence_days=(3,),
             active_every_days=3,
         )
