@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench_cli, demo, rebuild_cli, schemas_cli, stack_cli, status_cli, suppress_cli, worker_cli
+from cli import (
+    alerts_cli,
+    bench_cli,
+    demo,
+    rebuild_cli,
+    schemas_cli,
+    stack_cli,
+    status_cli,
+    suppress_cli,
+    worker_cli,
+)
 from evaluation.cli import evaluate
 from sim.cli import replay_command, simulate_command
 
@@ -25,6 +35,7 @@ app.command("evaluate")(evaluate)
 app.command("rebuild")(rebuild_cli.rebuild)
 app.command("status")(status_cli.status)
 app.add_typer(suppress_cli.app, name="suppress")
+app.add_typer(alerts_cli.app, name="alerts")
 
 
 def main() -> None:
