@@ -25,7 +25,7 @@ cells of ``(0, 1)``, the Beta density weights normalised to sum to 1. Profit is 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -205,3 +205,15 @@ def profit_report(
         ),
         config=config,
     )
+
+
+def contacted_share(alerted_customers: Iterable[str], scored_customers: Iterable[str]) -> float | None:
+    """The share of scored customers the alert policy contacted; None when nobody was scored.
+
+    >>> contacted_share(["C1", "C1", "X"], ["C1", "C2", "C3", "C4"])
+    0.25
+    """
+    scored = set(scored_customers)
+    if not scored:
+        return None
+    return len(scored.intersection(alerted_customers)) / len(scored)

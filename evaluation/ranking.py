@@ -37,6 +37,28 @@ UNKNOWN_TIER = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
+class ScoredSnapshot:
+    """A ``Prediction`` reduced to what the evaluation needs (a long topic fits in memory)."""
+
+    customer_id: str
+    event_time: datetime
+    score: float
+    score_source: str
+    revenue_90d: float | None
+    """The snapshot's own 90-day revenue; None when ``features`` does not carry it."""
+
+    @classmethod
+    def from_prediction(cls, prediction: Prediction) -> ScoredSnapshot:
+        return cls(
+            customer_id=prediction.customer_id,
+            event_time=prediction.event_time,
+            score=prediction.score,
+            score_source=prediction.score_source.value,
+            revenue_90d=prediction.features.get(REVENUE_FEATURE),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class LabelledSnapshot:
     """One judged snapshot: its score, whether churn followed within the horizon, and its groups."""
 
@@ -63,7 +85,7 @@ class Labelling:
 
 
 def label_snapshots(
-    predictions: Iterable[Prediction],
+    predictions: Iterable[ScoredSnapshot],
     truth: Iterable[TruthRow],
     history_end: datetime,
     horizon_days: float = 30.0,
@@ -72,12 +94,9 @@ def label_snapshots(
     """Label each snapshot by whether its customer churned within ``horizon_days`` after it.
 
     >>> from datetime import UTC
-    >>> from schemas.outputs import ScoreSource
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> def snap(customer_id: str, day: int) -> Prediction:
-    ...     return Prediction(snapshot_id=f"s{day}", customer_id=customer_id,
-    ...         event_time=t0 + timedelta(days=day), features={}, score=0.5, model_version="m",
-    ...         score_source=ScoreSource.COLD_START_RULES)
+    >>> def snap(customer_id: str, day: int) -> ScoredSnapshot:
+    ...     return ScoredSnapshot(customer_id, t0 + timedelta(days=day), 0.5, "blend", None)
     >>> rows = [churn_list_row("C1", t0 + timedelta(days=40)), churn_list_row("C2", None)]
     >>> snaps = [snap("C1", 0), snap("C1", 20), snap("C1", 45), snap("C2", 100)]
     >>> got = label_snapshots(snaps, rows, history_end=t0 + timedelta(days=120))
@@ -110,8 +129,8 @@ def label_snapshots(
                 event_time=t,
                 score=snapshot.score,
                 churned=churn is not None and t < churn <= t + horizon,
-                score_source=snapshot.score_source.value,
-                revenue_90d=snapshot.features.get(REVENUE_FEATURE),
+                score_source=snapshot.score_source,
+                revenue_90d=snapshot.revenue_90d,
                 segment=row.segment,
             )
         )

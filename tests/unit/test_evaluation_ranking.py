@@ -10,6 +10,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from evaluation.ranking import (
     LabelledSnapshot,
+    ScoredSnapshot,
     label_snapshots,
     lift_at,
     rank_report,
@@ -34,9 +35,9 @@ def prediction(
     *,
     source: ScoreSource = ScoreSource.COLD_START_RULES,
     revenue_90d: float | None = None,
-) -> Prediction:
-    features = {} if revenue_90d is None else {"revenue_90d": revenue_90d}
-    return Prediction(
+) -> ScoredSnapshot:
+    features = {} if revenue_90d is None else {"revenue_90d": revenue_90d, "calls_7d": 3.0}
+    record = Prediction(
         snapshot_id=f"{customer_id}-{at_day}",
         customer_id=customer_id,
         event_time=day(at_day),
@@ -45,6 +46,7 @@ def prediction(
         model_version="m1",
         score_source=source,
     )
+    return ScoredSnapshot.from_prediction(Prediction.model_validate_json(record.model_dump_json()))
 
 
 def truth_row(customer_id: str, churn_day: float | None, segment: str = "family") -> TruthRow:
