@@ -296,3 +296,49 @@ def rank_report(
         by_segment=_grouped(snapshots, lambda s: s.segment) if segments_known else [],
         by_week=_grouped(snapshots, lambda s: week_of(s.event_time)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RankingCurves:
+    """ROC and cumulative lift at every distinct score, highest first, for plotting.
+
+    Index 0 is contacting nobody; a point per distinct score after it (ties are one step).
+    """
+
+    false_positive_rate: list[float]
+    true_positive_rate: list[float]
+    share: list[float]
+    """Share of snapshots with a score at or above each distinct score."""
+    lift: list[float | None]
+    """Positive rate among that share over the base rate; None at share 0."""
+
+
+def ranking_curves(snapshots: Sequence[LabelledSnapshot]) -> RankingCurves | None:
+    """The ROC curve and the cumulative lift curve; None unless both classes are present.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> snaps = [LabelledSnapshot("C", t, s, y, "blend", None, "x")
+    ...          for s, y in [(0.9, True), (0.5, False), (0.5, True), (0.1, False)]]
+    >>> curves = ranking_curves(snaps)
+    >>> curves.true_positive_rate, curves.false_positive_rate, curves.lift
+    ([0.0, 0.5, 1.0, 1.0], [0.0, 0.0, 0.5, 1.0], [None, 2.0, 1.3333333333333333, 1.0])
+    """
+    positives_total = sum(s.churned for s in snapshots)
+    negatives_total = len(snapshots) - positives_total
+    if positives_total == 0 or negatives_total == 0:
+        return None
+    groups: dict[float, list[int]] = defaultdict(lambda: [0, 0])
+    for snapshot in snapshots:
+        groups[snapshot.score][0 if snapshot.churned else 1] += 1
+    base_rate = positives_total / len(snapshots)
+    curves = RankingCurves([0.0], [0.0], [0.0], [None])
+    positives = negatives = 0
+    for score in sorted(groups, reverse=True):
+        positives += groups[score][0]
+        negatives += groups[score][1]
+        curves.false_positive_rate.append(negatives / negatives_total)
+        curves.true_positive_rate.append(positives / positives_total)
+        curves.share.append((positives + negatives) / len(snapshots))
+        curves.lift.append(positives / (positives + negatives) / base_rate)
+    return curves

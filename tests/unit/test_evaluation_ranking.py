@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from evaluation.ranking import (
     LabelledSnapshot,
@@ -14,6 +14,7 @@ from evaluation.ranking import (
     label_snapshots,
     lift_at,
     rank_report,
+    ranking_curves,
     ranking_metrics,
     week_of,
 )
@@ -189,3 +190,30 @@ class TestRankReport:
     def test_week_starts_on_monday_in_utc(self) -> None:
         """A Sunday-evening snapshot belongs to the week that began the Monday before."""
         assert week_of(datetime(2025, 11, 16, 23, 59, 59, tzinfo=UTC)) == "2025-11-10"
+
+
+class TestRankingCurves:
+    def test_roc_points_match_scikit_learn(self) -> None:
+        """One ROC point per distinct score, the same as scikit-learn's without dropped points."""
+        rng = random.Random(11)
+        scores = [round(rng.random(), 2) for _ in range(500)]
+        labels = [rng.random() < 0.1 + 0.3 * s for s in scores]
+        curves = ranking_curves([labelled(s, y) for s, y in zip(scores, labels, strict=True)])
+        assert curves is not None
+        fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+        assert curves.false_positive_rate == pytest.approx(list(fpr))
+        assert curves.true_positive_rate == pytest.approx(list(tpr))
+
+    def test_lift_curve_ends_at_one_and_agrees_with_lift_at(self) -> None:
+        """Contacting everybody lifts by 1; at a tie boundary the curve equals lift_at."""
+        snaps = [labelled(i / 20, i % 3 == 0) for i in range(20)]
+        curves = ranking_curves(snaps)
+        assert curves is not None
+        assert curves.lift[-1] == pytest.approx(1.0)
+        assert curves.lift[5] == pytest.approx(
+            lift_at([s.score for s in snaps], [s.churned for s in snaps], curves.share[5]) or 0.0
+        )
+
+    def test_one_class_has_no_curves(self) -> None:
+        """Without positives there is no ROC curve."""
+        assert ranking_curves([labelled(0.2, False), labelled(0.3, False)]) is None
