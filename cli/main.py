@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import bench_cli, demo, rebuild_cli, schemas_cli, stack_cli, worker_cli
-from evaluation.cli import evaluate
+from evaluation.cli import evaluate, report
 from sim.cli import replay_command, simulate_command
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(bench_cli.app, name="bench")
 app.command("simulate")(simulate_command)
 app.command("replay")(replay_command)
 app.command("evaluate")(evaluate)
+app.command("report")(report)
 app.command("rebuild")(rebuild_cli.rebuild)
 
 

@@ -26,12 +26,14 @@ from rich.table import Table
 from evaluation.profit import ProfitConfig, ProfitReport, contacted_share, profit_report
 from evaluation.ranking import (
     LIFT_SHARES_PCT,
+    LabelledSnapshot,
     RankingMetrics,
     RankingReport,
     ScoredSnapshot,
     label_snapshots,
     rank_report,
 )
+from evaluation.report import ReportInputs, plotting_available, write_report
 from evaluation.warnings import (
     WARNING_ZONES,
     AlertMark,
@@ -44,6 +46,7 @@ from evaluation.warnings import (
     TruthRow,
     parse_churn_list_row,
     parse_truth_row,
+    warning_lead_days,
 )
 from evaluation.warnings import evaluate as evaluate_warnings
 from schemas.outputs import Alert, Prediction
@@ -169,6 +172,7 @@ class ScoreQuality:
 
     ranking: RankingReport
     profit: ProfitReport
+    judged: list[LabelledSnapshot]
 
 
 def score_quality(
@@ -197,6 +201,7 @@ def score_quality(
             policy_share=share,
             config=config,
         ),
+        judged=judged,
     )
 
 
@@ -398,6 +403,68 @@ def evaluate(
     console = Console()
     if not console.is_terminal:
         console = Console(width=_PIPED_WIDTH)
+    run = _load_run(
+        truth,
+        alerts_file,
+        bootstrap,
+        topic,
+        predictions_file,
+        predictions_topic,
+        start,
+        days,
+        timeout_s,
+        console,
+    )
+    read, known, history_end, predictions = run.alerts, run.truth, run.history_end, run.predictions
+    config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
+    report = evaluate_warnings(
+        known.rows, read.marks, history_end=history_end, config=config, absent_stayed=known.absent_stayed
+    )
+    render(report, console)
+    payload = report.model_dump(mode="json")
+    if predictions is not None:
+        profit_config = ProfitConfig(
+            offer_cost=offer_cost,
+            contact_cost=contact_cost,
+            default_value=default_value,
+            acceptance_alpha=acceptance_alpha,
+            acceptance_beta=acceptance_beta,
+        )
+        quality = score_quality(
+            predictions.snapshots, read.marks, known, history_end, label_horizon_days, profit_config
+        )
+        render_score_quality(quality, console)
+        payload["ranking"] = quality.ranking.model_dump(mode="json")
+        payload["profit"] = quality.profit.model_dump(mode="json")
+    if json_path is not None:
+        json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        console.print(f"report written to {json_path}")
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """One run's inputs as read: truth, alerts, score snapshots (None without any) and its span."""
+
+    history_start: datetime
+    history_end: datetime
+    truth: Truth
+    alerts: AlertRead
+    predictions: PredictionRead | None
+
+
+def _load_run(
+    truth: Path,
+    alerts_file: Path | None,
+    bootstrap: str | None,
+    topic: str,
+    predictions_file: Path | None,
+    predictions_topic: str,
+    start: str,
+    days: int,
+    timeout_s: float,
+    console: Console,
+) -> RunInputs:
+    """Read every input, naming skipped records; exit 1 with the reason if one cannot be read."""
     if (alerts_file is None) == (bootstrap is None):
         raise typer.BadParameter("give exactly one of --alerts-file and --bootstrap")
     try:
@@ -415,31 +482,9 @@ def evaluate(
         console.print(f"[red]cannot evaluate:[/red] {error}")
         raise typer.Exit(1) from error
     _report_invalid("alert", read.invalid, console)
-    config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
-    history_end = history_start + timedelta(days=days)
-    report = evaluate_warnings(
-        known.rows, read.marks, history_end=history_end, config=config, absent_stayed=known.absent_stayed
-    )
-    render(report, console)
-    payload = report.model_dump(mode="json")
     if predictions is not None:
         _report_invalid("prediction", predictions.invalid, console)
-        profit_config = ProfitConfig(
-            offer_cost=offer_cost,
-            contact_cost=contact_cost,
-            default_value=default_value,
-            acceptance_alpha=acceptance_alpha,
-            acceptance_beta=acceptance_beta,
-        )
-        quality = score_quality(
-            predictions.snapshots, read.marks, known, history_end, label_horizon_days, profit_config
-        )
-        render_score_quality(quality, console)
-        payload["ranking"] = quality.ranking.model_dump(mode="json")
-        payload["profit"] = quality.profit.model_dump(mode="json")
-    if json_path is not None:
-        json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        console.print(f"report written to {json_path}")
+    return RunInputs(history_start, history_start + timedelta(days=days), known, read, predictions)
 
 
 def _report_invalid(kind: str, invalid: list[str], console: Console) -> None:
@@ -463,3 +508,84 @@ def _read_predictions(
     except EvaluationInputError as error:
         console.print(f"[yellow]no score ranking:[/yellow] {error}")
         return None
+
+
+def report(
+    truth: Annotated[
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="The simulator's truth.csv, or a churn list (see evaluate)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(file_okay=False, help="Directory for report.md and its PNG plots.")],
+    alerts_file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Alerts as JSON Lines, one per line.")
+    ] = None,
+    predictions_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Score snapshots as JSON Lines, one Prediction per line."
+        ),
+    ] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Read the alerts (and snapshots, without a file) from this broker.")
+    ] = None,
+    topic: Annotated[str, typer.Option(help="Alerts topic.")] = "retention.alerts",
+    predictions_topic: Annotated[str, typer.Option(help="Snapshots topic.")] = "churn.predictions",
+    start: Annotated[str, typer.Option(help="First moment of the simulated history.")] = DEFAULT_START,
+    days: Annotated[int, typer.Option(min=1, help="Days of simulated history (as given to simulate).")] = 120,
+    recall_horizon_days: Annotated[
+        float, typer.Option(min=0.001, help="A warning counts if at most this many days before churn.")
+    ] = 60.0,
+    label_horizon_days: Annotated[
+        float, typer.Option(min=0.001, help="A snapshot is positive if churn follows within this many days.")
+    ] = 30.0,
+    timeout_s: Annotated[float, typer.Option(min=0.1, help="Give up reading a topic after this.")] = 120.0,
+) -> None:
+    """Write the evaluation as Markdown with plots (ROC, lift and profit, calibration, lead time, weeks)."""
+    console = Console()
+    if not plotting_available():
+        console.print(
+            "[red]cannot draw plots:[/red] matplotlib is missing; pip install 'churnwatch\\[report]'"
+        )
+        raise typer.Exit(1)
+    run = _load_run(
+        truth,
+        alerts_file,
+        bootstrap,
+        topic,
+        predictions_file,
+        predictions_topic,
+        start,
+        days,
+        timeout_s,
+        console,
+    )
+    config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
+    warnings = evaluate_warnings(
+        run.truth.rows, run.alerts.marks, run.history_end, config, absent_stayed=run.truth.absent_stayed
+    )
+    quality = (
+        None
+        if run.predictions is None
+        else score_quality(
+            run.predictions.snapshots,
+            run.alerts.marks,
+            run.truth,
+            run.history_end,
+            label_horizon_days,
+            ProfitConfig(),
+        )
+    )
+    inputs = ReportInputs(
+        history_start=run.history_start,
+        history_end=run.history_end,
+        warnings=warnings,
+        lead_days=warning_lead_days(run.truth.rows, run.alerts.marks, recall_horizon_days),
+        alerts=run.alerts.marks,
+        ranking=None if quality is None else quality.ranking,
+        profit=None if quality is None else quality.profit,
+        judged=[] if quality is None else quality.judged,
+    )
+    for path in write_report(inputs, out):
+        console.print(f"wrote {path}")

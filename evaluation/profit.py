@@ -175,6 +175,15 @@ class ProfitReport(BaseModel):
     config: ProfitConfig
 
 
+def snapshot_values(revenues: Sequence[float | None], config: ProfitConfig) -> list[float]:
+    """Each snapshot's customer value: its ``revenue_90d``, else ``default_value``.
+
+    >>> snapshot_values([120.0, None], ProfitConfig(default_value=50.0))
+    [120.0, 50.0]
+    """
+    return [config.default_value if revenue is None else revenue for revenue in revenues]
+
+
 def profit_report(
     scores: Sequence[float],
     churned: Sequence[bool],
@@ -189,8 +198,7 @@ def profit_report(
     (1, 43.0)
     """
     config = config or ProfitConfig()
-    values = [config.default_value if revenue is None else revenue for revenue in revenues]
-    lines = profit_lines(scores, churned, values, config)
+    lines = profit_lines(scores, churned, snapshot_values(revenues, config), config)
     result = empc(lines, config)
     return ProfitReport(
         snapshots=lines.n,

@@ -149,3 +149,68 @@ class TestPredictionsTopic:
         """Reading a snapshots topic the broker does not have raises, naming the topic."""
         with pytest.raises(EvaluationInputError, match=f"absent-{topic_suffix}"):
             await read_predictions_topic(kafka_bootstrap, f"absent-{topic_suffix}", timeout_s=5)
+
+
+class TestReportCommand:
+    def test_report_writes_markdown_and_every_plot(self, tmp_path: Path) -> None:
+        """From small predictions, alerts and truth files the report writes report.md and five PNGs."""
+        pytest.importorskip("matplotlib", reason="churnwatch report needs the report extra")
+        from evaluation.cli import report
+
+        truth, predictions, alerts = write_run(tmp_path)
+        out = tmp_path / "report"
+        app = typer.Typer()
+        app.command()(report)
+        inputs = ["--truth", str(truth), "--alerts-file", str(alerts), "--predictions-file", str(predictions)]
+        result = CliRunner().invoke(app, [*inputs, "--start", START.isoformat(), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        pngs = ["calibration.png", "lead_time.png", "lift.png", "roc.png", "weekly.png"]
+        assert sorted(p.name for p in out.iterdir()) == sorted(["report.md", *pngs])
+        for name in pngs:
+            assert (out / name).read_bytes().startswith(b"\x89PNG")
+        markdown = (out / "report.md").read_text()
+        assert "![ROC curve](roc.png)" in markdown
+        assert "| churners warned at most 60 days ahead | 4 (100.0%) |" in markdown
+
+    def test_report_without_predictions_has_warning_plots_only(self, tmp_path: Path) -> None:
+        """Alerts alone give the lead-time and weekly plots, no ranking section."""
+        pytest.importorskip("matplotlib", reason="churnwatch report needs the report extra")
+        from evaluation.cli import report
+
+        truth, _, alerts = write_run(tmp_path)
+        out = tmp_path / "report"
+        app = typer.Typer()
+        app.command()(report)
+        result = CliRunner().invoke(
+            app,
+            [
+                "--truth",
+                str(truth),
+                "--alerts-file",
+                str(alerts),
+                "--start",
+                START.isoformat(),
+                "--out",
+                str(out),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in out.iterdir()) == ["lead_time.png", "report.md", "weekly.png"]
+        assert "How well the scores rank" not in (out / "report.md").read_text()
+
+    def test_report_without_matplotlib_names_the_extra(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without matplotlib the command stops before reading anything and names the extra to install."""
+        from evaluation import cli
+
+        monkeypatch.setattr(cli, "plotting_available", lambda: False)
+        truth, _, alerts = write_run(tmp_path)
+        app = typer.Typer()
+        app.command()(cli.report)
+        result = CliRunner().invoke(
+            app, ["--truth", str(truth), "--alerts-file", str(alerts), "--out", str(tmp_path / "report")]
+        )
+        assert result.exit_code == 1
+        assert "churnwatch[report]" in result.output
+        assert not (tmp_path / "report").exists()
