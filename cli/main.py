@@ -15,7 +15,7 @@ from cli import (
     suppress_cli,
     worker_cli,
 )
-from evaluation.cli import evaluate
+from evaluation.cli import evaluate, report
 from sim.cli import replay_command, simulate_command
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.add_typer(bench_cli.app, name="bench")
 app.command("simulate")(simulate_command)
 app.command("replay")(replay_command)
 app.command("evaluate")(evaluate)
+app.command("report")(report)
 app.command("rebuild")(rebuild_cli.rebuild)
 app.command("status")(status_cli.status)
 app.add_typer(suppress_cli.app, name="suppress")

@@ -1,13 +1,16 @@
-"""``churnwatch evaluate``: read truth.csv and the alerts (a file or the whole topic), print warning quality.
+"""``churnwatch evaluate``: read truth.csv and the alerts (a file or the whole topic), print warning quality;
+with the score snapshots of ``churn.predictions`` (a file or the topic) also ranking quality and money.
 
-The arithmetic is in ``evaluation.warnings``; this module reads inputs and renders tables. The
-topic is read with ``streams.topic_reader`` (to each partition's fetch high-water mark).
+The arithmetic is in ``evaluation.warnings``, ``evaluation.ranking`` and ``evaluation.profit``; this
+module reads inputs and renders tables. Topics are read with ``streams.topic_reader`` (to each
+partition's fetch high-water mark).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +23,19 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from evaluation.profit import ProfitConfig, ProfitReport, contacted_share, profit_report
+from evaluation.ranking import (
+    LIFT_SHARES_PCT,
+    LabelledSnapshot,
+    RankingMetrics,
+    RankingReport,
+    ScoredSnapshot,
+    label_snapshots,
+    rank_report,
+)
+from evaluation.report import ReportInputs, plotting_available, write_report
 from evaluation.warnings import (
+    WARNING_ZONES,
     AlertMark,
     EvaluationConfig,
     EvaluationInputError,
@@ -31,9 +46,10 @@ from evaluation.warnings import (
     TruthRow,
     parse_churn_list_row,
     parse_truth_row,
+    warning_lead_days,
 )
 from evaluation.warnings import evaluate as evaluate_warnings
-from schemas.outputs import Alert
+from schemas.outputs import Alert, Prediction
 from sim.cli import DEFAULT_START
 from streams.errors import TopicReadError
 from streams.topic_reader import read_topics
@@ -51,6 +67,20 @@ class AlertRead:
     def add(self, raw: bytes | str, where: str) -> None:
         try:
             self.marks.append(AlertMark.from_alert(Alert.model_validate_json(raw)))
+        except ValidationError as error:
+            self.invalid.append(f"{where}: {error.error_count()} validation error(s)")
+
+
+@dataclass
+class PredictionRead:
+    """Score snapshots read from a file or topic, and the records that were not valid predictions."""
+
+    snapshots: list[ScoredSnapshot] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+
+    def add(self, raw: bytes | str, where: str) -> None:
+        try:
+            self.snapshots.append(ScoredSnapshot.from_prediction(Prediction.model_validate_json(raw)))
         except ValidationError as error:
             self.invalid.append(f"{where}: {error.error_count()} validation error(s)")
 
@@ -112,6 +142,67 @@ async def read_alerts_topic(bootstrap: str, topic: str, timeout_s: float) -> Ale
     for record in records:
         read.add(record.value or b"", f"{record.topic}[{record.partition}]@{record.offset}")
     return read
+
+
+def read_predictions_file(path: Path) -> PredictionRead:
+    """Score snapshots from JSON Lines (one ``Prediction`` per line, as published to the topic)."""
+    read = PredictionRead()
+    with path.open("rb") as handle:
+        for line, raw in enumerate(handle, start=1):
+            if raw.strip():
+                read.add(raw, f"{path.name}:{line}")
+    return read
+
+
+async def read_predictions_topic(bootstrap: str, topic: str, timeout_s: float) -> PredictionRead:
+    """Every snapshot of ``topic`` from the beginning, up to each partition's fetch high-water mark."""
+    try:
+        records = await read_topics(bootstrap, [topic], timeout_s)
+    except TopicReadError as error:
+        raise EvaluationInputError("topic", topic, error.reason) from error
+    read = PredictionRead()
+    for record in records:
+        read.add(record.value or b"", f"{record.topic}[{record.partition}]@{record.offset}")
+    return read
+
+
+@dataclass(frozen=True)
+class ScoreQuality:
+    """Ranking quality and money of one run's snapshots."""
+
+    ranking: RankingReport
+    profit: ProfitReport
+    judged: list[LabelledSnapshot]
+
+
+def score_quality(
+    snapshots: list[ScoredSnapshot],
+    alerts: list[AlertMark],
+    truth: Truth,
+    history_end: datetime,
+    horizon_days: float,
+    config: ProfitConfig,
+) -> ScoreQuality:
+    """Label the snapshots, rank them and price a campaign on them; the alert policy's share is
+    its yellow/red-alerted customers over the customers scored at all."""
+    labelling = label_snapshots(
+        snapshots, truth.rows, history_end, horizon_days, absent_stayed=truth.absent_stayed
+    )
+    judged = labelling.snapshots
+    share = contacted_share(
+        (m.customer_id for m in alerts if m.zone in WARNING_ZONES), (s.customer_id for s in snapshots)
+    )
+    return ScoreQuality(
+        ranking=rank_report(labelling, horizon_days),
+        profit=profit_report(
+            [s.score for s in judged],
+            [s.churned for s in judged],
+            [s.revenue_90d for s in judged],
+            policy_share=share,
+            config=config,
+        ),
+        judged=judged,
+    )
 
 
 def _pct(share: float | None) -> str:
@@ -196,6 +287,70 @@ def render(report: EvaluationReport, console: Console) -> None:
     console.print(decoys)
 
 
+def _ratio(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _ranking_table(title: str, groups: list[RankingMetrics]) -> Table:
+    table = Table(title=title)
+    table.add_column("group")
+    for column in ("snapshots", "churned", "base rate", "ROC AUC", "PR AUC"):
+        table.add_column(column, justify="right")
+    for pct in LIFT_SHARES_PCT:
+        table.add_column(f"lift top {pct:g}%", justify="right")
+    for g in groups:
+        table.add_row(
+            g.group,
+            f"{g.snapshots:,}",
+            f"{g.positives:,}",
+            _pct(g.base_rate),
+            _ratio(g.roc_auc),
+            _ratio(g.pr_auc),
+            *(_ratio(g.lift[f"{pct:g}"], 2) for pct in LIFT_SHARES_PCT),
+        )
+    return table
+
+
+def render_score_quality(quality: ScoreQuality, console: Console) -> None:
+    """Ranking tables (overall and by source, value tier, segment, week), calibration and money."""
+    ranking, profit = quality.ranking, quality.profit
+    horizon = f"churn within {ranking.horizon_days:g} d"
+    console.print(
+        f"Snapshots read {ranking.snapshots_read:,}; judged {ranking.snapshots_judged:,}; left out: "
+        f"horizon not over {ranking.left_out_horizon_open:,}, after churn {ranking.left_out_after_churn:,}, "
+        f"customer not in truth {ranking.left_out_unknown_customer:,}"
+    )
+    console.print(_ranking_table(f"Score ranking ({horizon})", [ranking.overall, *ranking.by_score_source]))
+    console.print(_ranking_table("By value tier", ranking.by_value_tier))
+    if ranking.by_segment:
+        console.print(_ranking_table("By segment", ranking.by_segment))
+    console.print(_ranking_table("By event-time week (Monday)", ranking.by_week))
+    calibration = Table(title=f"Calibration by score decile ({horizon})")
+    for column in ("decile", "snapshots", "mean score", "churned share"):
+        calibration.add_column(column, justify="right")
+    for index, decile in enumerate(ranking.overall.calibration, start=1):
+        calibration.add_row(
+            str(index), f"{decile.snapshots:,.0f}", f"{decile.mean_score:.3f}", _pct(decile.observed_rate)
+        )
+    console.print(calibration)
+    money = Table(title="Campaign money per judged snapshot (EMPC, Verbraken et al. 2013)", show_header=False)
+    money.add_column("metric")
+    money.add_column("value", justify="right")
+    c = profit.config
+    money.add_row(
+        "offer d / contact f / acceptance",
+        f"{c.offer_cost:g} / {c.contact_cost:g} / Beta({c.acceptance_alpha:g}, {c.acceptance_beta:g})",
+    )
+    money.add_row(
+        "snapshots valued at the default value", f"{profit.values_defaulted:,} ({c.default_value:g})"
+    )
+    money.add_row("EMPC", f"{profit.empc:.3f}")
+    money.add_row("profit-maximising share to contact (eta*)", _pct(profit.best_share))
+    money.add_row("share the alerts contacted", _pct(profit.policy_share))
+    money.add_row("expected profit at that share", _ratio(profit.profit_at_policy_share))
+    console.print(money)
+
+
 def evaluate(
     truth: Annotated[
         Path,
@@ -213,6 +368,29 @@ def evaluate(
         str | None, typer.Option(help="Read the alerts topic from this broker instead of a file.")
     ] = None,
     topic: Annotated[str, typer.Option(help="Alerts topic.")] = "retention.alerts",
+    predictions_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Score snapshots as JSON Lines, one Prediction per line."
+        ),
+    ] = None,
+    predictions_topic: Annotated[
+        str, typer.Option(help="Snapshots topic, read with --bootstrap when no --predictions-file.")
+    ] = "churn.predictions",
+    label_horizon_days: Annotated[
+        float, typer.Option(min=0.001, help="A snapshot is positive if churn follows within this many days.")
+    ] = 30.0,
+    offer_cost: Annotated[float, typer.Option(min=0.0, help="Retention offer cost d.")] = 10.0,
+    contact_cost: Annotated[float, typer.Option(min=0.0, help="Contact cost f.")] = 1.0,
+    default_value: Annotated[
+        float, typer.Option(min=0.0, help="Customer value of a snapshot without revenue_90d.")
+    ] = 200.0,
+    acceptance_alpha: Annotated[
+        float, typer.Option(min=0.001, help="Acceptance rate ~ Beta(alpha, beta).")
+    ] = 6.0,
+    acceptance_beta: Annotated[
+        float, typer.Option(min=0.001, help="Acceptance rate ~ Beta(alpha, beta).")
+    ] = 14.0,
     start: Annotated[str, typer.Option(help="First moment of the simulated history.")] = DEFAULT_START,
     days: Annotated[int, typer.Option(min=1, help="Days of simulated history (as given to simulate).")] = 120,
     recall_horizon_days: Annotated[
@@ -225,6 +403,68 @@ def evaluate(
     console = Console()
     if not console.is_terminal:
         console = Console(width=_PIPED_WIDTH)
+    run = _load_run(
+        truth,
+        alerts_file,
+        bootstrap,
+        topic,
+        predictions_file,
+        predictions_topic,
+        start,
+        days,
+        timeout_s,
+        console,
+    )
+    read, known, history_end, predictions = run.alerts, run.truth, run.history_end, run.predictions
+    config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
+    report = evaluate_warnings(
+        known.rows, read.marks, history_end=history_end, config=config, absent_stayed=known.absent_stayed
+    )
+    render(report, console)
+    payload = report.model_dump(mode="json")
+    if predictions is not None:
+        profit_config = ProfitConfig(
+            offer_cost=offer_cost,
+            contact_cost=contact_cost,
+            default_value=default_value,
+            acceptance_alpha=acceptance_alpha,
+            acceptance_beta=acceptance_beta,
+        )
+        quality = score_quality(
+            predictions.snapshots, read.marks, known, history_end, label_horizon_days, profit_config
+        )
+        render_score_quality(quality, console)
+        payload["ranking"] = quality.ranking.model_dump(mode="json")
+        payload["profit"] = quality.profit.model_dump(mode="json")
+    if json_path is not None:
+        json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        console.print(f"report written to {json_path}")
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """One run's inputs as read: truth, alerts, score snapshots (None without any) and its span."""
+
+    history_start: datetime
+    history_end: datetime
+    truth: Truth
+    alerts: AlertRead
+    predictions: PredictionRead | None
+
+
+def _load_run(
+    truth: Path,
+    alerts_file: Path | None,
+    bootstrap: str | None,
+    topic: str,
+    predictions_file: Path | None,
+    predictions_topic: str,
+    start: str,
+    days: int,
+    timeout_s: float,
+    console: Console,
+) -> RunInputs:
+    """Read every input, naming skipped records; exit 1 with the reason if one cannot be read."""
     if (alerts_file is None) == (bootstrap is None):
         raise typer.BadParameter("give exactly one of --alerts-file and --bootstrap")
     try:
@@ -237,19 +477,115 @@ def evaluate(
             if alerts_file is not None
             else asyncio.run(read_alerts_topic(str(bootstrap), topic, timeout_s))
         )
+        predictions = _read_predictions(predictions_file, bootstrap, predictions_topic, timeout_s, console)
     except (EvaluationInputError, ValueError) as error:
         console.print(f"[red]cannot evaluate:[/red] {error}")
         raise typer.Exit(1) from error
-    for problem in read.invalid[:20]:
-        console.print(f"[yellow]skipped invalid alert[/yellow] {problem}")
-    if read.invalid:
-        console.print(f"[yellow]{len(read.invalid):,} invalid alert record(s) skipped[/yellow]")
-    config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
-    history_end = history_start + timedelta(days=days)
-    report = evaluate_warnings(
-        known.rows, read.marks, history_end=history_end, config=config, absent_stayed=known.absent_stayed
+    _report_invalid("alert", read.invalid, console)
+    if predictions is not None:
+        _report_invalid("prediction", predictions.invalid, console)
+    return RunInputs(history_start, history_start + timedelta(days=days), known, read, predictions)
+
+
+def _report_invalid(kind: str, invalid: list[str], console: Console) -> None:
+    for problem in invalid[:20]:
+        console.print(f"[yellow]skipped invalid {kind}[/yellow] {problem}")
+    if invalid:
+        console.print(f"[yellow]{len(invalid):,} invalid {kind} record(s) skipped[/yellow]")
+
+
+def _read_predictions(
+    path: Path | None, bootstrap: str | None, topic: str, timeout_s: float, console: Console
+) -> PredictionRead | None:
+    """The snapshots from the file, else from the topic; None (said on the console) when the
+    topic cannot be read, so the warning tables still print."""
+    if path is not None:
+        return read_predictions_file(path)
+    if bootstrap is None:
+        return None
+    try:
+        return asyncio.run(read_predictions_topic(bootstrap, topic, timeout_s))
+    except EvaluationInputError as error:
+        console.print(f"[yellow]no score ranking:[/yellow] {error}")
+        return None
+
+
+def report(
+    truth: Annotated[
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="The simulator's truth.csv, or a churn list (see evaluate)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(file_okay=False, help="Directory for report.md and its PNG plots.")],
+    alerts_file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Alerts as JSON Lines, one per line.")
+    ] = None,
+    predictions_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Score snapshots as JSON Lines, one Prediction per line."
+        ),
+    ] = None,
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Read the alerts (and snapshots, without a file) from this broker.")
+    ] = None,
+    topic: Annotated[str, typer.Option(help="Alerts topic.")] = "retention.alerts",
+    predictions_topic: Annotated[str, typer.Option(help="Snapshots topic.")] = "churn.predictions",
+    start: Annotated[str, typer.Option(help="First moment of the simulated history.")] = DEFAULT_START,
+    days: Annotated[int, typer.Option(min=1, help="Days of simulated history (as given to simulate).")] = 120,
+    recall_horizon_days: Annotated[
+        float, typer.Option(min=0.001, help="A warning counts if at most this many days before churn.")
+    ] = 60.0,
+    label_horizon_days: Annotated[
+        float, typer.Option(min=0.001, help="A snapshot is positive if churn follows within this many days.")
+    ] = 30.0,
+    timeout_s: Annotated[float, typer.Option(min=0.1, help="Give up reading a topic after this.")] = 120.0,
+) -> None:
+    """Write the evaluation as Markdown with plots (ROC, lift and profit, calibration, lead time, weeks)."""
+    console = Console()
+    if not plotting_available():
+        console.print(
+            "[red]cannot draw plots:[/red] matplotlib is missing; pip install 'churnwatch\\[report]'"
+        )
+        raise typer.Exit(1)
+    run = _load_run(
+        truth,
+        alerts_file,
+        bootstrap,
+        topic,
+        predictions_file,
+        predictions_topic,
+        start,
+        days,
+        timeout_s,
+        console,
     )
-    render(report, console)
-    if json_path is not None:
-        json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        console.print(f"report written to {json_path}")
+    config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
+    warnings = evaluate_warnings(
+        run.truth.rows, run.alerts.marks, run.history_end, config, absent_stayed=run.truth.absent_stayed
+    )
+    quality = (
+        None
+        if run.predictions is None
+        else score_quality(
+            run.predictions.snapshots,
+            run.alerts.marks,
+            run.truth,
+            run.history_end,
+            label_horizon_days,
+            ProfitConfig(),
+        )
+    )
+    inputs = ReportInputs(
+        history_start=run.history_start,
+        history_end=run.history_end,
+        warnings=warnings,
+        lead_days=warning_lead_days(run.truth.rows, run.alerts.marks, recall_horizon_days),
+        alerts=run.alerts.marks,
+        ranking=None if quality is None else quality.ranking,
+        profit=None if quality is None else quality.profit,
+        judged=[] if quality is None else quality.judged,
+    )
+    for path in write_report(inputs, out):
+        console.print(f"wrote {path}")

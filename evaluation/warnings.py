@@ -369,6 +369,35 @@ def _while_churned(truth: TruthRow, alert_time: datetime) -> bool:
     return truth.reactivated_time is None or alert_time < truth.reactivated_time
 
 
+def warning_lead_days(
+    truth: Iterable[TruthRow], alerts: Iterable[AlertMark], recall_horizon_days: float = 60.0
+) -> list[float]:
+    """Days from each warned churner's earliest warning to churn (what ``lead_days`` summarises),
+    shortest first; alerts within ``recall_horizon_days`` before churn, yellow or red, count.
+
+    >>> from datetime import UTC
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> rows = [churn_list_row("C1", t0 + timedelta(days=40)), churn_list_row("C2", t0 + timedelta(days=90))]
+    >>> marks = [AlertMark("C1", t0 + timedelta(days=30), Zone.YELLOW),
+    ...          AlertMark("C1", t0 + timedelta(days=35), Zone.RED),
+    ...          AlertMark("C2", t0 + timedelta(days=10), Zone.RED)]
+    >>> warning_lead_days(rows, marks)
+    [10.0]
+    """
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for mark in alerts:
+        if mark.zone in WARNING_ZONES:
+            times[mark.customer_id].append(mark.event_time)
+    horizon = timedelta(days=recall_horizon_days)
+    leads = []
+    for row in truth:
+        customer = _Customer(row, tuple(sorted(times.get(row.customer_id, ()))))
+        warning = _warning(customer, horizon)
+        if row.churn_time is not None and warning is not None:
+            leads.append(_days(row.churn_time - warning))
+    return sorted(leads)
+
+
 def evaluate(
     truth: Iterable[TruthRow],
     alerts: Iterable[AlertMark],

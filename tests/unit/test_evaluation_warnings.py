@@ -21,6 +21,8 @@ from evaluation.warnings import (
     TruthRow,
     evaluate,
     parse_truth_row,
+    quantile,
+    warning_lead_days,
 )
 from schemas.outputs import Alert, RecommendedAction, ScoreSource, ValueTier, Zone
 from stack.topics import ensure_topics
@@ -324,3 +326,16 @@ class TestAlertsTopic:
         """Reading a topic the broker does not have raises, naming the topic."""
         with pytest.raises(EvaluationInputError, match=f"absent-{topic_suffix}"):
             await read_alerts_topic(kafka_bootstrap, f"absent-{topic_suffix}", timeout_s=5)
+
+
+class TestWarningLeadDays:
+    def test_lead_days_are_what_the_report_summarises(self) -> None:
+        """The per-churner lead times give the report's quartiles, one per warned churner."""
+        rows = [churner(f"C{i}", 40 + 7 * i) for i in range(6)] + [stayer("S1")]
+        early_and_stayer = [alert("C5", 1), alert("S1", 9)]
+        marks = [alert(f"C{i}", 40 + 7 * i - (2 + 3 * i)) for i in range(5)] + early_and_stayer
+        leads = warning_lead_days(rows, marks)
+        report = evaluate(rows, marks, history_end=END)
+        assert len(leads) == report.churners_warned == 5
+        assert quantile(leads, 0.25) == report.lead_days.p25
+        assert quantile(leads, 0.5) == report.lead_days.median
