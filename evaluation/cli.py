@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import pyarrow.parquet as pq
 import typer
@@ -122,9 +122,11 @@ def read_truth(path: Path) -> Truth:
     return Truth(rows, absent_stayed=not simulator)
 
 
-def read_alerts_file(path: Path) -> AlertRead:
-    """Alerts from JSON Lines (one ``Alert`` per line, as published to the topic)."""
-    read = AlertRead()
+_Read = TypeVar("_Read", AlertRead, PredictionRead)
+
+
+def _read_lines(path: Path, read: _Read) -> _Read:
+    """Every non-blank JSON Lines record of ``path`` into ``read``, its place as ``file:line``."""
     with path.open("rb") as handle:
         for line, raw in enumerate(handle, start=1):
             if raw.strip():
@@ -132,38 +134,35 @@ def read_alerts_file(path: Path) -> AlertRead:
     return read
 
 
-async def read_alerts_topic(bootstrap: str, topic: str, timeout_s: float) -> AlertRead:
+async def _read_topic(bootstrap: str, topic: str, timeout_s: float, read: _Read) -> _Read:
     """Every record of ``topic`` from the beginning, up to each partition's fetch high-water mark."""
     try:
         records = await read_topics(bootstrap, [topic], timeout_s)
     except TopicReadError as error:
         raise EvaluationInputError("topic", topic, error.reason) from error
-    read = AlertRead()
     for record in records:
         read.add(record.value or b"", f"{record.topic}[{record.partition}]@{record.offset}")
     return read
+
+
+def read_alerts_file(path: Path) -> AlertRead:
+    """Alerts from JSON Lines (one ``Alert`` per line, as published to the topic)."""
+    return _read_lines(path, AlertRead())
+
+
+async def read_alerts_topic(bootstrap: str, topic: str, timeout_s: float) -> AlertRead:
+    """Every alert of ``topic``, read to its end."""
+    return await _read_topic(bootstrap, topic, timeout_s, AlertRead())
 
 
 def read_predictions_file(path: Path) -> PredictionRead:
     """Score snapshots from JSON Lines (one ``Prediction`` per line, as published to the topic)."""
-    read = PredictionRead()
-    with path.open("rb") as handle:
-        for line, raw in enumerate(handle, start=1):
-            if raw.strip():
-                read.add(raw, f"{path.name}:{line}")
-    return read
+    return _read_lines(path, PredictionRead())
 
 
 async def read_predictions_topic(bootstrap: str, topic: str, timeout_s: float) -> PredictionRead:
-    """Every snapshot of ``topic`` from the beginning, up to each partition's fetch high-water mark."""
-    try:
-        records = await read_topics(bootstrap, [topic], timeout_s)
-    except TopicReadError as error:
-        raise EvaluationInputError("topic", topic, error.reason) from error
-    read = PredictionRead()
-    for record in records:
-        read.add(record.value or b"", f"{record.topic}[{record.partition}]@{record.offset}")
-    return read
+    """Every snapshot of ``topic``, read to its end."""
+    return await _read_topic(bootstrap, topic, timeout_s, PredictionRead())
 
 
 @dataclass(frozen=True)
