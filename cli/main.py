@@ -10,6 +10,7 @@ from cli import (
     demo,
     rebuild_cli,
     schemas_cli,
+    scores_cli,
     stack_cli,
     status_cli,
     suppress_cli,
@@ -37,6 +38,7 @@ app.command("rebuild")(rebuild_cli.rebuild)
 app.command("status")(status_cli.status)
 app.add_typer(suppress_cli.app, name="suppress")
 app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(scores_cli.app, name="scores")
 
 
 def main() -> None:

@@ -21,7 +21,16 @@ def zone_for(score: float, features: FeatureVector, config: PolicyConfig) -> Zon
     >>> zone_for(0.9, replace(v, history_days=3), PolicyConfig()).value
     'white'
     """
-    if not features.history_days >= config.min_history_days:
+    return zone_of(score, features.history_days, config)
+
+
+def zone_of(score: float, history_days: float, config: PolicyConfig) -> Zone:
+    """``zone_for`` from the history length alone (a snapshot's features, an export).
+
+    >>> zone_of(0.5, 90.0, PolicyConfig()).value, zone_of(0.5, 3.0, PolicyConfig()).value
+    ('yellow', 'white')
+    """
+    if not history_days >= config.min_history_days:
         return Zone.WHITE
     if score >= config.red_min_score:
         return Zone.RED
