@@ -34,5 +34,9 @@ class BenchConfig(BaseModel):
     redis_sample_customers: Annotated[int, Field(ge=1)] = 2_000
     worker_timeout_s: Annotated[float, Field(gt=0)] = 120.0
     floors: bool = True  # also run the no-op plus validation, and plus Redis features
+    # learning phase (0 customers: skipped): a history long enough for labels to resolve, the
+    # pipeline worker profiled, and the share of its CPU in the sweep, the learner and versions
+    learning_customers: Annotated[int, Field(ge=0)] = 0
+    learning_days: Annotated[int, Field(ge=65)] = 160
     profile_dir: Path | None = None  # set: profile the Faust runs with pyinstrument into this folder
     work_dir: Path = Path("churnwatch-data/bench")

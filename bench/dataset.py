@@ -55,6 +55,10 @@ def input_topic(topics: TopicSettings, event_type: str) -> str:
     return names[event_type]
 
 
+EVENTS_PER_CUSTOMER_DAY = 2.8
+"""About what the simulator makes (2.83 per customer and day): events for a wanted history length."""
+
+
 def days_for(events: int, customers: int) -> int:
     """Simulated days that surely yield ``events`` (the simulator makes ~2.9 per customer and day).
 

@@ -75,10 +75,40 @@ def render_report(costs: list[FunctionCost], events: int, cpu_s: float, limit: i
     10 events, 0.50 s CPU sampled = 50000.0 µs per event
     """
     per_event_us = cpu_s * 1e6 / events if events else 0.0
-    lines = [f"{events} events, {cpu_s:.2f} s CPU sampled = {per_event_us:.1f} µs per event", "",
-             "By self time (µs/event, share of CPU samples):"]
+    lines = [
+        f"{events} events, {cpu_s:.2f} s CPU sampled = {per_event_us:.1f} µs per event",
+        "",
+        "By self time (µs/event, share of CPU samples):",
+    ]
     lines += [f"{c.self_us_per_event:9.2f}  {c.self_share:6.1%}  {c.function}" for c in costs[:limit]]
     lines += ["", "By inclusive time (µs/event):"]
     by_inclusive = sorted(costs, key=lambda c: c.inclusive_us_per_event, reverse=True)[:limit]
     lines += [f"{c.inclusive_us_per_event:9.2f}  {c.function}" for c in by_inclusive]
     return "\n".join(lines) + "\n"
+
+
+LEARNING_CONCERNS: dict[str, tuple[str, ...]] = {
+    "sweep": ("_sweep_day (", "_start_group ("),  # snapshots, pending labels, label resolution
+    "learner": ("streams/learning.py", "streams/training_reader.py", "models/learner.py"),
+    "versions": ("streams/model_versions.py",),  # loading the checkpoint a day scores with
+}
+"""Frames that mark the learning path's work in a pipeline worker's profile."""
+
+
+def concern_shares(stacks: list[Stack], concerns: dict[str, tuple[str, ...]]) -> dict[str, float]:
+    """Each concern's share of all samples: a stack counts for the first concern any of its frames
+    names (a frame containing one of its markers).
+
+    >>> stacks = [(("main", "_sweep_day (c.py:1)"), 1), (("main", "x (streams/learning.py:3)"), 1),
+    ...           (("main", "apply"), 2)]
+    >>> concern_shares(stacks, LEARNING_CONCERNS)
+    {'sweep': 0.25, 'learner': 0.25, 'versions': 0.0}
+    """
+    total = sum(count for _, count in stacks)
+    counts = dict.fromkeys(concerns, 0)
+    for frames, count in stacks:
+        for name, markers in concerns.items():
+            if any(marker in frame for frame in frames for marker in markers):
+                counts[name] += count
+                break
+    return {name: (count / total if total else 0.0) for name, count in counts.items()}

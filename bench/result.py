@@ -14,6 +14,7 @@ ISSUE_TARGETS = {
     "pipeline_over_faust": 0.8,
     "pipeline_over_raw": 0.1,
 }
+LEARNING_BUDGET = 0.25  # snapshots, label resolution and learning: at most this much more per event
 REDIS_BUDGET_BYTES = 1024
 FLOOR_LABELS = {
     "validate": "no-op + validation",
@@ -160,6 +161,12 @@ class BenchResult:
         budget_ok = self.redis_bytes_per_customer <= REDIS_BUDGET_BYTES
         table.add_row("Redis bytes per customer", f"{self.redis_bytes_per_customer:,.0f}",
                       f"≤ {REDIS_BUDGET_BYTES} {'ok' if budget_ok else 'MISSED'}")
+        learning = self.extra.get("learning")
+        if learning:
+            overhead = float(learning["overhead_per_event"])
+            parts = ", ".join(f"{name} {share:.1%}" for name, share in learning["shares"].items())
+            table.add_row("learning path, CPU per event", f"+{overhead:.1%}",
+                          f"≤ +25% {'ok' if overhead <= LEARNING_BUDGET else 'MISSED'} ({parts})")
         return table
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from bench.alerts_reader import alert_latencies_ms
 from bench.config import BenchConfig
-from bench.dataset import ProducedSet, produce_dataset
+from bench.dataset import EVENTS_PER_CUSTOMER_DAY, ProducedSet, produce_dataset
 from bench.errors import BenchError
 from bench.live import live_events, processed_latencies_ms, produce_live
+from bench.profile_frames import LEARNING_CONCERNS, concern_shares, parse_collapsed
 from bench.raw_consumer import measure_raw
 from bench.redis_memory import bytes_per_customer
 from bench.result import BenchResult, Latency, Throughput
@@ -75,16 +76,19 @@ class BenchRun:
         )
         self.progress(f"produced {produced.events:,} in {produced.elapsed_s:.1f} s {dict(produced.per_type)}")
 
-        raw = await measure_raw(self.bootstrap, produced.end_offsets, self.settings.kafka,
-                                config.worker_timeout_s)
+        raw = await measure_raw(
+            self.bootstrap, produced.end_offsets, self.settings.kafka, config.worker_timeout_s
+        )
         self.progress(f"raw aiokafka: {raw.events_per_s:,.0f} events/s")
         noop = _throughput(await self._worker("noop", "noop", topics, produced.events))
         self.progress(f"faust no-op: {noop.events_per_s:,.0f} events/s")
         prefix = f"bench{self.run_id}p"
         pipeline_outcome = await self._worker("pipeline", "pipeline", topics, produced.events, prefix=prefix)
         pipeline = _throughput(pipeline_outcome)
-        self.progress(f"pipeline: {pipeline.events_per_s:,.0f} events/s "
-                      f"({pipeline_outcome.alerts} alerts, {pipeline_outcome.dead_letters} dead letters)")
+        self.progress(
+            f"pipeline: {pipeline.events_per_s:,.0f} events/s "
+            f"({pipeline_outcome.alerts} alerts, {pipeline_outcome.dead_letters} dead letters)"
+        )
         floors: dict[str, Throughput] = {}
         if config.floors:
             for mode in ("validate", "features"):
@@ -112,6 +116,8 @@ class BenchRun:
         }
         if config.profile_dir is not None:
             extra["profiles"] = await self._profiles(topics, produced, self.profile_dir)
+        if config.learning_customers > 0:
+            extra["learning"] = await self._learning_share()
         return BenchResult(
             events=produced.events,
             customers=len(produced.customer_ids),
@@ -138,8 +144,15 @@ class BenchRun:
         topics = topic_set(self.run_id, "live", config.partitions)
         await ensure_topics(
             self.bootstrap,
-            [topics.calls, topics.topups, topics.complaints, topics.lifecycle, topics.alerts,
-             topics.dead_letters, topics.predictions],
+            [
+                topics.calls,
+                topics.topups,
+                topics.complaints,
+                topics.lifecycle,
+                topics.alerts,
+                topics.dead_letters,
+                topics.predictions,
+            ],
             topics.partitions,
         )
         wanted = max(_MIN_LIVE_EVENTS, int(rate_eps * config.live_seconds))
@@ -151,14 +164,22 @@ class BenchRun:
         async def send() -> None:
             sent["times"], sent["achieved"] = await produce_live(self.bootstrap, topics, events, rate_eps)
 
-        policy = self.settings.policy.model_copy(update={
-            "min_history_days": config.latency_min_history_days,
-            "green_min_score": config.latency_green_min_score,
-            "yellow_min_score": config.latency_yellow_min_score,
-        })
+        policy = self.settings.policy.model_copy(
+            update={
+                "min_history_days": config.latency_min_history_days,
+                "green_min_score": config.latency_green_min_score,
+                "yellow_min_score": config.latency_yellow_min_score,
+            }
+        )
         outcome = await self._worker(
-            "pipeline", "live", topics, count, prefix=f"bench{self.run_id}l",
-            record_processed_times=True, while_running=send, policy=policy,
+            "pipeline",
+            "live",
+            topics,
+            count,
+            prefix=f"bench{self.run_id}l",
+            record_processed_times=True,
+            while_running=send,
+            policy=policy,
         )
         processed = processed_latencies_ms(sent["times"], outcome.processed_times)
         alerts = await alert_latencies_ms(self.bootstrap, topics.alerts, outcome.alerts, timeout_s=30.0)
@@ -171,6 +192,49 @@ class BenchRun:
             "alerts": outcome.alerts,
         }
 
+    async def _learning_share(self) -> dict[str, Any]:
+        """What snapshots, label resolution and learning cost per event: a history long enough for
+        examples to resolve (30 days of history plus 33 of label delay), the pipeline worker
+        profiled with py-spy, and the share of its samples in each of the learning path's parts.
+
+        A share ``s`` of the worker's CPU costs ``s / (1 - s)`` more per event than the same
+        pipeline without it. Learning that is still running when the last record is handled is
+        not sampled, so the share is a lower bound.
+        """
+        config = self.config
+        topics = topic_set(self.run_id, "ln", config.partitions)
+        events = round(EVENTS_PER_CUSTOMER_DAY * config.learning_customers * config.learning_days)
+        self.progress(
+            f"learning phase: {config.learning_customers:,} customers x ~{config.learning_days} days"
+        )
+        produced = await produce_dataset(
+            self.bootstrap, topics, events, config.learning_customers, config.seed, config.sim_start
+        )
+        await ensure_topics(
+            self.bootstrap, [topics.alerts, topics.dead_letters, topics.predictions], topics.partitions
+        )
+        path = self.profile_dir / "learning.txt"
+        outcome = await self._worker(
+            "pipeline", "learning", topics, produced.events, prefix=f"bench{self.run_id}l", profile_path=path
+        )
+        stacks = parse_collapsed(path.with_suffix(".collapsed").read_text())
+        shares = concern_shares(stacks, LEARNING_CONCERNS)
+        share = sum(shares.values())
+        overhead = share / (1.0 - share) if share < 1.0 else float("inf")
+        self.progress(
+            "learning path: "
+            + ", ".join(f"{name} {value:.1%}" for name, value in shares.items())
+            + f" of the worker's CPU: +{overhead:.1%} per event"
+        )
+        return {
+            "events": produced.events,
+            "customers": config.learning_customers,
+            "events_per_s_profiled": events_per_s(outcome.events, outcome.elapsed_s),
+            "shares": shares,
+            "overhead_per_event": overhead,
+            "profile": str(path),
+        }
+
     async def _profiles(self, topics: TopicSettings, produced: ProducedSet, out_dir: Path) -> dict[str, Any]:
         """Re-run the no-op and the pipeline under py-spy (separate runs keep the measured ones untouched)."""
         profiles: dict[str, Any] = {}
@@ -178,8 +242,12 @@ class BenchRun:
             path = out_dir / f"{mode}.txt"
             self.progress(f"profiling {mode} into {path}")
             outcome = await self._worker(
-                mode, f"profile-{mode}", topics, produced.events,
-                prefix=f"bench{self.run_id}{mode[0]}x", profile_path=path,
+                mode,
+                f"profile-{mode}",
+                topics,
+                produced.events,
+                prefix=f"bench{self.run_id}{mode[0]}x",
+                profile_path=path,
             )
             profiles[mode] = {
                 "path": str(path),
@@ -206,7 +274,9 @@ class BenchRun:
         update: dict[str, Any] = {
             "topics": topics,
             "worker": WorkerSettings(
-                app_id=app_id, web_port=free_port("127.0.0.1"), data_dir=run_dir / "data",
+                app_id=app_id,
+                web_port=free_port("127.0.0.1"),
+                data_dir=run_dir / "data",
                 log_level=self.settings.worker.log_level,
             ),
             "features": FeatureConfig(

@@ -51,6 +51,11 @@ def bench(
     work_dir: Annotated[Path, typer.Option(help="Logs, worker data and profiles go here.")] = Path(
         "churnwatch-data/bench"
     ),
+    learning_customers: Annotated[
+        int,
+        typer.Option(help="Learning phase: customers of a history long enough to learn from (0: skip)."),
+    ] = 600,
+    learning_days: Annotated[int, typer.Option(min=65, help="Learning phase: days of that history.")] = 160,
 ) -> None:
     """Measure raw aiokafka, a Faust no-op and the full pipeline on one topic set, plus latency and memory."""
     if ctx.invoked_subcommand is not None:
@@ -64,6 +69,8 @@ def bench(
         load_fraction=load_fraction,
         live_seconds=live_seconds,
         floors=floors,
+        learning_customers=learning_customers,
+        learning_days=learning_days,
         profile_dir=work_dir / "profiles" if profile else None,
         work_dir=work_dir,
     )
