@@ -59,6 +59,10 @@ class TestStatus:
                 assert worker.alive, worker.log_tail()
                 metrics = worker.metrics()
                 assert metrics.get("churnwatch_events_in_total", 0.0) >= len(events)
+                # the lag gauge is set by a 2-second timer: every input partition measured once
+                measured = worker.page("/metrics")
+                for topic in topics.inputs:
+                    assert f'churnwatch_consumer_lag{{partition="0",topic="{topic}"}}' in measured
 
             asyncio.run(eventually(caught_up, timeout=90, interval=0.2))
             result = status(f"http://127.0.0.1:{worker.web_port}")
