@@ -12,7 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from models.config import LearningConfig, OnlineModelConfig, ScoringConfig
 from models.labels import INPUT_NAMES, day_number
-from models.learner import DailyLearner
+from models.learner import Checkpoint, DailyLearner
 from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 
 DAY0 = date(2026, 3, 1)
@@ -62,6 +62,18 @@ def feed(learner: DailyLearner, records: list[TrainingExample | ResolvedDay]) ->
             learner.offer(record)
         days.extend(checkpoint.day for checkpoint in learner.finalize_ready())
     return days
+
+
+def learned(learner: DailyLearner, records: list[TrainingExample | ResolvedDay]) -> list[Checkpoint]:
+    """Every checkpoint the learner writes while fed these records in order."""
+    checkpoints: list[Checkpoint] = []
+    for record in records:
+        if isinstance(record, ResolvedDay):
+            learner.mark(record)
+        else:
+            learner.offer(record)
+        checkpoints.extend(learner.finalize_ready())
+    return checkpoints
 
 
 def two_groups(days: int) -> list[list[TrainingExample | ResolvedDay]]:
@@ -143,14 +155,7 @@ class TestDailyLearner:
 
     def test_model_takes_over_when_it_beats_the_rules(self) -> None:
         """Warm and better than the rules on the recent window: the share rises 1/4, 2/4, ... to 1."""
-        learner = DailyLearner(SMALL)
-        checkpoints = []
-        for record in interleave(two_groups(12), 3):
-            if isinstance(record, ResolvedDay):
-                learner.mark(record)
-            else:
-                learner.offer(record)
-            checkpoints.extend(learner.finalize_ready())
+        checkpoints = learned(DailyLearner(SMALL), interleave(two_groups(12), 3))
         weights = [c.model_weight for c in checkpoints]
         assert weights[0] == 0.0
         start = weights.index(0.25)
@@ -162,14 +167,7 @@ class TestDailyLearner:
     def test_checkpoints_map_the_model_to_the_rules_scale_once_it_has_a_share(self) -> None:
         """No risk scale while the rules score alone; from the hand-over on, the model's recent
         scores mapped through it fall in each zone as often as the rules' scores did."""
-        learner = DailyLearner(SMALL)
-        checkpoints = []
-        for record in interleave(two_groups(12), 3):
-            if isinstance(record, ResolvedDay):
-                learner.mark(record)
-            else:
-                learner.offer(record)
-            checkpoints.extend(learner.finalize_ready())
+        checkpoints = learned(DailyLearner(SMALL), interleave(two_groups(12), 3))
         assert all((c.risk_scale is None) == (c.model_weight == 0.0) for c in checkpoints)
         scale = checkpoints[-1].risk_scale
         assert scale is not None
