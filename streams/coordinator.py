@@ -577,7 +577,7 @@ class IngestCoordinator(Generic[Token]):
         await self._labels.resolved(partition, due_day, day_end_s(due_day + 1))
         alerts = self._sendable(sweep.decisions)
         states = {decision.alert.customer_id: decision.state for decision in sweep.decisions}
-        await self._progress.record({}, partition, alerts, states, swept_day=day)
+        await self._progress.record({}, partition, alerts, states, swept_day=day, snapshots=sweep.snapshots)
         self._swept[partition] = day
         self._processor.remember(partition, states)
         if alerts:

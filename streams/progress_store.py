@@ -24,10 +24,11 @@ from redis.exceptions import RedisError
 from policy.alert_state import AlertState
 from policy.alert_state_store import alert_state_key
 from schemas.errors import StorageUnavailableError
-from schemas.outputs import Alert
+from schemas.outputs import Alert, Prediction
 from streams.activity_index import ActivityIndex
 from streams.alignment import PartitionProgress, TopicPartition
 from streams.label_store import LabelStore
+from streams.queue_store import QueueStore
 from streams.redis_client import RedisClient
 
 SWEPT_FIELD = "~swept"
@@ -45,6 +46,7 @@ class ProgressStore:
         self._group = consumer_group
         self._activity = activity or ActivityIndex(redis, key_prefix, consumer_group)
         self._labels = LabelStore(redis, key_prefix, consumer_group)
+        self._queue = QueueStore(redis, key_prefix, consumer_group)
 
     def _group_tag(self, partition: int) -> str:
         return f"{{{self._group}/p{partition}}}"
@@ -118,20 +120,23 @@ class ProgressStore:
         gone: Collection[str] = (),
         swept_day: int | None = None,
         churns: Mapping[str, Sequence[float]] | None = None,
+        snapshots: Sequence[Prediction] = (),
     ) -> None:
         """Outbox, alert states and last-seen times first, progress after: a torn write never loses
         an alert, and everything before progress is idempotent.
 
         ``seen``: customers' latest event times (epoch seconds) for the activity index;
         ``gone``: churned customers leaving it; ``swept_day``: the last day swept, kept with
-        the progress; ``churns``: the tick's churn event times, for label resolution.
+        the progress; ``churns``: the tick's churn event times, for label resolution;
+        ``snapshots``: the sweep's, whose scores the queue page charts. The alerts also go
+        to the queue page's day queue and customer history (``streams.queue_store``).
         Without alerts or activity this is one round trip (progress only).
         """
         fields = {tp[0]: f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()}
         if swept_day is not None:
             fields[SWEPT_FIELD] = str(swept_day)
         try:
-            if alerts or states or seen or gone or churns:
+            if alerts or states or seen or gone or churns or snapshots or swept_day is not None:
                 pipe = self._redis.pipeline(transaction=False)
                 if alerts:
                     pipe.hset(
@@ -142,6 +147,7 @@ class ProgressStore:
                     pipe.set(alert_state_key(self._prefix, customer_id), state.encode())
                 self._activity.add_to(pipe, partition, seen or {}, gone)
                 self._labels.add_churns_to(pipe, partition, churns or {})
+                self._queue.add_to(pipe, partition, alerts, snapshots, swept_day)
                 if fields and isinstance(self._redis, Redis):
                     # one connection runs a pipeline in order: progress still lands last
                     pipe.hset(self._progress_key(partition), mapping=fields)  # type: ignore[arg-type]
@@ -151,6 +157,25 @@ class ProgressStore:
                 await self._redis.hset(self._progress_key(partition), mapping=fields)  # type: ignore[arg-type]
         except RedisError as error:
             raise StorageUnavailableError(f"progress write failed: {error}") from error
+
+    async def event_time_reached(self, partitions: Iterable[int]) -> float | None:
+        """The latest effective event time (epoch seconds) any input partition of these groups
+        has reached, or None before the first tick: the queue page's "today"."""
+        ordered = sorted(set(partitions))
+        pipe = self._redis.pipeline(transaction=False)
+        for partition in ordered:
+            pipe.hgetall(self._progress_key(partition))
+        try:
+            values = await pipe.execute()
+        except RedisError as error:
+            raise StorageUnavailableError(f"progress read failed: {error}") from error
+        reached = [
+            float(_text(value).split("|")[1])
+            for fields in values
+            for name, value in fields.items()
+            if _text(name) != SWEPT_FIELD
+        ]
+        return max(reached, default=None)
 
     async def outbox(self, partition: int) -> list[Alert]:
         """Alerts recorded for a partition group but not yet confirmed as published."""
@@ -170,3 +195,7 @@ class ProgressStore:
             await self._redis.hdel(self._outbox_key(partition), *alert_ids)
         except RedisError as error:
             raise StorageUnavailableError(f"outbox clear failed: {error}") from error
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
