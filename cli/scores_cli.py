@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import typer
 from pydantic import ValidationError
 
+from policy.contact_outcomes import ContactOutcomeStore, RecordedOutcome
 from policy.risk_list import RiskRow, risk_list
 from policy.suppression import SuppressionReason, SuppressionStore
 from schemas.outputs import Alert, Prediction
@@ -31,7 +32,8 @@ def export(
     timeout_s: Annotated[float, typer.Option(min=0.1, help="Give up reading the topics after this.")] = 120.0,
 ) -> None:
     """Every scored customer's latest score, zone, tier, value at risk and priority (highest first),
-    with the reasons and action of their latest alert and whether they are suppressed."""
+    with the reasons and action of their latest alert, whether they are suppressed and the outcome of
+    the team's latest contact (recorded on the retention queue page)."""
     if out.suffix not in (".csv", ".parquet"):
         raise typer.BadParameter("--out must end in .csv or .parquet")
     settings = Settings()
@@ -60,26 +62,28 @@ def export(
                 alerts.append(Alert.model_validate_json(record.value or b""))
         except ValidationError:
             continue  # the worker writes these topics; anything else on them is not ours to export
-    suppressed = _suppressed(settings, addresses.redis_url, [p.customer_id for p in predictions])
-    rows = risk_list(predictions, alerts, suppressed, settings.policy)
+    suppressed, outcomes = _team_records(settings, addresses.redis_url, [p.customer_id for p in predictions])
+    rows = risk_list(predictions, alerts, suppressed, settings.policy, outcomes)
     _write(rows, out)
     typer.echo(f"{len(rows):,} customers written to {out}", err=True)
 
 
-def _suppressed(
+def _team_records(
     settings: Settings, redis_url: str | None, customer_ids: list[str]
-) -> dict[str, SuppressionReason]:
-    """Suppression reasons from the deployment's Redis; none when it is not reachable (said so)."""
+) -> tuple[dict[str, SuppressionReason], dict[str, RecordedOutcome]]:
+    """Suppression reasons and contact outcomes from the deployment's Redis; none when it is not
+    reachable (said so)."""
     if redis_url is None or not redis_answers(redis_url):
-        typer.echo("Redis not reachable: the suppressed column is left empty", err=True)
-        return {}
+        typer.echo("Redis not reachable: the suppressed and outcome columns are left empty", err=True)
+        return {}, {}
 
-    async def read() -> dict[str, SuppressionReason]:
+    async def read() -> tuple[dict[str, SuppressionReason], dict[str, RecordedOutcome]]:
         redis = connect_redis(redis_url, settings.redis_cluster, settings.redis.timeout_s)
+        prefix = settings.features.key_prefix
+        ordered = sorted(set(customer_ids))
         try:
-            return await SuppressionStore(redis, settings.features.key_prefix).reasons(
-                sorted(set(customer_ids))
-            )
+            suppressed = await SuppressionStore(redis, prefix).reasons(ordered)
+            return suppressed, await ContactOutcomeStore(redis, prefix).latest(ordered)
         finally:
             await redis.aclose()
 

@@ -3,7 +3,8 @@
 What the retention team exports to plan a campaign (``churnwatch scores export``): per
 customer the latest score and where it puts them (zone, value tier, value at risk,
 priority, by the same functions as the alerts), the reasons and action of their latest
-alert if they had one, and whether they are suppressed.
+alert if they had one, whether they are suppressed, and the outcome of the team's latest
+contact recorded on the retention queue page.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 
 from policy.alerts import priority
 from policy.config import PolicyConfig
+from policy.contact_outcomes import RecordedOutcome
 from policy.suppression import SuppressionReason
 from policy.value_tiers import expected_revenue, value_tier
 from policy.zones import zone_of
@@ -22,7 +24,10 @@ from schemas.outputs import Alert, Prediction
 
 @dataclass(frozen=True, slots=True)
 class RiskRow:
-    """One customer on the risk list (empty strings where there is no alert or suppression)."""
+    """One customer on the risk list (empty strings where there is no alert, suppression or outcome).
+
+    ``outcome_at`` is the wall-clock time the outcome was recorded (ISO 8601).
+    """
 
     customer_id: str
     as_of: datetime
@@ -39,6 +44,9 @@ class RiskRow:
     reasons: str
     action: str
     suppressed: str
+    outcome: str
+    outcome_at: str
+    outcome_alert_id: str
 
 
 def risk_list(
@@ -46,6 +54,7 @@ def risk_list(
     alerts: Iterable[Alert],
     suppressed: Mapping[str, SuppressionReason],
     config: PolicyConfig,
+    outcomes: Mapping[str, RecordedOutcome] | None = None,
 ) -> list[RiskRow]:
     """Latest snapshot per customer, highest priority first (ties by customer id)."""
     latest: dict[str, Prediction] = {}
@@ -64,14 +73,26 @@ def risk_list(
             held_alert.alert_id,
         ):
             last_alert[alert.customer_id] = alert
+    recorded = outcomes or {}
     rows = [
-        _row(p, last_alert.get(p.customer_id), suppressed.get(p.customer_id), config) for p in latest.values()
+        _row(
+            p,
+            last_alert.get(p.customer_id),
+            suppressed.get(p.customer_id),
+            recorded.get(p.customer_id),
+            config,
+        )
+        for p in latest.values()
     ]
     return sorted(rows, key=lambda row: (-row.priority, row.customer_id))
 
 
 def _row(
-    prediction: Prediction, alert: Alert | None, suppression: SuppressionReason | None, config: PolicyConfig
+    prediction: Prediction,
+    alert: Alert | None,
+    suppression: SuppressionReason | None,
+    outcome: RecordedOutcome | None,
+    config: PolicyConfig,
 ) -> RiskRow:
     revenue = prediction.features.get("revenue_90d", 0.0)
     at_risk = round(prediction.score * expected_revenue(revenue, config), 2)
@@ -91,4 +112,7 @@ def _row(
         reasons="" if alert is None else "; ".join(reason.text for reason in alert.reasons),
         action="" if alert is None else alert.recommended_action.text,
         suppressed="" if suppression is None else suppression.value,
+        outcome="" if outcome is None else outcome.outcome.value,
+        outcome_at="" if outcome is None else outcome.recorded_at.isoformat(),
+        outcome_alert_id="" if outcome is None else outcome.alert_id,
     )
