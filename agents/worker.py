@@ -1,4 +1,5 @@
-"""Assembles a worker: app, topics, Redis adapters, scorer, policy, coordinator, agents, web pages."""
+"""Assembles a worker: app, topics, Redis adapters, scorer, policy, coordinator, agents, web pages
+(operations, and the retention queue of ``agents.queue_page``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from faust.web import Request, Response, View
 
 from agents.ingest import AckToken, acknowledge, register_ingest_agents
 from agents.learner import register_learner
+from agents.queue_page import register_queue_page
 from features.redis_store import RedisFeatureStore
 from models.labels import resolution_delay_days
 from policy.alert_state_store import AlertStateStore
@@ -41,6 +43,7 @@ from streams.storage_health import StorageHealth
 from streams.topics import ChurnTopics, declare_topics
 from streams.training_reader import TrainingReader, learner_group
 from streams.validation import RecordValidator
+from web.access import QueueAccess
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,8 @@ class Worker:
 
 
 def utc_now() -> datetime:
-    """Wall-clock time, used only for ``created_at`` / ``rejected_at`` stamps, never for decisions."""
+    """Wall-clock time, used only for ``created_at`` / ``rejected_at`` / outcome stamps, never for
+    decisions."""
     return datetime.now(UTC)
 
 
@@ -185,6 +189,17 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             return self.json({"partitions": rows})
 
     _register_operations(app, metrics, redis, health)
+    register_queue_page(
+        app,
+        QueueAccess(settings.web_token),
+        redis,
+        prefix,
+        settings.worker.app_id,
+        settings.topics.partitions,
+        settings.policy,
+        metrics,
+        utc_now,
+    )
     return Worker(app, topics, metrics, coordinator, redis)
 
 

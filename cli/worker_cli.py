@@ -15,6 +15,7 @@ from stack.embedded import running_stack
 from stack.state import NO_BROKER_FIX, broker_answers, redis_answers, resolve
 from stack.topics import ensure_topics, partition_counts
 from streams.settings import Settings
+from web.access import exposure_problem
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,12 @@ async def ensure_training_topic(bootstrap: str, settings: Settings) -> None:
     await ensure_topics(bootstrap, [name], 1, settings.topics.replicas)
     found = (await partition_counts(bootstrap, [name])).get(name, 1)
     if found != 1:
-        raise typer.Exit(_refuse(f"topic {name} has {found} partitions; the learner needs exactly 1 "
-                                 f"(recreate it with one partition)"))
+        raise typer.Exit(
+            _refuse(
+                f"topic {name} has {found} partitions; the learner needs exactly 1 "
+                f"(recreate it with one partition)"
+            )
+        )
 
 
 def _refuse(message: str) -> int:
@@ -39,6 +44,9 @@ def _refuse(message: str) -> int:
 def worker() -> None:
     """Consume the input topics and publish alerts until stopped (Ctrl-C or SIGTERM)."""
     settings = Settings()
+    exposed = exposure_problem(settings.worker.web_bind, settings.web_token)
+    if exposed is not None:
+        raise typer.Exit(_refuse(exposed))
     if settings.uses_development_key:
         log.warning("CHURNWATCH_PSEUDONYM_KEY is not set: using the development key")
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
@@ -47,8 +55,12 @@ def worker() -> None:
         unreachable = f"cannot reach the broker at {addresses.kafka_bootstrap} ({addresses.source})"
         raise typer.Exit(_refuse(f"{unreachable}: {NO_BROKER_FIX}"))
     if addresses.redis_url is not None and not redis_answers(addresses.redis_url):
-        raise typer.Exit(_refuse(f"cannot reach Redis at {addresses.redis_url} ({addresses.source}): "
-                                 "set CHURNWATCH_REDIS_URL, or run `churnwatch stack up` in this directory"))
+        raise typer.Exit(
+            _refuse(
+                f"cannot reach Redis at {addresses.redis_url} ({addresses.source}): "
+                "set CHURNWATCH_REDIS_URL, or run `churnwatch stack up` in this directory"
+            )
+        )
     if addresses.kafka_bootstrap is not None or addresses.redis_url is not None:
         typer.echo(addresses.describe())
     with running_stack(

@@ -29,6 +29,7 @@ def create_app(settings: Settings, bootstrap: str, metrics: PipelineMetrics) -> 
         "autodiscover": False,
         "datadir": str(settings.worker.data_dir),
         "web_host": settings.worker.web_host,
+        "web_bind": settings.worker.web_bind,
         "web_port": settings.worker.web_port,
         "web_in_thread": False,
         "broker_session_timeout": kafka.session_timeout_s,

@@ -60,6 +60,18 @@ class PipelineMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.contact_outcomes = Counter(
+            "churnwatch_contact_outcomes",
+            "Contact outcomes recorded on the retention queue page, per outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.queue_page_refused = Counter(
+            "churnwatch_queue_page_refused",
+            "Retention queue requests refused: no or a wrong token, or a missing CSRF token",
+            ["reason"],
+            registry=self.registry,
+        )
         self.redis_errors = Counter(
             "churnwatch_redis_errors", "Failed Redis calls (the batch is retried)", registry=self.registry
         )

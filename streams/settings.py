@@ -131,7 +131,9 @@ class WorkerSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     app_id: str = "churnwatch"  # also the consumer group
-    web_host: str = "127.0.0.1"  # the address this worker advertises; Faust binds all interfaces
+    web_host: str = "127.0.0.1"  # the address this worker advertises
+    # the interface the web server listens on; any but loopback needs CHURNWATCH_WEB_TOKEN
+    web_bind: str = "127.0.0.1"
     web_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     data_dir: Path = Path("churnwatch-data")
     log_level: str = "WARNING"
@@ -163,6 +165,9 @@ class Settings(BaseSettings):
     # how long (wall clock) a tick waits for its model version before an older one scores it
     model_version_wait_s: Annotated[float, Field(gt=0)] = 60.0
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
+    # the retention queue page's token (reading and recording outcomes); without one the
+    # worker starts only when its web server listens on loopback, and the page is open there
+    web_token: SecretStr | None = None
     default_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
 
     @property

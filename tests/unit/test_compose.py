@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from streams.metrics import PipelineMetrics
 from streams.settings import Settings, TopicSettings
+from web.access import exposure_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_PATH = ROOT / "docker-compose.yml"
@@ -293,6 +294,16 @@ class TestWorkerEnvironment:
         for name in workers:
             value = raw_compose["services"][name]["environment"]["CHURNWATCH_PSEUDONYM_KEY"]
             assert re.fullmatch(r"\$\{CHURNWATCH_PSEUDONYM_KEY:\?[^}]+\}", value)
+
+    def test_workers_listening_beyond_loopback_have_a_queue_token(
+        self, raw_compose: dict[str, Any], worker_settings: dict[str, Settings]
+    ) -> None:
+        """Prometheus needs every interface, so the worker would refuse to start without the queue
+        page's token; the token comes from a required variable, never the compose file."""
+        for name, settings in worker_settings.items():
+            assert exposure_problem(settings.worker.web_bind, settings.web_token) is None, name
+            value = raw_compose["services"][name]["environment"]["CHURNWATCH_WEB_TOKEN"]
+            assert re.fullmatch(r"\$\{CHURNWATCH_WEB_TOKEN:\?[^}]+\}", value)
 
     def test_workers_do_not_run_with_the_development_key(self, worker_settings: dict[str, Settings]) -> None:
         """The example environment yields a real key, not the built-in development one."""
