@@ -47,7 +47,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-ASSET_TYPES = {"queue.css": "text/css; charset=utf-8", "queue.js": "text/javascript; charset=utf-8"}
+ASSET_TYPES = {"queue.css": "text/css", "queue.js": "text/javascript"}  # both files are ASCII
 MAX_BODY_BYTES = 4096
 
 

@@ -12,7 +12,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const status = document.getElementById("outcome-status");
   for (const button of form.querySelectorAll("button[data-outcome]")) {
     button.addEventListener("click", async () => {
-      status.textContent = "recording…";
+      status.textContent = "recording...";
       const response = await fetch("/queue/outcome", {
         method: "POST",
         credentials: "same-origin",
