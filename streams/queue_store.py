@@ -30,8 +30,8 @@ from streams.activity_index import DAY_S
 from streams.redis_client import RedisClient
 
 QUEUE_DAYS_KEPT = 14
-ALERTS_KEPT = 10
-SCORE_POINTS_KEPT = 60  # an active customer is snapshotted one day in three: about six months
+ALERTS_KEPT = 5  # about 700 B each (the full alert); with the 7-day cooldown, five weeks or more
+SCORE_POINTS_KEPT = 30  # an active customer is snapshotted one day in three: about three months
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +53,15 @@ def day_of(moment: datetime) -> int:
 
 
 def score_member(prediction: Prediction) -> str:
-    """The stored form of a snapshot's score, ``<day>:<score>`` (4 decimals: the chart's precision).
+    """The stored form of a snapshot's score, ``<day>:<score>`` (3 decimals: more than the chart shows).
 
     >>> from datetime import UTC
     >>> p = Prediction(snapshot_id="s", customer_id="c", event_time=datetime(1970, 1, 3, tzinfo=UTC),
     ...                features={}, score=0.123456, model_version="v", score_source="online_model")
     >>> score_member(p)
-    '2:0.1235'
+    '2:0.123'
     """
-    return f"{day_of(prediction.event_time)}:{prediction.score:.4f}"
+    return f"{day_of(prediction.event_time)}:{prediction.score:.3f}"
 
 
 def parse_score_member(member: bytes | str) -> ScorePoint:
