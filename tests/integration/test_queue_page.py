@@ -206,3 +206,31 @@ def export(run: PipelineRun, out: Path) -> dict[str, dict[str, str]]:
     assert result.returncode == 0, result.stderr
     with out.open(newline="") as handle:
         return {row["customer_id"]: row for row in csv.DictReader(handle)}
+
+
+class TestWorkerRefusesAnOpenQueue:
+    def test_a_worker_listening_beyond_loopback_without_a_token_exits_with_one_line(
+        self, kafka_bootstrap: str, redis_url: str, tmp_path: Path
+    ) -> None:
+        """Exit code 2 and one message naming the setting (echoed and logged, as other refusals),
+        before anything is started."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHURNWATCH_")}
+        env.update(
+            CHURNWATCH_KAFKA_BOOTSTRAP=kafka_bootstrap,
+            CHURNWATCH_REDIS_URL=redis_url,
+            CHURNWATCH_WORKER__WEB_BIND="0.0.0.0",
+            CHURNWATCH_WORKER__DATA_DIR=str(tmp_path / "data"),
+            PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", "from cli.main import main; main()", "worker"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2
+        assert set(result.stderr.strip().splitlines()) == {
+            "the web server listens on 0.0.0.0 without CHURNWATCH_WEB_TOKEN: set a token for the "
+            "retention queue page, or CHURNWATCH_WORKER__WEB_BIND=127.0.0.1"
+        }
