@@ -146,11 +146,13 @@ def bar_for_share(counts: Mapping[int, int], share: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """An alert that would go out: its id, its priority and the lane whose budget it uses."""
+    """An alert that would go out: its id, its priority, the lane whose budget it uses and
+    its event-time day (None: the open day)."""
 
     key: str
     priority: float
     lane: str
+    day: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +262,9 @@ def choose(
     budget left / (batch + candidates still expected today) of recent candidates lie.
     Those at or above it go out, highest first, while budget lasts; the rest are held
     back. ``last_of_day``: nothing more comes today, so the budget left is spent on the
-    best of the batch. ``at`` is the batch's event time; the open day is the state's
-    (candidates of a late event count on the day that is open).
+    best of the batch. ``at`` is the batch's event time. A candidate of a day that has
+    closed already (a late event) is held back: that day's budget is settled; it is
+    counted with the open day's held-back alerts, outside its sketch.
     """
     if not candidates:
         return state, frozenset()
@@ -271,8 +274,15 @@ def choose(
     lanes = dict(state.lanes)
     sent: set[str] = set()
     by_lane: dict[str, list[Candidate]] = {}
+    late: dict[str, int] = {}
     for candidate in candidates:
-        by_lane.setdefault(candidate.lane, []).append(candidate)
+        if candidate.day is not None and candidate.day < day:
+            late[candidate.lane] = late.get(candidate.lane, 0) + 1
+        else:
+            by_lane.setdefault(candidate.lane, []).append(candidate)
+    for name, count in sorted(late.items()):
+        lane = lanes.get(name, LaneState())
+        lanes[name] = replace(lane, today=replace(lane.today, held_back=lane.today.held_back + count))
     for name in sorted(by_lane):
         batch = sorted(by_lane[name], key=lambda c: (-c.priority, c.key))
         lane = lanes.get(name, LaneState())
@@ -290,7 +300,7 @@ def choose(
         bar = bar_for_share(sketch, left / (len(batch) + expected)) if left else math.inf
         chosen = [c.key for c in batch if c.priority >= bar][:left]
         sent.update(chosen)
-        opening = today.opening_bar if today.candidates else _opening_bar(lane, budget)
+        opening = today.opening_bar if today.sent or today.counts else _opening_bar(lane, budget)
         lanes[name] = replace(
             lane,
             today=LaneDay(
@@ -324,7 +334,7 @@ def close_day(
                 candidates=today.candidates,
                 sent=today.sent,
                 held_back=today.held_back,
-                opening_bar=today.opening_bar if today.candidates else _opening_bar(lane, budget),
+                opening_bar=today.opening_bar if today.sent or today.counts else _opening_bar(lane, budget),
                 lowest_bar=today.lowest_bar,
                 highest_bar=today.highest_bar,
             )

@@ -262,7 +262,10 @@ class TickProcessor:
         for decision in decisions:
             lane = config.lane(decision.alert.value_tier)
             if decision.suppressed is None and lane is not None:
-                candidates.append(Candidate(decision.alert.alert_id, decision.alert.priority, lane))
+                event_day = int(decision.alert.event_time.timestamp() // CAPACITY_DAY_S)
+                candidates.append(
+                    Candidate(decision.alert.alert_id, decision.alert.priority, lane, event_day)
+                )
         if not candidates:
             return decisions, None
         state = await self._capacity_state(partition)
