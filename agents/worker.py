@@ -26,6 +26,7 @@ from policy.suppression import SuppressionStore
 from streams.activity_index import ActivityIndex
 from streams.alignment import EventTimeAligner, TopicPartition
 from streams.app import create_app
+from streams.capacity_store import CapacityStore
 from streams.checkpoint_store import CheckpointStore
 from streams.coordinator import Accepted, IngestCoordinator
 from streams.end_probe import FetchEndProbe
@@ -103,6 +104,10 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             silence_days=settings.snapshots.silence_days,
             active_every_days=settings.snapshots.active_every_days,
             learn_min_history_days=settings.scoring.learning.min_history_days,
+            capacity=CapacityStore(
+                redis, prefix, settings.worker.app_id, settings.policy.capacity.history_days
+            ),
+            partitions=settings.topics.partitions,
         ),
         aligner=aligner,
         progress=ProgressStore(redis, prefix, settings.worker.app_id, activity),

@@ -33,12 +33,17 @@ class Decision:
     alert: Alert
     state: AlertState
     suppressed: SuppressionReason | None = None  # held back: the state moves, the alert is not sent
+    over_capacity: bool = False  # held back by the daily capacity: the state moves, the alert is not sent
 
 
 def sendable(decisions: Sequence[Decision]) -> tuple[list[Alert], Counter[SuppressionReason]]:
-    """The alerts to send, and the held ones (suppressed customers) counted by reason."""
+    """The alerts to send, and the held ones (suppressed customers) counted by reason.
+
+    Alerts held back by the daily capacity are neither: ``Decision.over_capacity``.
+    """
     held: Counter[SuppressionReason] = Counter(d.suppressed for d in decisions if d.suppressed is not None)
-    return [decision.alert for decision in decisions if decision.suppressed is None], held
+    alerts = [d.alert for d in decisions if d.suppressed is None and not d.over_capacity]
+    return alerts, held
 
 
 def alert_id(customer_id: str, zone: Zone, event_time: datetime) -> str:

@@ -1,4 +1,4 @@
-"""Alert policy settings: zone thresholds, history, cooldown, value tiers, playbook file.
+"""Alert policy settings: zone thresholds, history, cooldown, value tiers, playbook file, capacity.
 
 Defaults and their reasons are in docs/alert-policy.md.
 """
@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from policy.capacity import CapacityConfig
 from schemas.outputs import Zone
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -39,6 +40,8 @@ class PolicyConfig(BaseModel):
     # expected revenue lost if the customer leaves = revenue_90d scaled to this horizon
     value_horizon_days: Annotated[float, Field(gt=0.0)] = 90.0
     playbook_path: Path | None = None  # None: the packaged policy/playbook.yaml
+    # the team's daily contact capacity (CHURNWATCH_POLICY__CAPACITY__DAILY_ALERTS); unset: no cap
+    capacity: CapacityConfig = CapacityConfig()
 
     @model_validator(mode="after")
     def _thresholds_ascend(self) -> PolicyConfig:

@@ -20,3 +20,7 @@ class PlaybookError(PolicyError):
 
 class AlertStateError(PolicyError):
     """A stored alert state could not be decoded; the message shows the stored text."""
+
+
+class CapacityStateError(PolicyError):
+    """A stored capacity state could not be decoded; the message shows the stored text."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.events import CallEvent, ComplaintEvent, LifecycleEvent, TopupEvent
-from schemas.outputs import Alert, DeadLetter, Prediction, ResolvedDay, TrainingExample
+from schemas.outputs import Alert, CapacityDay, DeadLetter, Prediction, ResolvedDay, TrainingExample
 from schemas.version import SCHEMA_VERSION
 
 CONTRACTS: dict[str, type[BaseModel]] = {
@@ -21,6 +21,7 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "prediction": Prediction,
     "training_example": TrainingExample,
     "resolved_day": ResolvedDay,
+    "capacity_day": CapacityDay,
 }
 
 

@@ -179,3 +179,40 @@ class ResolvedDay(OutputRecord):
     partition: Annotated[int, Field(ge=0)]
     resolved_on: date
     examples: Annotated[int, Field(ge=0)]
+
+
+class CapacityLane(OutputRecord):
+    """How one budget of a partition group was spent on an event-time day.
+
+    ``lane`` is ``all`` or a value tier with a budget of its own. Bars are priorities:
+    ``opening_bar`` is the one the recent days set for the whole budget (None: no
+    history yet), ``lowest_bar``/``highest_bar`` the range applied to the day's
+    candidates (None: no candidate; -1: no budget left, everything held).
+    """
+
+    lane: Annotated[str, Field(min_length=1, max_length=32)]
+    budget: Annotated[int, Field(ge=0)]
+    candidates: Annotated[int, Field(ge=0)]
+    sent: Annotated[int, Field(ge=0)]
+    held_back: Annotated[int, Field(ge=0)]
+    opening_bar: Annotated[float, Field(ge=-1.0)] | None
+    lowest_bar: Annotated[float, Field(ge=-1.0)] | None
+    highest_bar: Annotated[float, Field(ge=-1.0)] | None
+
+
+class CapacityDay(OutputRecord):
+    """A partition group's daily capacity summary on ``retention.capacity``, once its day closed.
+
+    ``summary_id`` is deterministic (group, day), so a replay publishes the same record.
+    The group's budgets are its share of the deployment's (``partition`` of ``partitions``);
+    a day's deployment totals are the sums over its groups.
+    """
+
+    kind: Literal["capacity_day"] = "capacity_day"
+    summary_id: Annotated[str, Field(min_length=1, max_length=64)]
+    partition: Annotated[int, Field(ge=0)]
+    partitions: Annotated[int, Field(ge=1)]
+    day: date
+    sent: Annotated[int, Field(ge=0)]
+    held_back: Annotated[int, Field(ge=0)]
+    lanes: tuple[CapacityLane, ...]

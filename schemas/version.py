@@ -4,8 +4,9 @@
 pseudonymised flags; `event_time` is read as RFC 3339 text only (as documented since 1.0).
 1.2: `score_source` gained `blend` (the hand-over from rules to model); `churn.training`
 carries `TrainingExample` and `ResolvedDay` records.
+1.3: `CapacityDay` summaries on `retention.capacity` (the optional daily contact capacity).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"

@@ -36,7 +36,15 @@ from models.routing import VersionScorer
 from policy.alerts import Decision, sendable
 from schemas.errors import OutputUnavailableError, StorageDataLostError, StorageUnavailableError
 from schemas.events import EventType
-from schemas.outputs import Alert, DeadLetter, DeadLetterReason, Prediction, ResolvedDay, TrainingExample
+from schemas.outputs import (
+    Alert,
+    CapacityDay,
+    DeadLetter,
+    DeadLetterReason,
+    Prediction,
+    ResolvedDay,
+    TrainingExample,
+)
 from schemas.parsing import Rejection
 from streams.acks import InOrderAcks
 from streams.activity_index import DAY_S
@@ -70,6 +78,7 @@ class OutputSink(Protocol):
         dead_letters: Sequence[DeadLetter],
         predictions: Sequence[Prediction] = (),
         training: Sequence[TrainingExample | ResolvedDay] = (),
+        capacity_days: Sequence[CapacityDay] = (),
     ) -> None:
         """Deliver, and return only once the broker has acknowledged every record."""
         ...
@@ -571,25 +580,39 @@ class IngestCoordinator(Generic[Token]):
         )
         examples = resolve(pending, version, churns, self._horizon_days, partition, day)
         marker = ResolvedDay(partition=partition, resolved_on=day_date(day), examples=len(examples))
-        await self._sink.publish((), (), (), [*examples, marker])
+        await self._sink.publish(
+            (), (), (), [*examples, marker], [sweep.capacity_day] if sweep.capacity_day else []
+        )
         for example in examples:
             self._metrics.examples_resolved.labels("churned" if example.churned else "stayed").inc()
         await self._labels.resolved(partition, due_day, day_end_s(due_day + 1))
         alerts = self._sendable(sweep.decisions)
         states = {decision.alert.customer_id: decision.state for decision in sweep.decisions}
-        await self._progress.record({}, partition, alerts, states, swept_day=day, snapshots=sweep.snapshots)
+        await self._progress.record(
+            {},
+            partition,
+            alerts,
+            states,
+            swept_day=day,
+            snapshots=sweep.snapshots,
+            capacity=sweep.capacity_write,
+        )
         self._swept[partition] = day
         self._processor.remember(partition, states)
+        self._processor.remember_capacity(partition, sweep.capacity)
         if alerts:
             await self._sink.publish(alerts, ())
             await self._progress.published(partition, [alert.alert_id for alert in alerts])
             self._observe_alerts(alerts, [])
 
     def _sendable(self, decisions: Sequence[Decision]) -> list[Alert]:
-        """The alerts to send; held ones (suppressed customers) are counted by reason instead."""
+        """The alerts to send; held ones (suppressed customers, over the daily capacity) are counted."""
         alerts, held = sendable(decisions)
         for reason, count in held.items():
             self._metrics.alerts_suppressed.labels(reason.value).inc(count)
+        for decision in decisions:
+            if decision.over_capacity:
+                self._metrics.alerts_held_back.labels(decision.alert.value_tier.value).inc()
         return alerts
 
     async def _process_tick(self, tick: ReleasedTick[Accepted], scorer: VersionScorer) -> None:
@@ -620,10 +643,18 @@ class IngestCoordinator(Generic[Token]):
         seen = {c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned}
         gone = [c for c, v in outcome.vectors.items() if v.churned]
         await self._progress.record(
-            tick.progress, tick.partition, alerts, states, seen, gone, churns=outcome.churns
+            tick.progress,
+            tick.partition,
+            alerts,
+            states,
+            seen,
+            gone,
+            churns=outcome.churns,
+            capacity=outcome.capacity_write(),
         )
         self._recorded.update(tick.progress)
         self._processor.remember(tick.partition, states)
+        self._processor.remember_capacity(tick.partition, outcome.capacity)
         if alerts:
             await self._sink.publish(alerts, ())
             await self._progress.published(tick.partition, [alert.alert_id for alert in alerts])

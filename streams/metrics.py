@@ -72,6 +72,12 @@ class PipelineMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.alerts_held_back = Counter(
+            "churnwatch_alerts_held_back",
+            "Alerts held back by the daily contact capacity, per value tier",
+            ["tier"],
+            registry=self.registry,
+        )
         self.redis_errors = Counter(
             "churnwatch_redis_errors", "Failed Redis calls (the batch is retried)", registry=self.registry
         )

@@ -25,13 +25,16 @@ from models.scorer import Score
 from policy.alert_state import AlertState
 from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
+from policy.capacity import DAY_S as CAPACITY_DAY_S
+from policy.capacity import Candidate, CapacityState, choose, close_day, day_summary
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
 from policy.suppression import SuppressionStore
 from policy.zones import zone_for
 from schemas.events import CHURN_KINDS, LifecycleEvent
-from schemas.outputs import Prediction
+from schemas.outputs import CapacityDay, Prediction
 from streams.activity_index import DAY_S, ActivityIndex
+from streams.capacity_store import CapacityStore, CapacityWrite
 
 Clock = Callable[[], datetime]
 FEATURE_DIGITS = 6  # significant digits kept of each snapshot feature
@@ -100,6 +103,10 @@ class TickOutcome:
     applied: int = 0
     replayed: int = 0
     churns: dict[str, list[float]] = field(default_factory=dict)  # customer -> churn event times (s)
+    capacity: CapacityState | None = None  # the group's capacity state once the tick is recorded
+
+    def capacity_write(self) -> CapacityWrite | None:
+        return None if self.capacity is None else CapacityWrite.after_tick(self.capacity)
 
 
 @dataclass
@@ -111,13 +118,18 @@ class SweepOutcome:
     snapshots: list[Prediction] = field(default_factory=list)
     pending: list[PendingSnapshot] = field(default_factory=list)  # the snapshots, kept for labels
     decisions: list[Decision] = field(default_factory=list)
+    capacity: CapacityState | None = None  # the next day's capacity state once the sweep is recorded
+    capacity_write: CapacityWrite | None = None
+    capacity_day: CapacityDay | None = None  # the closed day's summary
 
 
 class TickProcessor:
     """Features, scores and alert decisions for one tick of one partition group.
 
-    Alert states are cached per partition group (only the owner of a group writes its
-    customers' states); ``forget`` drops a group's cache when it is revoked.
+    Alert states and capacity states are cached per partition group (only the owner of a
+    group writes them); ``forget`` drops a group's caches when it is revoked. With a daily
+    capacity set, ``capacity`` reads the groups' capacity states and ``partitions`` is the
+    number of partition groups the deployment's budget is split across.
     """
 
     def __init__(
@@ -132,6 +144,8 @@ class TickProcessor:
         silence_days: Sequence[int] = (3, 7, 14, 21, 30),
         active_every_days: int = 3,
         learn_min_history_days: float = 30.0,
+        capacity: CapacityStore | None = None,
+        partitions: int = 1,
     ) -> None:
         self._store = store
         self._alert_states = alert_states
@@ -144,6 +158,12 @@ class TickProcessor:
         self._silence_days = tuple(sorted(set(silence_days)))
         self._active_every_days = active_every_days
         self._learn_min_history_days = learn_min_history_days
+        self._capacity_config = policy.capacity
+        if self._capacity_config.enabled and capacity is None:
+            raise ValueError("a daily capacity is set but no capacity store was given")
+        self._capacity = capacity if self._capacity_config.enabled else None
+        self._capacity_cache: dict[int, CapacityState] = {}
+        self._partitions = partitions
 
     async def process(
         self, partition: int, events: Sequence[PositionedEvent], scorer: VersionScorer
@@ -164,7 +184,10 @@ class TickProcessor:
             score = scorer.score(vector)
             if zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
                 candidates.append((vector, score))
-        outcome.decisions = await self._decide(partition, candidates)
+        decisions = await self._decide(partition, candidates)
+        if decisions:
+            at = max(decision.alert.event_time for decision in decisions)
+            outcome.decisions, outcome.capacity = await self._within_capacity(partition, decisions, at, False)
         return outcome
 
     async def sweep(self, partition: int, day: int, scorer: VersionScorer) -> SweepOutcome:
@@ -209,8 +232,63 @@ class TickProcessor:
             silent = silent_for[customer_id] > 0
             if silent and zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
                 candidates.append((vector, score))
-        outcome.decisions = await self._decide(partition, candidates)
+        decisions = await self._decide(partition, candidates)
+        outcome.decisions, capacity = await self._within_capacity(partition, decisions, as_of, True)
+        if self._capacity is not None:
+            state, lanes = close_day(
+                capacity or await self._capacity_state(partition),
+                day,
+                self._capacity_config.budgets(partition, self._partitions, day),
+                self._capacity_config.history_days,
+            )
+            outcome.capacity = state
+            outcome.capacity_write = CapacityWrite.after_close(state, day, self._capacity_config.history_days)
+            outcome.capacity_day = day_summary(partition, self._partitions, day, lanes)
         return outcome
+
+    async def _within_capacity(
+        self, partition: int, decisions: list[Decision], at: datetime, last_of_day: bool
+    ) -> tuple[list[Decision], CapacityState | None]:
+        """Mark the decisions the day's capacity holds back; the capacity state after them.
+
+        Candidates are the alerts that would go out (suppressed ones are held anyway);
+        held-back decisions keep their new alert state, as suppressed ones do. No capacity
+        set, or no candidate: the decisions unchanged and no new state.
+        """
+        config = self._capacity_config
+        if self._capacity is None:
+            return decisions, None
+        candidates = []
+        for decision in decisions:
+            lane = config.lane(decision.alert.value_tier)
+            if decision.suppressed is None and lane is not None:
+                event_day = int(decision.alert.event_time.timestamp() // CAPACITY_DAY_S)
+                candidates.append(
+                    Candidate(decision.alert.alert_id, decision.alert.priority, lane, event_day)
+                )
+        if not candidates:
+            return decisions, None
+        state = await self._capacity_state(partition)
+        day = state.day if state.day is not None else int(at.timestamp() // CAPACITY_DAY_S)
+        budgets = config.budgets(partition, self._partitions, day)
+        state, sent = choose(state, budgets, candidates, at, last_of_day)
+        held = {candidate.key for candidate in candidates} - sent
+        return [
+            replace(decision, over_capacity=True) if decision.alert.alert_id in held else decision
+            for decision in decisions
+        ], state
+
+    async def _capacity_state(self, partition: int) -> CapacityState:
+        cached = self._capacity_cache.get(partition)
+        if cached is None:
+            cached = CapacityState.empty() if self._capacity is None else await self._capacity.load(partition)
+            self._capacity_cache[partition] = cached
+        return cached
+
+    def remember_capacity(self, partition: int, state: CapacityState | None) -> None:
+        """Cache a group's capacity state once it is recorded in Redis."""
+        if state is not None:
+            self._capacity_cache[partition] = state
 
     async def _decide(
         self, partition: int, candidates: Sequence[tuple[FeatureVector, Score]]
@@ -241,6 +319,7 @@ class TickProcessor:
 
     def forget(self, partition: int) -> None:
         self._state_cache.pop(partition, None)
+        self._capacity_cache.pop(partition, None)
 
     async def _states(self, partition: int, customer_ids: Sequence[str]) -> dict[str, AlertState]:
         cache = self._state_cache.setdefault(partition, {})

@@ -5,6 +5,9 @@
   assigns the same ticks as the old one would have.
 * The alert outbox per partition group: alerts decided and recorded but perhaps not yet
   published. A new owner publishes what it finds there (same ids), then clears it.
+* The group's daily capacity state (``streams.capacity_store``), as fields of the progress
+  hash written by the same command as the progress: a tick's capacity counts land exactly
+  when the tick is recorded as done, so a tick redone after a crash never counts twice.
 * A marker per consumer group, written before the group's first record is handled: a
   Redis that comes back without it (restarted with no data) is noticed, not trusted.
 
@@ -17,6 +20,7 @@ concurrently; on a single server one pipeline keeps them in order.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -31,8 +35,19 @@ from streams.label_store import LabelStore
 from streams.queue_store import QueueStore
 from streams.redis_client import RedisClient
 
+if TYPE_CHECKING:
+    from streams.capacity_store import CapacityWrite
+
 SWEPT_FIELD = "~swept"
 """Progress-hash field: the last event-time day whose end the group has swept."""
+
+
+def progress_key(prefix: str, consumer_group: str, partition: int) -> str:
+    """
+    >>> progress_key("cw", "churnwatch", 3)
+    'cw:{churnwatch/p3}:progress'
+    """
+    return f"{prefix}:{{{consumer_group}/p{partition}}}:progress"
 
 
 class ProgressStore:
@@ -55,7 +70,7 @@ class ProgressStore:
         return f"{self._prefix}:{self._group_tag(partition)}:outbox"
 
     def _progress_key(self, partition: int) -> str:
-        return f"{self._prefix}:{self._group_tag(partition)}:progress"
+        return progress_key(self._prefix, self._group, partition)
 
     @property
     def marker_key(self) -> str:
@@ -121,6 +136,7 @@ class ProgressStore:
         swept_day: int | None = None,
         churns: Mapping[str, Sequence[float]] | None = None,
         snapshots: Sequence[Prediction] = (),
+        capacity: CapacityWrite | None = None,
     ) -> None:
         """Outbox, alert states and last-seen times first, progress after: a torn write never loses
         an alert, and everything before progress is idempotent.
@@ -130,14 +146,21 @@ class ProgressStore:
         the progress; ``churns``: the tick's churn event times, for label resolution;
         ``snapshots``: the sweep's, whose scores the queue page charts. The alerts also go
         to the queue page's day queue and customer history (``streams.queue_store``).
+        ``capacity``: capacity-state fields, written with the progress in one HSET.
         Without alerts or activity this is one round trip (progress only).
         """
         fields = {tp[0]: f"{p.next_offset}|{p.tau_s!r}" for tp, p in progress.items()}
         if swept_day is not None:
             fields[SWEPT_FIELD] = str(swept_day)
+        expired: Sequence[str] = ()
+        if capacity is not None:
+            fields.update(capacity.fields)
+            expired = capacity.expired
         try:
-            if alerts or states or seen or gone or churns or snapshots or swept_day is not None:
+            if alerts or states or seen or gone or churns or snapshots or expired or swept_day is not None:
                 pipe = self._redis.pipeline(transaction=False)
+                if expired:  # days no redo can need any more (see CapacityWrite)
+                    pipe.hdel(self._progress_key(partition), *expired)
                 if alerts:
                     pipe.hset(
                         self._outbox_key(partition),

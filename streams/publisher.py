@@ -12,7 +12,7 @@ from faust.exceptions import NotReady, ProducerSendError
 from faust.types import TopicT
 
 from schemas.errors import OutputUnavailableError
-from schemas.outputs import Alert, DeadLetter, Prediction, ResolvedDay, TrainingExample
+from schemas.outputs import Alert, CapacityDay, DeadLetter, Prediction, ResolvedDay, TrainingExample
 from streams.metrics import PipelineMetrics
 from streams.topics import ChurnTopics
 
@@ -86,6 +86,7 @@ class OutputPublisher:
         dead_letters: Sequence[DeadLetter],
         predictions: Sequence[Prediction] = (),
         training: Sequence[TrainingExample | ResolvedDay] = (),
+        capacity_days: Sequence[CapacityDay] = (),
     ) -> None:
         outputs = [self._dead_letter_output(letter) for letter in dead_letters]
         outputs.extend(
@@ -99,6 +100,10 @@ class OutputPublisher:
         outputs.extend(
             _Output(self._topics.training, _training_key(record), record.model_dump_json().encode(), None)
             for record in training
+        )
+        outputs.extend(
+            _Output(self._topics.capacity, day.summary_id.encode(), day.model_dump_json().encode(), None)
+            for day in capacity_days
         )
         refused = await self._send(outputs)
         retries = []

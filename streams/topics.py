@@ -17,6 +17,7 @@ class ChurnTopics:
     dead_letters: faust.TopicT
     predictions: faust.TopicT
     training: faust.TopicT  # one partition: one logical learner reads it whole
+    capacity: faust.TopicT  # daily capacity summaries
 
     @property
     def input_names(self) -> dict[str, EventType]:
@@ -47,4 +48,5 @@ def declare_topics(app: faust.App, names: TopicSettings) -> ChurnTopics:
         dead_letters=topic(names.dead_letters),
         predictions=topic(names.predictions),
         training=topic(names.training, partitions=1),
+        capacity=topic(names.capacity),
     )

@@ -1,0 +1,478 @@
+"""Daily contact capacity: at most N alerts per event-time day, chosen as candidates stream in.
+
+The retention team can contact only so many customers a day. With a capacity set, each
+candidate alert is sent or held back the moment it is decided, against a bar: the
+priority above which, judging by the candidates of recent event-time days (and of today
+so far), as many candidates are still expected today as there is budget left. So the
+bar falls when the budget is ahead of the day and rises when it runs short; it also
+knows when in the day candidates usually come (hour by hour, from the same recent
+days), and it spends what is left on the last candidates of the day (the day's sweep).
+Nothing waits for the end of the day.
+
+Everything here is a pure function of the candidates and their event times, so a
+replay, a restart or a rebalance hold back the same alerts. A partition group decides
+alone, so the deployment's N is split across groups (``group_budget``): the sum never
+exceeds N, but a day whose top N crowd into one group loses some of them to that
+group's share (the loss shrinks as N per group grows; see docs/alert-policy.md).
+
+The priority sketch is a histogram over logarithmic buckets (2 % relative accuracy), so
+its size depends on the spread of priorities, not on how many candidates there were.
+
+>>> config = CapacityConfig(daily_alerts=2)
+>>> start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+>>> batch = [Candidate("a", 50.0, "all"), Candidate("b", 10.0, "all"), Candidate("c", 30.0, "all")]
+>>> state, sent = choose(CapacityState.empty(), {"all": 2}, batch, start, last_of_day=True)
+>>> sorted(sent), state.lanes["all"].today.sent, state.lanes["all"].today.held_back
+(['a', 'c'], 2, 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policy.errors import CapacityStateError
+from schemas.outputs import CapacityDay, CapacityLane, ValueTier
+
+DAY_S = 86_400
+HOURS = 24
+ALL_TIERS = "all"
+"""The lane of every alert whose value tier has no budget of its own."""
+
+SKETCH_ACCURACY = 0.02
+_GAMMA = (1.0 + SKETCH_ACCURACY) / (1.0 - SKETCH_ACCURACY)
+_LOG_GAMMA = math.log(_GAMMA)
+LOWEST_PRIORITY = 1e-6
+"""Priorities at or below this share one bucket (priority 0 is a score of 0 with no revenue)."""
+_ZERO_BUCKET = math.ceil(math.log(LOWEST_PRIORITY) / _LOG_GAMMA) - 1
+
+
+class CapacityConfig(BaseModel):
+    """The team's daily capacity; unset (the default), every alert goes out.
+
+    ``daily_alerts`` caps the alerts of a whole deployment per event-time day;
+    ``per_tier`` gives value tiers budgets of their own (the other tiers share
+    ``daily_alerts``, or are not capped when it is unset). ``history_days`` is how many
+    recent event-time days the bar learns from.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    daily_alerts: Annotated[int, Field(ge=0)] | None = None
+    per_tier: dict[ValueTier, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    history_days: Annotated[int, Field(ge=1, le=60)] = 7
+
+    @property
+    def enabled(self) -> bool:
+        return self.daily_alerts is not None or bool(self.per_tier)
+
+    def lane(self, tier: ValueTier) -> str | None:
+        """The budget an alert of this tier draws on, or None when it is not capped.
+
+        >>> config = CapacityConfig(daily_alerts=10, per_tier={ValueTier.KEY: 2})
+        >>> config.lane(ValueTier.KEY), config.lane(ValueTier.LOW), CapacityConfig().lane(ValueTier.LOW)
+        ('key', 'all', None)
+        """
+        if tier in self.per_tier:
+            return tier.value
+        return ALL_TIERS if self.daily_alerts is not None else None
+
+    def budgets(self, partition: int, partitions: int, day: int) -> dict[str, int]:
+        """Each lane's budget for one partition group on one event-time day."""
+        totals = {tier.value: count for tier, count in self.per_tier.items()}
+        if self.daily_alerts is not None:
+            totals[ALL_TIERS] = self.daily_alerts
+        return {
+            lane: group_budget(total, partition, partitions, day) for lane, total in sorted(totals.items())
+        }
+
+
+def group_budget(total: int, partition: int, partitions: int, day: int) -> int:
+    """A partition group's share of a daily budget: equal shares, the remainder rotating by day.
+
+    The shares of all groups add up to ``total`` exactly, on every day.
+
+    >>> [group_budget(10, p, 4, day=0) for p in range(4)], [group_budget(10, p, 4, day=1) for p in range(4)]
+    ([3, 3, 2, 2], [2, 3, 3, 2])
+    """
+    base, remainder = divmod(total, partitions)
+    return base + (1 if (partition - day) % partitions < remainder else 0)
+
+
+def bucket(priority: float) -> int:
+    """The sketch bucket of a priority: bucket k holds (gamma^(k-1), gamma^k].
+
+    >>> bucket(100.0) > bucket(99.0) > bucket(1.0) > bucket(0.0) == bucket(1e-9)
+    True
+    """
+    if priority <= LOWEST_PRIORITY:
+        return _ZERO_BUCKET
+    return math.ceil(math.log(priority) / _LOG_GAMMA)
+
+
+def bar_for_share(counts: Mapping[int, int], share: float) -> float:
+    """The priority above which ``share`` of the sketch's candidates lie (0: send anything).
+
+    Interpolated geometrically inside the bucket where the share is reached.
+
+    >>> from collections import Counter
+    >>> counts = Counter(bucket(float(p)) for p in range(1, 101))
+    >>> round(bar_for_share(counts, 0.1)), bar_for_share(counts, 1.0), bar_for_share({}, 0.5)
+    (91, 0.0, 0.0)
+    """
+    total = sum(counts.values())
+    if share >= 1.0 or total == 0:
+        return 0.0
+    if share <= 0.0:
+        return math.inf
+    wanted = share * total
+    above = 0.0
+    for index in sorted(counts, reverse=True):
+        count = counts[index]
+        if above + count >= wanted:
+            if index == _ZERO_BUCKET:
+                return 0.0
+            return float(_GAMMA ** (index - (wanted - above) / count))
+        above += count
+    return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An alert that would go out: its id, its priority, the lane whose budget it uses and
+    its event-time day (None: the open day)."""
+
+    key: str
+    priority: float
+    lane: str
+    day: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """What the bar keeps of a past event-time day: its candidates' priorities and hours."""
+
+    day: int
+    counts: Mapping[int, int]  # sketch bucket -> candidates
+    hours: tuple[int, ...]  # candidates per hour of the day (UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class LaneDay:
+    """Today so far, for one lane."""
+
+    sent: int = 0
+    held_back: int = 0
+    counts: Mapping[int, int] = field(default_factory=dict)
+    hours: tuple[int, ...] = (0,) * HOURS
+    opening_bar: float | None = None  # the bar for the whole budget, from recent days, before today
+    lowest_bar: float | None = None
+    highest_bar: float | None = None
+
+    @property
+    def candidates(self) -> int:
+        return self.sent + self.held_back
+
+
+@dataclass(frozen=True, slots=True)
+class LaneState:
+    today: LaneDay = field(default_factory=LaneDay)
+    history: tuple[ClosedDay, ...] = ()  # oldest first, at most ``history_days``
+
+
+@dataclass(frozen=True, slots=True)
+class LaneSummary:
+    """How one lane's budget was spent on a closed day."""
+
+    lane: str
+    budget: int
+    candidates: int
+    sent: int
+    held_back: int
+    opening_bar: float | None
+    lowest_bar: float | None
+    highest_bar: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityState:
+    """A partition group's capacity state: the open event-time day and each lane's state.
+
+    ``day`` is None until the group's first candidate or first closed day.
+    """
+
+    day: int | None
+    lanes: Mapping[str, LaneState]
+
+    @classmethod
+    def empty(cls) -> CapacityState:
+        return cls(day=None, lanes={})
+
+    def lane(self, name: str) -> LaneState:
+        return self.lanes.get(name, LaneState())
+
+
+def _merged(counts: Iterable[Mapping[int, int]]) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for one in counts:
+        for index, count in one.items():
+            merged[index] = merged.get(index, 0) + count
+    return merged
+
+
+def _expected_after(lane: LaneState, today_hours: Sequence[int], hour: int, elapsed: float) -> float:
+    """Candidates still expected today after those of ``hour`` seen so far (``today_hours``).
+
+    From the recent days' hour profile; without history, from today's rate so far.
+    """
+    if lane.history:
+        days = len(lane.history)
+        mean = [sum(day.hours[h] for day in lane.history) / days for h in range(HOURS)]
+        return sum(mean[hour + 1 :]) + max(mean[hour] - today_hours[hour], 0.0)
+    seen = sum(today_hours)
+    fraction = max(elapsed, 1.0 / HOURS)
+    return seen * (1.0 - fraction) / fraction
+
+
+def _opening_bar(lane: LaneState, budget: int) -> float | None:
+    if not lane.history:
+        return None
+    counts = _merged(day.counts for day in lane.history)
+    per_day = sum(counts.values()) / len(lane.history)
+    return bar_for_share(counts, budget / per_day) if per_day else 0.0
+
+
+def choose(
+    state: CapacityState,
+    budgets: Mapping[str, int],
+    candidates: Sequence[Candidate],
+    at: datetime,
+    last_of_day: bool = False,
+) -> tuple[CapacityState, frozenset[str]]:
+    """Which of a batch of simultaneous candidates go out; and the state after them.
+
+    A batch is judged with one bar per lane: the priority above which the share
+    budget left / (batch + candidates still expected today) of recent candidates lie.
+    Those at or above it go out, highest first, while budget lasts; the rest are held
+    back. ``last_of_day``: nothing more comes today, so the budget left is spent on the
+    best of the batch. ``at`` is the batch's event time. A candidate of a day that has
+    closed already (a late event) is held back: that day's budget is settled; it is
+    counted with the open day's held-back alerts, outside its sketch.
+    """
+    if not candidates:
+        return state, frozenset()
+    day = state.day if state.day is not None else int(at.timestamp() // DAY_S)
+    elapsed = min(max(at.timestamp() / DAY_S - day, 0.0), 1.0)
+    hour = min(int(elapsed * HOURS), HOURS - 1)
+    lanes = dict(state.lanes)
+    sent: set[str] = set()
+    by_lane: dict[str, list[Candidate]] = {}
+    late: dict[str, int] = {}
+    for candidate in candidates:
+        if candidate.day is not None and candidate.day < day:
+            late[candidate.lane] = late.get(candidate.lane, 0) + 1
+        else:
+            by_lane.setdefault(candidate.lane, []).append(candidate)
+    for name, count in sorted(late.items()):
+        lane = lanes.get(name, LaneState())
+        lanes[name] = replace(lane, today=replace(lane.today, held_back=lane.today.held_back + count))
+    for name in sorted(by_lane):
+        batch = sorted(by_lane[name], key=lambda c: (-c.priority, c.key))
+        lane = lanes.get(name, LaneState())
+        today = lane.today
+        budget = budgets.get(name, 0)
+        counts = dict(today.counts)
+        for candidate in batch:
+            index = bucket(candidate.priority)
+            counts[index] = counts.get(index, 0) + 1
+        hours = list(today.hours)
+        hours[hour] += len(batch)
+        left = max(budget - today.sent, 0)
+        expected = 0.0 if last_of_day else _expected_after(lane, hours, hour, elapsed)
+        sketch = _merged([counts, *(closed.counts for closed in lane.history)])
+        bar = bar_for_share(sketch, left / (len(batch) + expected)) if left else math.inf
+        chosen = [c.key for c in batch if c.priority >= bar][:left]
+        sent.update(chosen)
+        opening = today.opening_bar if today.sent or today.counts else _opening_bar(lane, budget)
+        lanes[name] = replace(
+            lane,
+            today=LaneDay(
+                sent=today.sent + len(chosen),
+                held_back=today.held_back + len(batch) - len(chosen),
+                counts=counts,
+                hours=tuple(hours),
+                opening_bar=opening,
+                lowest_bar=bar if today.lowest_bar is None else min(today.lowest_bar, bar),
+                highest_bar=bar if today.highest_bar is None else max(today.highest_bar, bar),
+            ),
+        )
+    return CapacityState(day=day, lanes=lanes), frozenset(sent)
+
+
+def close_day(
+    state: CapacityState, day: int, budgets: Mapping[str, int], history_days: int
+) -> tuple[CapacityState, list[LaneSummary]]:
+    """End event-time ``day``: one summary per lane with a budget, today into the history
+    (the oldest day leaves it), and ``day + 1`` opens empty."""
+    lanes: dict[str, LaneState] = {}
+    summaries = []
+    for name in sorted(set(state.lanes) | set(budgets)):
+        lane = state.lane(name)
+        today = lane.today
+        budget = budgets.get(name, 0)
+        summaries.append(
+            LaneSummary(
+                lane=name,
+                budget=budget,
+                candidates=today.candidates,
+                sent=today.sent,
+                held_back=today.held_back,
+                opening_bar=today.opening_bar if today.sent or today.counts else _opening_bar(lane, budget),
+                lowest_bar=today.lowest_bar,
+                highest_bar=today.highest_bar,
+            )
+        )
+        closed = ClosedDay(day=day, counts=dict(today.counts), hours=today.hours)
+        history = (*(d for d in lane.history if d.day > day - history_days), closed)
+        lanes[name] = LaneState(history=history[-history_days:])
+    return CapacityState(day=day + 1, lanes=lanes), summaries
+
+
+def day_date(day: int) -> date:
+    """
+    >>> day_date(1)
+    datetime.date(1970, 1, 2)
+    """
+    return datetime.fromtimestamp(day * DAY_S, UTC).date()
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no infinity: a bar of infinity (no budget left) is written as -1."""
+    if value is None:
+        return None
+    return -1.0 if math.isinf(value) else value
+
+
+def _bar(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return math.inf if value < 0 else value
+
+
+def _counts_text(counts: Mapping[int, int]) -> dict[str, int]:
+    return {str(index): count for index, count in sorted(counts.items())}
+
+
+def encode_today(state: CapacityState) -> str:
+    """The open day and each lane's today, as compact JSON (the history is kept per closed day).
+
+    >>> state, _ = choose(CapacityState.empty(), {"all": 1}, [Candidate("a", 5.0, "all")],
+    ...                   datetime(2026, 3, 2, 9, tzinfo=UTC))
+    >>> decode(encode_today(state), {}).lanes["all"].today == state.lanes["all"].today
+    True
+    """
+    lanes = {
+        name: {
+            "sent": lane.today.sent,
+            "held": lane.today.held_back,
+            "counts": _counts_text(lane.today.counts),
+            "hours": list(lane.today.hours),
+            "bars": [
+                _finite(lane.today.opening_bar),
+                _finite(lane.today.lowest_bar),
+                _finite(lane.today.highest_bar),
+            ],
+        }
+        for name, lane in sorted(state.lanes.items())
+    }
+    return json.dumps({"day": state.day, "lanes": lanes}, separators=(",", ":"))
+
+
+def encode_closed(state: CapacityState, day: int) -> str:
+    """Every lane's record of closed ``day``, as compact JSON."""
+    lanes = {}
+    for name, lane in sorted(state.lanes.items()):
+        for closed in lane.history:
+            if closed.day == day:
+                lanes[name] = {"counts": _counts_text(closed.counts), "hours": list(closed.hours)}
+    return json.dumps(lanes, separators=(",", ":"))
+
+
+def decode(today_text: str | None, closed_texts: Mapping[int, str]) -> CapacityState:
+    """The state from ``encode_today`` and the ``encode_closed`` texts of recent days.
+
+    Raises CapacityStateError on anything else.
+    """
+    if today_text is None:
+        return CapacityState.empty()
+    try:
+        today = json.loads(today_text)
+        histories: dict[str, list[ClosedDay]] = {}
+        for day in sorted(closed_texts):
+            for name, closed in json.loads(closed_texts[day]).items():
+                histories.setdefault(name, []).append(
+                    ClosedDay(
+                        day, {int(k): int(v) for k, v in closed["counts"].items()}, tuple(closed["hours"])
+                    )
+                )
+        lanes = {}
+        for name in sorted(set(today["lanes"]) | set(histories)):
+            raw = today["lanes"].get(name)
+            lane_day = LaneDay()
+            if raw is not None:
+                opening, lowest, highest = raw["bars"]
+                lane_day = LaneDay(
+                    sent=int(raw["sent"]),
+                    held_back=int(raw["held"]),
+                    counts={int(k): int(v) for k, v in raw["counts"].items()},
+                    hours=tuple(int(h) for h in raw["hours"]),
+                    opening_bar=_bar(opening),
+                    lowest_bar=_bar(lowest),
+                    highest_bar=_bar(highest),
+                )
+            lanes[name] = LaneState(today=lane_day, history=tuple(histories.get(name, ())))
+        day_value = today["day"]
+        return CapacityState(day=None if day_value is None else int(day_value), lanes=lanes)
+    except (ValueError, KeyError, TypeError) as error:
+        raise CapacityStateError(f"capacity state={today_text[:80]!r}: {error}") from error
+
+
+def summary_id(partition: int, day: int) -> str:
+    """Deterministic id of a group's summary of a day, so a replay publishes the same record.
+
+    >>> summary_id(0, 20514) == summary_id(0, 20514) != summary_id(1, 20514)
+    True
+    """
+    return hashlib.sha256(f"capacity\x1f{partition}\x1f{day}".encode()).hexdigest()[:32]
+
+
+def day_summary(partition: int, partitions: int, day: int, lanes: Sequence[LaneSummary]) -> CapacityDay:
+    """The ``retention.capacity`` record of a closed day (a bar of infinity, nothing left, is -1)."""
+    return CapacityDay(
+        summary_id=summary_id(partition, day),
+        partition=partition,
+        partitions=partitions,
+        day=day_date(day),
+        sent=sum(lane.sent for lane in lanes),
+        held_back=sum(lane.held_back for lane in lanes),
+        lanes=tuple(
+            CapacityLane(
+                lane=lane.lane,
+                budget=lane.budget,
+                candidates=lane.candidates,
+                sent=lane.sent,
+                held_back=lane.held_back,
+                opening_bar=_finite(lane.opening_bar),
+                lowest_bar=_finite(lane.lowest_bar),
+                highest_bar=_finite(lane.highest_bar),
+            )
+            for lane in lanes
+        ),
+    )

@@ -1,0 +1,145 @@
+"""A replayed month with a daily capacity: at most N alerts per event-time day, the day's best.
+
+Two worker groups read the same simulated month: one without a capacity (its alerts are
+every day's candidates, since a held-back alert moves the alert state as a sent one
+does) and one with a capacity of N. The capped run's alerts must be a subset of the
+candidates, at most N per event-time day, and, once the bar has a week of history, hold
+at least 90 % of the days' top N by priority on average and 85 % on every day; the
+daily summaries must account for every candidate, sent or held back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from sim.simulate import simulate
+from tests.fixtures.pipeline import (
+    PARTITIONS,
+    PipelineRun,
+    RunTopics,
+    create_topics,
+    event_records,
+    produce,
+    read_topic,
+)
+from tests.fixtures.scenario import wait_finished
+
+pytestmark = pytest.mark.integration
+
+CUSTOMERS, DAYS, SEED = 700, 36, 23
+CAPACITY = 280  # alerts per event-time day, split over the partition groups
+WARM_UP_DAYS = 7  # the simulation starts every customer on day one; the bar learns from a week
+# every scored customer is red, and may be alerted again after a day: many candidates a day
+EVERYONE_DAILY = {
+    "CHURNWATCH_POLICY__GREEN_MIN_SCORE": "0.001",
+    "CHURNWATCH_POLICY__YELLOW_MIN_SCORE": "0.002",
+    "CHURNWATCH_POLICY__RED_MIN_SCORE": "0.003",
+    "CHURNWATCH_POLICY__MIN_HISTORY_DAYS": "0",
+    "CHURNWATCH_POLICY__COOLDOWN_DAYS": "1",
+}
+
+
+def top_share(candidates: list[float], sent: list[float], n: int) -> float:
+    """Share of the day's top n (by priority, ties counted in) that was sent."""
+    ranked = sorted(candidates, reverse=True)
+    if len(ranked) <= n:
+        return len(sent) / max(1, len(ranked))
+    nth = ranked[n - 1]
+    return min(n, sum(1 for priority in sent if priority >= nth)) / n
+
+
+def by_day(alerts: list[dict[str, object]]) -> dict[date, dict[str, float]]:
+    days: dict[date, dict[str, float]] = defaultdict(dict)
+    for alert in alerts:
+        day = datetime.fromisoformat(str(alert["event_time"])).astimezone(UTC).date()
+        days[day][str(alert["alert_id"])] = float(alert["priority"])  # type: ignore[arg-type]
+    return days
+
+
+class TestDailyCapacity:
+    def test_a_capped_month_sends_at_most_n_a_day_and_the_days_best(
+        self, kafka_bootstrap: str, redis_url: str, tmp_path: Path
+    ) -> None:
+        """Per event-time day: at most N alerts, all of them candidates, holding >= 90 % of the top N."""
+        inputs = RunTopics(f"cap{uuid.uuid4().hex[:6]}")
+        events = list(simulate(CUSTOMERS, DAYS, seed=SEED, start=datetime(2026, 3, 2, tzinfo=UTC)))
+        asyncio.run(create_topics(kafka_bootstrap, inputs))
+        ends = asyncio.run(produce(kafka_bootstrap, event_records(inputs, events)))
+
+        def run(name: str, **settings: str) -> PipelineRun:
+            tag = f"{name}-{uuid.uuid4().hex[:6]}"
+            made = PipelineRun(
+                kafka_bootstrap,
+                redis_url,
+                inputs,
+                RunTopics(tag),
+                f"cw-{tag}",
+                f"k{uuid.uuid4().hex[:8]}",
+                tmp_path / tag,
+                {**EVERYONE_DAILY, **settings},
+            )
+            asyncio.run(create_topics(kafka_bootstrap, made.outputs))
+            return made
+
+        uncapped = run("uncapped")
+        capped = run("capped", CHURNWATCH_POLICY__CAPACITY__DAILY_ALERTS=str(CAPACITY))
+        workers = [uncapped.start_worker("uncapped"), capped.start_worker("capped")]
+        try:
+            wait_finished(ends, kafka_bootstrap, uncapped, workers[:1])
+            wait_finished(ends, kafka_bootstrap, capped, workers[1:])
+            held_metric = workers[1].metrics().get("churnwatch_alerts_held_back_total", 0.0)
+        finally:
+            for worker in workers:
+                worker.stop()
+
+        def alerts(topic: str) -> list[dict[str, object]]:
+            records = asyncio.run(read_topic(kafka_bootstrap, topic))
+            unique = {json.loads(value)["alert_id"]: json.loads(value) for *_, value in records}
+            return list(unique.values())
+
+        candidates = by_day(alerts(uncapped.outputs.alerts))
+        sent = by_day(alerts(capped.outputs.alerts))
+        summaries = {
+            (record["partition"], record["day"]): record
+            for record in (
+                json.loads(value)
+                for *_, value in asyncio.run(read_topic(kafka_bootstrap, capped.outputs.capacity))
+            )
+        }
+        shares = {}
+        for day, day_candidates in sorted(candidates.items()):
+            day_sent = sent.get(day, {})
+            assert len(day_sent) <= CAPACITY, (day, len(day_sent))
+            assert set(day_sent) <= set(day_candidates), day
+            shares[day] = top_share(list(day_candidates.values()), list(day_sent.values()), CAPACITY)
+        report = {
+            day.isoformat(): (len(candidates[day]), len(sent.get(day, {})), round(share, 3))
+            for day, share in shares.items()
+        }
+        print("day: (candidates, sent, top-N share)", report)
+        assert set(sent) <= set(candidates)
+        steady = [share for day, share in sorted(shares.items())[WARM_UP_DAYS:]]
+        assert len(steady) >= 28
+        assert sum(steady) / len(steady) >= 0.9, report
+        assert min(steady) >= 0.85, report
+        summary_days: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # sent, held, groups
+        for (_, day_text), record in summaries.items():
+            summary_days[day_text][0] += record["sent"]
+            summary_days[day_text][1] += record["held_back"]
+            summary_days[day_text][2] += 1
+        # a group closes a day when a later tick comes: the last day may stay open
+        closed = [day for day in candidates if summary_days[day.isoformat()][2] == PARTITIONS]
+        assert len(closed) >= len(candidates) - 1
+        for day in closed:
+            assert summary_days[day.isoformat()][0] == len(sent.get(day, {})), day
+        # a late event's candidate is held on the day open when it comes, not on its own day
+        sent_held = sum(summary_days[day.isoformat()][0] + summary_days[day.isoformat()][1] for day in closed)
+        assert abs(sent_held - sum(len(candidates[day]) for day in closed)) <= 0.01 * sent_held
+        assert held_metric >= sum(summary_days[day.isoformat()][1] for day in closed)
