@@ -1,84 +1,60 @@
-"""One agent per input topic: take a batch, hand it to the coordinator, let it drain.
+"""The input topics' consumers: each fetched batch of a topic goes to the coordinator, then it drains.
 
-Records are acknowledged by the coordinator, tick by tick, only once they are fully
-handled, so Faust never commits an offset whose effects could still be lost.
+Records arrive in whole fetched batches from ``streams.input_reader`` (framework work per
+batch, not per record). They are acknowledged by the coordinator, tick by tick, only
+once they are fully handled, so no offset is committed whose effects could still be lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Sequence
 
 import faust
-from faust.types import EventT
-from mode.supervisors import CrashingSupervisor
 
-from schemas.events import EventType
 from streams.coordinator import IngestCoordinator
+from streams.input_reader import InputReader, InputToken, PartitionKey, ReaderHooks
 from streams.metrics import PipelineMetrics
 from streams.records import SourceRecord
-from streams.settings import BatchSettings
+from streams.settings import Settings
 from streams.throttle import IntakeThrottle
 from streams.topics import ChurnTopics
 
-AckToken = tuple[faust.StreamT[bytes], EventT[bytes]]
 
-
-async def acknowledge(token: AckToken) -> None:
-    """Acknowledge one event on the stream that delivered it."""
-    stream, event = token
-    await stream.ack(event)
-
-
-def register_ingest_agents(
-    app: faust.App,
+def ingest_hooks(
     topics: ChurnTopics,
-    coordinator: IngestCoordinator[AckToken],
-    batching: BatchSettings,
-    metrics: PipelineMetrics,
-) -> None:
-    """Wire each input topic to the coordinator; decisions live in features/, models/ and policy/."""
-    throttle = IntakeThrottle(batching.max_records_per_second)  # one cap for the whole worker
-    for event_type, topic in topics.inputs.items():
-        agent = _ingest_agent(event_type, coordinator, batching, throttle, metrics)
-        # An unexpected error stops the worker (to be restarted from committed offsets)
-        # rather than restarting one agent over state the others still hold.
-        app.agent(
-            topic, name=f"churnwatch.ingest.{event_type.value}", supervisor_strategy=CrashingSupervisor
-        )(agent)
-
-
-def _ingest_agent(
-    event_type: EventType,
-    coordinator: IngestCoordinator[AckToken],
-    batching: BatchSettings,
+    coordinator: IngestCoordinator[InputToken],
     throttle: IntakeThrottle,
     metrics: PipelineMetrics,
-) -> Callable[[faust.StreamT[bytes]], Coroutine[Any, Any, None]]:
-    async def ingest(stream: faust.StreamT[bytes]) -> None:
-        # noack(): acknowledgements stay ours even while the worker stops. noack_take alone
-        # turns the stream's automatic acks back on when it ends, and records still
-        # buffered then were acknowledged, and committed, without being processed.
-        manual: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]
-        async for events in manual.noack_take(  # type: ignore[attr-defined]
-            batching.max_records, within=batching.within_s
-        ):
-            if not throttle.unlimited:
-                metrics.intake_throttled_seconds.inc(await throttle.take(len(events)))
-            await coordinator.submit(event_type, [(_source_record(e), (manual, e)) for e in events])
-            await coordinator.drain()
+) -> ReaderHooks:
+    """Calls, top-ups, complaints and lifecycle events: each topic's batch is validated and queued."""
+    event_types = {topic.get_topic_name(): event_type for event_type, topic in topics.inputs.items()}
 
-    ingest.__doc__ = f"Consume {event_type.value} records in batches (wiring only)."
-    return ingest
+    async def handle(topic: str, records: Sequence[tuple[SourceRecord, InputToken]]) -> None:
+        if not throttle.unlimited:
+            metrics.intake_throttled_seconds.inc(await throttle.take(len(records)))
+        await coordinator.submit(event_types[topic], records)
+
+    async def assigned(tps: list[PartitionKey]) -> None:
+        await coordinator.assign(tps)
+
+    async def revoked(tps: list[PartitionKey]) -> None:
+        await coordinator.revoke(tps)
+        metrics.forget_partitions(tps)
+
+    return ReaderHooks(handle=handle, after_batch=coordinator.drain, assigned=assigned, revoked=revoked)
 
 
-def _source_record(event: EventT[bytes]) -> SourceRecord:
-    message = event.message
-    return SourceRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        timestamp_s=message.timestamp,
-    )
+def register_ingest(app: faust.App, reader: InputReader, topics: ChurnTopics, settings: Settings) -> None:
+    """Run the input reader beside the app's other tasks; it stops before the producer does."""
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def ingest() -> None:
+        """Read the input topics into the coordinator (wiring only)."""
+        for topic in topics.inputs.values():  # a worker started before any producer finds them
+            await topic.maybe_declare()
+        await reader.run(lambda: bool(app.should_stop))
+
+    async def stop_reading() -> None:
+        await reader.stop(settings.kafka.rebalance_timeout_s + 5.0)
+
+    app.before_stop.append(stop_reading)  # type: ignore[attr-defined]

@@ -8,14 +8,12 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import faust
 import redis.asyncio as aioredis
-from faust.types import TP
 from faust.web import Request, Response, View
 
-from agents.ingest import AckToken, acknowledge, register_ingest_agents
+from agents.ingest import ingest_hooks, register_ingest
 from agents.learner import register_learner
 from agents.queue_page import register_queue_page
 from features.redis_store import RedisFeatureStore
@@ -31,6 +29,7 @@ from streams.checkpoint_store import CheckpointStore
 from streams.coordinator import Accepted, IngestCoordinator
 from streams.end_probe import FetchEndProbe
 from streams.group_offsets import committed_offsets
+from streams.input_reader import InputReader, InputToken
 from streams.label_store import LabelStore
 from streams.learning import LearnerLoop
 from streams.metrics import PipelineMetrics
@@ -41,6 +40,7 @@ from streams.publisher import OutputPublisher
 from streams.redis_client import RedisClient, connect_redis
 from streams.settings import Settings
 from streams.storage_health import StorageHealth
+from streams.throttle import IntakeThrottle
 from streams.topics import ChurnTopics, declare_topics
 from streams.training_reader import TrainingReader, learner_group
 from streams.validation import RecordValidator
@@ -54,8 +54,9 @@ class Worker:
     app: faust.App
     topics: ChurnTopics
     metrics: PipelineMetrics
-    coordinator: IngestCoordinator[AckToken]
+    coordinator: IngestCoordinator[InputToken]
     redis: RedisClient
+    input_reader: InputReader
 
 
 def utc_now() -> datetime:
@@ -67,7 +68,7 @@ def utc_now() -> datetime:
 def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     """A ready-to-start worker; ``faust.Worker(worker.app).execute_from_commandline()`` runs it."""
     metrics = PipelineMetrics()
-    app = create_app(settings, bootstrap, metrics)
+    app = create_app(settings, bootstrap)
     topics = declare_topics(app, settings.topics)
     redis = connect_redis(redis_url, settings.redis_cluster, settings.redis.timeout_s)
     prefix = settings.features.key_prefix
@@ -83,15 +84,21 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     )
     health = StorageHealth(metrics, settings.redis.max_outage_s)
     activity = ActivityIndex(redis, prefix, settings.worker.app_id)
-    input_topics = set(topics.input_names)
+    input_reader: InputReader  # reads for the coordinator, which acknowledges to it: built after it
 
     def caught_up(tp: TopicPartition) -> bool:
         """Read everything the broker has for this partition (fetch high-water mark, not end_offsets)."""
-        highwater = app.consumer.highwater(TP(tp[0], tp[1]))
+        highwater = input_reader.highwater(tp)
         return highwater is not None and aligner.next_received(tp) >= highwater
 
+    async def acknowledge(token: InputToken) -> None:
+        await input_reader.acknowledge(token)
+
+    async def rewind(tp: TopicPartition, offset: int) -> None:
+        await input_reader.rewind(tp, offset)
+
     end_probe = FetchEndProbe(bootstrap)
-    coordinator: IngestCoordinator[AckToken] = IngestCoordinator(
+    coordinator: IngestCoordinator[InputToken] = IngestCoordinator(
         validator=RecordValidator.from_settings(settings),
         processor=TickProcessor(
             store=RedisFeatureStore(redis, settings.features),
@@ -119,14 +126,25 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         clock=utc_now,
         health=health,
         committed=lambda tps: committed_offsets(bootstrap, settings.worker.app_id, tps),
-        rewind=lambda tp, offset: app.consumer.seek(TP(tp[0], tp[1]), offset),
+        rewind=rewind,
         versions=versions,
         labels=LabelStore(redis, prefix, settings.worker.app_id),
         horizon_days=learning.horizon_days,
         resolution_delay_days=delay_days,
         release_idle_s=settings.event_time.release_idle_s,
     )
-    register_ingest_agents(app, topics, coordinator, settings.batching, metrics)
+    throttle = IntakeThrottle(settings.batching.max_records_per_second)  # one cap for the whole worker
+    input_reader = InputReader(
+        topics.input_names,
+        bootstrap,
+        settings.worker.app_id,
+        settings.kafka,
+        ingest_hooks(topics, coordinator, throttle, metrics),
+        metrics,
+        settings.batching.max_records,
+        poll_timeout_s=settings.batching.within_s,
+    )
+    register_ingest(app, input_reader, topics, settings)
     training_topic = settings.topics.training
     reader = TrainingReader(
         LearnerLoop(
@@ -144,15 +162,6 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         settings.kafka,
     )
     register_learner(app, reader)
-
-    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-    async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
-        await coordinator.revoke([(tp.topic, tp.partition) for tp in revoked if tp.topic in input_topics])
-        metrics.forget_partitions([(tp.topic, tp.partition) for tp in revoked])
-
-    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
-    async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
-        await coordinator.assign([(tp.topic, tp.partition) for tp in assigned if tp.topic in input_topics])
 
     @app.task  # type: ignore[untyped-decorator]
     async def drain_idle() -> None:
@@ -189,11 +198,10 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         async def get(self, request: Request) -> Response:
             rows = coordinator.status()
             for row in rows:
-                tp = TP(str(row["topic"]), int(str(row["partition"])))
-                row["highwater"] = app.consumer.highwater(tp)
+                row["highwater"] = input_reader.highwater((str(row["topic"]), int(str(row["partition"]))))
             return self.json({"partitions": rows})
 
-    _register_operations(app, metrics, redis, health)
+    _register_operations(app, metrics, redis, health, input_reader)
     register_queue_page(
         app,
         QueueAccess(settings.web_token),
@@ -205,14 +213,14 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         metrics,
         utc_now,
     )
-    return Worker(app, topics, metrics, coordinator, redis)
+    return Worker(app, topics, metrics, coordinator, redis, input_reader)
 
 
 READY_PING_TIMEOUT_S = 0.5
 
 
 def _register_operations(
-    app: faust.App, metrics: PipelineMetrics, redis: RedisClient, health: StorageHealth
+    app: faust.App, metrics: PipelineMetrics, redis: RedisClient, health: StorageHealth, reader: InputReader
 ) -> None:
     """``/metrics``, ``/health``, ``/ready`` and the consumer-lag gauge."""
 
@@ -237,15 +245,15 @@ def _register_operations(
                 await asyncio.wait_for(redis.ping(), timeout=READY_PING_TIMEOUT_S)
             except (aioredis.RedisError, OSError, TimeoutError):
                 return self.json({"ready": False, "redis": "unreachable"}, status=503)
-            assigned = len(app.consumer.assignment())
-            return self.json({"ready": not app.rebalancing, "assigned_partitions": assigned})
+            assigned = len(reader.assignment())
+            return self.json({"ready": not reader.rebalancing, "assigned_partitions": assigned})
 
     @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
     async def measure_lag() -> None:
         """Lag = fetch high-water mark (right on every broker) minus the next offset to process."""
-        for tp in app.consumer.assignment():
-            highwater = app.consumer.highwater(tp)
+        for topic, partition in reader.assignment():
+            highwater = reader.highwater((topic, partition))
             if highwater is None:
                 continue
-            processed = metrics.next_offsets.get((tp.topic, tp.partition), 0)
-            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(0, highwater - processed))
+            processed = metrics.next_offsets.get((topic, partition), 0)
+            metrics.consumer_lag.labels(topic, str(partition)).set(max(0, highwater - processed))

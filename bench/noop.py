@@ -17,7 +17,6 @@ import faust
 from bench.floors import BatchWork
 from schemas.events import EventType
 from streams.app import create_app
-from streams.metrics import PipelineMetrics
 from streams.settings import BatchSettings, Settings
 from streams.topics import declare_topics
 
@@ -44,7 +43,7 @@ def build_noop_app(
 
     ``work``, when given, runs on each batch before it is acknowledged (``bench.floors``).
     """
-    app = create_app(settings, bootstrap, PipelineMetrics())
+    app = create_app(settings, bootstrap, faust_consumer=True)
     topics = declare_topics(app, settings.topics)
     counter = NoopCounter()
     for event_type, topic in topics.inputs.items():

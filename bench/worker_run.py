@@ -97,14 +97,23 @@ def main(spec_path: Path) -> None:
     else:
         worker = build_worker(settings, spec.bootstrap, spec.redis_url)
         app = worker.app
-        watch = _watch_pipeline(app, spec, PipelineProgress(worker, spec.record_processed_times))
+        reader = worker.input_reader
+        watch = _watch_pipeline(
+            spec,
+            PipelineProgress(worker, spec.record_processed_times),
+            lambda: bool(reader.assignment()) and not reader.rebalancing,
+        )
     app.task(watch)
     faust.Worker(app, loglevel=settings.worker.log_level, quiet=True, loop=loop).execute_from_commandline()
 
 
+def _faust_assigned(app: faust.App) -> Callable[[], bool]:
+    return lambda: bool(app.consumer.assignment()) and not app.rebalancing
+
+
 def _watch_noop(app: faust.App, spec: RunSpec, counter: NoopCounter) -> Callable[[], Any]:
     async def watch() -> None:
-        await _wait_first(app, spec, lambda: counter.first_s is not None)
+        await _wait_first(spec, lambda: counter.first_s is not None, _faust_assigned(app))
         profiler = _start_profiler(spec)
         await _wait_until(
             lambda: counter.events >= spec.expected_events, spec.timeout_s, lambda: counter.events
@@ -123,13 +132,15 @@ def _watch_noop(app: faust.App, spec: RunSpec, counter: NoopCounter) -> Callable
     return watch
 
 
-def _watch_pipeline(app: faust.App, spec: RunSpec, progress: PipelineProgress) -> Callable[[], Any]:
+def _watch_pipeline(
+    spec: RunSpec, progress: PipelineProgress, assigned: Callable[[], bool]
+) -> Callable[[], Any]:
     async def watch() -> None:
         def started() -> bool:
             progress.poll_first()
             return progress.first_s is not None
 
-        await _wait_first(app, spec, started)
+        await _wait_first(spec, started, assigned)
         profiler = _start_profiler(spec)
         await _wait_until(
             lambda: progress.handled >= spec.expected_events, spec.timeout_s, lambda: progress.handled
@@ -152,12 +163,12 @@ def _watch_pipeline(app: faust.App, spec: RunSpec, progress: PipelineProgress) -
     return watch
 
 
-async def _wait_first(app: faust.App, spec: RunSpec, started: Callable[[], bool]) -> None:
+async def _wait_first(spec: RunSpec, started: Callable[[], bool], assigned: Callable[[], bool]) -> None:
     """Wait for the first record; say "ready" once partitions are assigned (live producers wait for it)."""
     deadline_s = time.monotonic() + spec.timeout_s
     ready = False
     while not started():
-        if not ready and app.consumer.assignment() and not app.rebalancing:
+        if not ready and assigned():
             spec.ready_path.write_text("ready")
             ready = True
         if time.monotonic() > deadline_s:
@@ -183,8 +194,19 @@ def _start_profiler(spec: RunSpec) -> subprocess.Popen[bytes] | None:
     if py_spy is None:
         raise BenchError("--profile needs py-spy (pip install py-spy)")
     raw_path = spec.profile_path.with_suffix(".collapsed")
-    argv = [py_spy, "record", "--pid", str(os.getpid()), "--rate", str(PROFILE_RATE_HZ),
-            "--format", "raw", "--nonblocking", "--output", str(raw_path)]
+    argv = [
+        py_spy,
+        "record",
+        "--pid",
+        str(os.getpid()),
+        "--rate",
+        str(PROFILE_RATE_HZ),
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--output",
+        str(raw_path),
+    ]
     profiler = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(_PROFILER_ATTACH_S)
     return profiler

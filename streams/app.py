@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
+from faust.app.base import BootStrategy
 from mode import ServiceT
 
-from streams.metrics import PipelineMetrics
-from streams.sensor import RebalanceSensor
 from streams.settings import Settings
 
 
-def create_app(settings: Settings, bootstrap: str, metrics: PipelineMetrics) -> faust.App:
+def create_app(settings: Settings, bootstrap: str, *, faust_consumer: bool = False) -> faust.App:
     """A Faust app tuned for at-least-once batches on a Kafka-protocol broker.
 
-    Records stay raw bytes (the contracts are validated by ``schemas.parsing``), offsets
-    are committed only after a batch's outputs are delivered, and no exactly-once mode is
-    used (the embedded broker has no transactions). The monitor sensor is dropped: it
-    costs ~10% of throughput and the worker keeps its own Prometheus metrics.
+    Records stay raw bytes (the contracts are validated by ``schemas.parsing``), and no
+    exactly-once mode is used (the embedded broker has no transactions). The app runs
+    the producer, the web server and the tasks; the input topics and the training topic
+    are read by consumers of their own (``streams.input_reader``, ``streams.training_reader``),
+    so Faust's consumer is not started (``faust_consumer=True`` starts it, for agents on
+    topics: the stock baseline of the benchmark). The monitor sensor is dropped: the
+    worker keeps its own Prometheus metrics.
     """
     kafka = settings.kafka
     options: dict[str, Any] = {
@@ -47,15 +49,37 @@ def create_app(settings: Settings, bootstrap: str, metrics: PipelineMetrics) -> 
         "producer_max_request_size": kafka.max_request_bytes,
         "store": "memory://",
     }
-    app = LeanApp(settings.worker.app_id, **options)
-    app.sensors.add(RebalanceSensor(metrics.rebalances, metrics.rebalance_seconds))
-    return app
+    app_class = LeanApp if faust_consumer else WorkerApp
+    return app_class(settings.worker.app_id, **options)
 
 
 class LeanApp(faust.App):
-    """A Faust app without the in-memory monitor sensor (Prometheus metrics replace it)."""
+    """A Faust app without the in-memory monitor sensor (Prometheus metrics replace it).
+
+    ``before_stop`` runs first when the app stops, while the producer still works: the
+    input reader finishes its batch, commits and leaves the group there.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_stop: list[Callable[[], Awaitable[object]]] = []
 
     def on_init_dependencies(self) -> Iterable[ServiceT]:
         dependencies = super().on_init_dependencies()
         self.sensors.remove(self.monitor)
         return dependencies
+
+    async def on_stop(self) -> None:
+        for step in self.before_stop:
+            await step()
+        await super().on_stop()
+
+
+class _WithoutConsumer(BootStrategy):
+    enable_kafka_consumer = False
+
+
+class WorkerApp(LeanApp):
+    """The worker's app: its topics are read by consumers of its own, not by Faust's."""
+
+    BootStrategy = _WithoutConsumer

@@ -132,6 +132,11 @@ class PipelineMetrics:
             ["topic", "partition"],
             registry=self.registry,
         )
+        self.commit_failures = Counter(
+            "churnwatch_offset_commit_failures",
+            "Input offset commits the broker refused (the next owner re-reads from the last commit)",
+            registry=self.registry,
+        )
         self.rebalances = Counter(
             "churnwatch_rebalances", "Consumer-group rebalances seen by this worker", registry=self.registry
         )
