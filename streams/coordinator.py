@@ -387,21 +387,31 @@ class IngestCoordinator(Generic[Token]):
                 self._outbox_partitions.clear()
                 self._note_release_check()
                 self._ready.extend(self._aligner.release(self._proven, self._idle))
-                step = await self._retrying(self._next_step)
-                self._metrics.ticks_waiting_for_model.set(len(self._ready) if step is None else 0)
-                if step is None:
+                steps = await self._retrying(self._next_steps)
+                self._metrics.ticks_waiting_for_model.set(len(self._ready) if not steps else 0)
+                if not steps:
                     return processed
-                tick, sweep_day, scorer = step
-                if scorer is None:  # the group's first tick ever
-                    await self._retrying(lambda t=tick: self._start_group(t))  # type: ignore[misc]
-                elif sweep_day is not None:
-                    await self._retrying(
-                        lambda p=tick.partition, d=sweep_day, s=scorer: self._sweep_day(p, d, s)  # type: ignore[misc]
-                    )
-                else:
-                    self._take(tick)
-                    await self._retrying(lambda t=tick, s=scorer: self._process_tick(t, s))  # type: ignore[misc]
-                    processed += 1
+                for tick, sweep_day, scorer in steps:
+                    if scorer is not None and sweep_day is None:
+                        self._take(tick)
+                # groups are independent (own keys, progress, outbox): their steps overlap in
+                # time, so a tick's Redis and broker round trips do not wait for another group's
+                async with asyncio.TaskGroup() as running:
+                    for step in steps:
+                        running.create_task(self._run_step(*step))
+                processed += sum(
+                    1 for _, sweep_day, scorer in steps if scorer is not None and sweep_day is None
+                )
+
+    async def _run_step(
+        self, tick: ReleasedTick[Accepted], sweep_day: int | None, scorer: VersionScorer | None
+    ) -> None:
+        if scorer is None:  # the group's first tick ever
+            await self._retrying(lambda: self._start_group(tick))
+        elif sweep_day is not None:
+            await self._retrying(lambda: self._sweep_day(tick.partition, sweep_day, scorer))
+        else:
+            await self._retrying(lambda: self._process_tick(tick, scorer))
 
     def _take(self, tick: ReleasedTick[Accepted]) -> None:
         """Remove this very tick (the first of its group) from the released ones."""
@@ -410,29 +420,31 @@ class IngestCoordinator(Generic[Token]):
                 del self._ready[index]
                 return
 
-    async def _next_step(
+    async def _next_steps(
         self,
-    ) -> tuple[ReleasedTick[Accepted], int | None, VersionScorer | None] | None:
-        """The first released tick, group by group, whose next step can run now: a day's sweep due
+    ) -> list[tuple[ReleasedTick[Accepted], int | None, VersionScorer | None]]:
+        """Per group, the first released tick's next step if it can run now: a day's sweep due
         before it, or the tick itself; each needs its day's model version written.
 
         A group whose version is not written yet waits without holding the others up: their
         sweeps are what the learner needs to write it.
         """
-        blocked: set[int] = set()
+        steps: list[tuple[ReleasedTick[Accepted], int | None, VersionScorer | None]] = []
+        seen: set[int] = set()
         for tick in self._ready:
-            if tick.partition in blocked:
+            if tick.partition in seen:
                 continue
-            blocked.add(tick.partition)  # later ticks of this group wait for this one
+            seen.add(tick.partition)  # later ticks of this group wait for this one
             day = int(self._aligner.tick_start_s(tick.tick) // DAY_S)
             last_swept = self._swept.get(tick.partition)
             if last_swept is None:
-                return tick, None, None
+                steps.append((tick, None, None))
+                continue
             step_day = last_swept + 1 if last_swept + 1 < day else day
             scorer = await self._versions.scorer_for(step_day)
             if scorer is not None:
-                return tick, (step_day if step_day < day else None), scorer
-        return None
+                steps.append((tick, (step_day if step_day < day else None), scorer))
+        return steps
 
     def _note_release_check(self) -> None:
         """A long gap since the last release check means this worker itself was busy or stalled,
