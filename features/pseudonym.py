@@ -12,6 +12,8 @@ import base64
 import hashlib
 import hmac
 
+from msgspec import structs
+
 from schemas.events import CallEvent
 
 PSEUDONYM_BYTES = 16
@@ -33,9 +35,10 @@ def pseudonymise_call(event: CallEvent, key: bytes) -> CallEvent:
     """A copy of ``event`` whose ``counterparty`` is replaced by its keyed pseudonym.
 
     >>> from datetime import UTC, datetime
+    >>> from schemas.events import CallDirection
     >>> call = CallEvent(event_id="e1", customer_id="c1", event_time=datetime(2026, 1, 1, tzinfo=UTC),
-    ...                  direction="outgoing", duration_s=60, counterparty="+447700900123")
+    ...                  direction=CallDirection.OUTGOING, duration_s=60.0, counterparty="+447700900123")
     >>> pseudonymise_call(call, b"k1").counterparty
     'bpeqmo2k1fKjppI7uNzvNA'
     """
-    return event.model_copy(update={"counterparty": pseudonymise(event.counterparty, key)})
+    return structs.replace(event, counterparty=pseudonymise(event.counterparty, key))

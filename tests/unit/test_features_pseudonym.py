@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from msgspec import structs
+
 from features.pseudonym import pseudonymise, pseudonymise_call
 from schemas.events import CallDirection, CallEvent
 
@@ -37,5 +39,5 @@ class TestPseudonymise:
         )
         masked = pseudonymise_call(call, b"key")
         assert masked.counterparty == pseudonymise("+447700900123", b"key")
-        assert masked.model_dump(exclude={"counterparty"}) == call.model_dump(exclude={"counterparty"})
+        assert structs.replace(masked, counterparty="") == structs.replace(call, counterparty="")
         assert call.counterparty == "+447700900123"
