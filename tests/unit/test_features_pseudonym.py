@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
 from msgspec import structs
 
 from features.pseudonym import pseudonymise, pseudonymise_call
@@ -22,6 +27,12 @@ class TestPseudonymise:
     def test_different_numbers_give_different_pseudonyms(self) -> None:
         """Neighbouring numbers do not collide."""
         assert pseudonymise("+447700900123", b"key") != pseudonymise("+447700900124", b"key")
+
+    @given(value=st.text(max_size=80), key=st.binary(max_size=100))
+    def test_pseudonym_is_the_truncated_hmac_in_unpadded_base64url(self, value: str, key: bytes) -> None:
+        """The pseudonym is HMAC-SHA256 cut to 16 bytes, base64url without padding, for any key."""
+        digest = hmac.new(key, value.encode(), hashlib.sha256).digest()[:16]
+        assert pseudonymise(value, key) == base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def test_pseudonym_does_not_contain_the_number(self) -> None:
         """No digits of the raw number leak through in a recognisable run."""
