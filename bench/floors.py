@@ -1,7 +1,8 @@
 """Floors: the no-op agent plus one piece of the pipeline's work, to show what each piece costs.
 
-* ``validate``: every record is checked against its contract and its counterparty
-  pseudonymised (``streams.validation.RecordValidator``), exactly as the pipeline does.
+* ``validate``: every batch is checked against its contract and its counterparties
+  pseudonymised (``streams.validation.RecordValidator.validate_batch``), exactly as the
+  pipeline does.
 * ``features``: the same, then each batch's valid events go to the Redis feature store in
   one pipelined round trip (``features.redis_store.RedisFeatureStore.apply``).
 
@@ -39,9 +40,9 @@ def floor_work(mode: FloorMode, settings: Settings, redis_url: str) -> BatchWork
 
     async def work(event_type: EventType, events: Sequence[EventT[bytes]]) -> None:
         valid: list[PositionedEvent] = []
-        for event in events:
-            message = event.message
-            parsed = validator.validate(message.key, message.value, event_type)
+        messages = [event.message for event in events]
+        validated = validator.validate_batch([(m.key, m.value) for m in messages], event_type)
+        for message, parsed in zip(messages, validated, strict=True):
             if not isinstance(parsed, Rejection):
                 position = SourcePosition(message.topic, message.partition, message.offset)
                 valid.append(PositionedEvent(parsed, position))

@@ -3,6 +3,10 @@
 Every event is a JSON object, key = ``customer_id``. Unknown fields are ignored;
 missing required fields, wrong types, out-of-range values and naive timestamps are
 rejected (the worker routes them to the dead-letter topic).
+
+Each contract is one msgspec Struct: ``schemas.parsing`` decodes records straight into
+it, ``schemas.export`` writes its JSON Schema. Structs built in Python are not validated,
+so code that builds events passes enum members and aware datetimes.
 """
 
 from __future__ import annotations
@@ -12,18 +16,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from msgspec import Meta, Struct
 
-EventId = Annotated[str, Field(min_length=1, max_length=128)]
-CustomerId = Annotated[str, Field(min_length=1, max_length=64)]
+EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+CustomerId = Annotated[str, Meta(min_length=1, max_length=64)]
+EventTime = Annotated[datetime, Meta(tz=True)]
+"""Decoded from RFC 3339 text with an offset only: not from epoch numbers, not naive."""
 
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+RFC3339_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+"""The accepted form of ``event_time`` text. msgspec's own reader is laxer (``+0800``
+offsets, any number of fraction digits, rounded rather than cut to microseconds), so
+``schemas.parsing`` holds every record to this form as well."""
 
 
-def rfc3339_time(value: object) -> object:
-    """Read only RFC 3339 text with an offset, not the epoch numbers pydantic would also accept.
-
-    Already-parsed datetimes (models built in Python) pass through unchanged.
+def rfc3339_time(text: object) -> datetime:
+    """Read only RFC 3339 text with an offset; fraction digits beyond microseconds are cut.
 
     >>> rfc3339_time("2026-01-01T10:00:00.5Z").isoformat()
     '2026-01-01T10:00:00.500000+00:00'
@@ -32,14 +39,9 @@ def rfc3339_time(value: object) -> object:
     ...
     ValueError: must be RFC 3339 text with an offset, e.g. 2026-01-01T10:00:00+08:00
     """
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _RFC3339.fullmatch(value):
-        return datetime.fromisoformat(value.upper())
+    if isinstance(text, str) and RFC3339_TIME.fullmatch(text):
+        return datetime.fromisoformat(text.upper())
     raise ValueError("must be RFC 3339 text with an offset, e.g. 2026-01-01T10:00:00+08:00")
-
-
-EventTime = Annotated[AwareDatetime, BeforeValidator(rfc3339_time)]
 
 
 class EventType(StrEnum):
@@ -104,60 +106,59 @@ class PaymentType(StrEnum):
     POSTPAID = "postpaid"
 
 
-class BaseEvent(BaseModel):
+class BaseEvent(Struct, frozen=True, kw_only=True, forbid_unknown_fields=False, gc=False):
     """Fields every event carries; ``event_id`` is unique per source event."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", strict=False)
 
     event_id: EventId
     customer_id: CustomerId
     event_time: EventTime
 
 
-class CallEvent(BaseEvent):
+class CallEvent(BaseEvent, frozen=True, kw_only=True, forbid_unknown_fields=False, gc=False):
     """One call, as rated by the network (CDR). ``counterparty`` is pseudonymised on ingest."""
 
     type: Literal["call"] = "call"
     direction: CallDirection
-    duration_s: Annotated[float, Field(ge=0, le=86_400)]
-    counterparty: Annotated[str, Field(min_length=1, max_length=64)]
+    duration_s: Annotated[float, Meta(ge=0, le=86_400)]
+    counterparty: Annotated[str, Meta(min_length=1, max_length=64)]
     counterparty_network: CounterpartyNetwork = CounterpartyNetwork.ON_NET
     dropped: bool = False
     roaming: bool = False
-    charge: Annotated[float, Field(ge=0, le=100_000)] = 0.0
+    charge: Annotated[float, Meta(ge=0, le=100_000)] = 0.0
 
 
-class TopupEvent(BaseEvent):
+class TopupEvent(BaseEvent, frozen=True, kw_only=True, forbid_unknown_fields=False, gc=False):
     """A balance top-up (prepaid) or bill payment (postpaid); ``amount`` in ``currency``."""
 
     type: Literal["topup"] = "topup"
-    amount: Annotated[float, Field(gt=0, le=100_000)]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    amount: Annotated[float, Meta(gt=0, le=100_000)]
+    # the length bound keeps "USD\n" out: a regex ``$`` also matches before a final newline
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", max_length=3)] | None = None
     channel: TopupChannel | None = None
 
 
-class ComplaintEvent(BaseEvent):
+class ComplaintEvent(BaseEvent, frozen=True, kw_only=True, forbid_unknown_fields=False, gc=False):
     """A customer complaint, by category and severity (1 = minor .. 5 = regulator-grade)."""
 
     type: Literal["complaint"] = "complaint"
     category: ComplaintCategory
-    severity: Annotated[int, Field(ge=1, le=5)]
+    severity: Annotated[int, Meta(ge=1, le=5)]
     channel: ComplaintChannel | None = None
     resolved: bool = False
 
 
-class LifecycleEvent(BaseEvent):
+class LifecycleEvent(BaseEvent, frozen=True, kw_only=True, forbid_unknown_fields=False, gc=False):
     """Subscription lifecycle; ``port_out`` and ``deactivated`` are churn."""
 
     type: Literal["lifecycle"] = "lifecycle"
     kind: LifecycleKind
-    plan: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    plan: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
     payment_type: PaymentType | None = None
 
 
 InputEvent = CallEvent | TopupEvent | ComplaintEvent | LifecycleEvent
 
-EVENT_MODELS: dict[EventType, type[BaseEvent]] = {
+EVENT_CONTRACTS: dict[EventType, type[InputEvent]] = {
     EventType.CALL: CallEvent,
     EventType.TOPUP: TopupEvent,
     EventType.COMPLAINT: ComplaintEvent,

@@ -229,7 +229,8 @@ class IngestCoordinator(Generic[Token]):
             settled: list[SourceRecord] = []
             skipped: Counter[str] = Counter()
             now = self._clock()
-            for record, token in records:
+            validated = self._validator.validate_batch([(r.key, r.value) for r, _ in records], event_type)
+            for (record, token), parsed in zip(records, validated, strict=True):
                 tp = (record.topic, record.partition)
                 if not self._aligner.owns(tp):
                     skipped["not_owned"] += 1  # revoked meanwhile: the next owner reads it again
@@ -247,7 +248,6 @@ class IngestCoordinator(Generic[Token]):
                 self._acks.track(tp, record.offset, token)
                 self._last_input[record.partition] = self._monotonic()
                 self._inputs[record.partition] = self._inputs.get(record.partition, 0) + 1
-                parsed = self._validator.validate(record.key, record.value, event_type)
                 if isinstance(parsed, Rejection):
                     self._aligner.received(tp, record.offset)
                     rejected.append(dead_letter(record, parsed, now))

@@ -6,6 +6,8 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 
+import msgspec
+
 from schemas.outputs import DeadLetter
 from schemas.parsing import Rejection
 
@@ -41,7 +43,7 @@ def dead_letter(record: SourceRecord, rejection: Rejection, rejected_at: datetim
     """
     value = record.value or b""
     key = record.key
-    shown = value if rejection.parsed is None else rejection.parsed.model_dump_json().encode()
+    shown = value if rejection.parsed is None else msgspec.json.encode(rejection.parsed)
     kept = shown[:MAX_ORIGINAL_BYTES]
     kept_key = None if key is None else key[:MAX_ORIGINAL_KEY_BYTES]
     return DeadLetter(

@@ -22,6 +22,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from msgspec import structs
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -302,7 +303,7 @@ class TestRedisStoreOperations:
             duration_s=60,
             counterparty="x",
         )
-        fake_call = call.model_copy(update={"duration_s": 3000.0, "event_time": START + timedelta(hours=1)})
+        fake_call = structs.replace(call, duration_s=3000.0, event_time=START + timedelta(hours=1))
         topup = TopupEvent(event_id="e1", customer_id="c1", event_time=START + timedelta(hours=2), amount=50)
         batch = [
             PositionedEvent(call, SourcePosition("calls", 0, 7)),
