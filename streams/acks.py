@@ -41,7 +41,10 @@ class InOrderAcks(Generic[Token]):
 
     def track(self, tp: TopicPartition, offset: int, token: Token) -> None:
         """Register a received record; records of a partition must be tracked in offset order."""
-        self._waiting.setdefault(tp, deque()).append((offset, token))
+        waiting = self._waiting.get(tp)
+        if waiting is None:  # not setdefault: that builds a deque for every record
+            waiting = self._waiting[tp] = deque()
+        waiting.append((offset, token))
 
     async def done(self, tp: TopicPartition, offset: int) -> None:
         """Mark a record handled and acknowledge every leading handled record of its partition."""
