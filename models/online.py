@@ -32,7 +32,7 @@ from models.reasons import (
     ranked_reasons,
     reason,
 )
-from models.scorer import Score
+from models.scorer import ExplainedOnDemand, Score
 from schemas.outputs import Reason, ScoreSource
 
 MODEL_FAMILY = "river-logreg"
@@ -168,7 +168,7 @@ class OnlineModel:
         value = sigmoid(intercept + sum(contributions.values()))
         return Score(
             value=value,
-            reasons=self._reasons(features, contributions, intercept, value),
+            reasons=ExplainedOnDemand(lambda: self._reasons(features, contributions, intercept, value)),
             source=ScoreSource.ONLINE_MODEL,
             model_version=self.model_version,
         )

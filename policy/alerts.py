@@ -109,7 +109,7 @@ def decide(
         value_tier=tier,
         value_at_risk=value_at_risk,
         priority=priority(value_at_risk, score.value),
-        reasons=score.reasons,
+        reasons=tuple(score.reasons),
         recommended_action=playbook.recommend(dominant.code if dominant else None, tier),
         model_version=score.model_version,
         score_source=score.source,
