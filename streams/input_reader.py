@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from streams.group_consumer import group_consumer
 from streams.metrics import PipelineMetrics
 from streams.records import SourceRecord
 from streams.settings import KafkaSettings
@@ -135,18 +136,7 @@ class InputReader:
     async def run(self, should_stop: Callable[[], bool]) -> None:
         """Fetch, hand over, commit, until the worker stops; then commit and leave the group."""
         kafka = self._kafka
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=int(kafka.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(kafka.heartbeat_interval_s * 1000),
-            rebalance_timeout_ms=int(kafka.rebalance_timeout_s * 1000),
-            max_partition_fetch_bytes=kafka.max_fetch_bytes,
-            fetch_max_bytes=max(kafka.max_fetch_bytes, 52_428_800),
-            max_poll_records=self._max_records,
-        )
+        consumer = group_consumer(self._bootstrap, self._group, kafka, self._max_records)
         consumer.subscribe(self._topics, listener=_Rebalance(self))
         self._consumer = consumer
         self._rebalance_started = self._monotonic()

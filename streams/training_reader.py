@@ -19,6 +19,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from streams.group_consumer import group_consumer
 from streams.learning import LearnerLoop, TrainingRecord
 from streams.settings import KafkaSettings
 
@@ -70,17 +71,7 @@ class TrainingReader:
         self._committed: dict[int, int] = {}
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
-        kafka = self._kafka
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=int(kafka.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(kafka.heartbeat_interval_s * 1000),
-            rebalance_timeout_ms=int(kafka.rebalance_timeout_s * 1000),
-            max_partition_fetch_bytes=kafka.max_fetch_bytes,
-        )
+        consumer = group_consumer(self._bootstrap, self._group, self._kafka)
         consumer.subscribe([self._topic], listener=_Revocations(self))
         self._consumer = consumer
         await consumer.start()
