@@ -38,5 +38,10 @@ class BenchConfig(BaseModel):
     # pipeline worker profiled, and the share of its CPU in the sweep, the learner and versions
     learning_customers: Annotated[int, Field(ge=0)] = 0
     learning_days: Annotated[int, Field(ge=65)] = 160
+    # end-to-end replay (0 customers: skipped): a simulated history written to files, replayed
+    # at full speed while one pipeline worker (learning on) reads, until it handled every record
+    replay_customers: Annotated[int, Field(ge=0)] = 0
+    replay_days: Annotated[int, Field(ge=1)] = 120
+    replay_timeout_s: Annotated[float, Field(gt=0)] = 7_200.0
     profile_dir: Path | None = None  # set: profile the Faust runs with pyinstrument into this folder
     work_dir: Path = Path("churnwatch-data/bench")

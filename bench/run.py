@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,12 +23,37 @@ from bench.spec import RunOutcome, RunSpec, WorkerMode, settings_document
 from bench.stats import events_per_s, percentile
 from bench.worker_process import run_worker_process
 from features.config import FeatureConfig
+from sim.config import SimConfig
+from sim.kafka_producer import open_producer
+from sim.replay import replay
+from sim.simulate import EVENTS_FILE, Simulation
+from sim.sink import EventTopics, ProducerSink
 from stack.process import free_port
 from stack.topics import ensure_topics
 from streams.settings import Settings, TopicSettings, WorkerSettings
 
 Progress = Callable[[str], None]
 _MIN_LIVE_EVENTS = 1_000
+
+
+def topics_of(topics: TopicSettings) -> list[str]:
+    """The input and output topics a pipeline worker of this set uses (training has one partition)."""
+    return [
+        topics.calls,
+        topics.topups,
+        topics.complaints,
+        topics.lifecycle,
+        topics.alerts,
+        topics.dead_letters,
+        topics.predictions,
+    ]
+
+
+def event_topics(topics: TopicSettings) -> EventTopics:
+    """The set's input topics, as the simulator's replay names them."""
+    return EventTopics(
+        calls=topics.calls, topups=topics.topups, complaints=topics.complaints, lifecycle=topics.lifecycle
+    )
 
 
 def topic_set(run_id: str, name: str, partitions: int) -> TopicSettings:
@@ -118,6 +145,8 @@ class BenchRun:
             extra["profiles"] = await self._profiles(topics, produced, self.profile_dir)
         if config.learning_customers > 0:
             extra["learning"] = await self._learning_share()
+        if config.replay_customers > 0:
+            extra["history_replay"] = await self._history_replay()
         return BenchResult(
             events=produced.events,
             customers=len(produced.customer_ids),
@@ -142,19 +171,7 @@ class BenchRun:
         if not rate_eps > 0:
             raise BenchError(f"rate_eps={rate_eps}: the pipeline run measured no throughput")
         topics = topic_set(self.run_id, "live", config.partitions)
-        await ensure_topics(
-            self.bootstrap,
-            [
-                topics.calls,
-                topics.topups,
-                topics.complaints,
-                topics.lifecycle,
-                topics.alerts,
-                topics.dead_letters,
-                topics.predictions,
-            ],
-            topics.partitions,
-        )
+        await ensure_topics(self.bootstrap, topics_of(topics), topics.partitions)
         wanted = max(_MIN_LIVE_EVENTS, int(rate_eps * config.live_seconds))
         events = live_events(wanted, config.customers, config.seed + 1, config.sim_start)
         count = len(events)
@@ -235,6 +252,56 @@ class BenchRun:
             "profile": str(path),
         }
 
+    async def _history_replay(self) -> dict[str, Any]:
+        """End to end as an operator backfills: a simulated history written to files, replayed at
+        full speed (as ``churnwatch replay --max`` does) while one pipeline worker with the default
+        settings (snapshots and learning on) reads, timed from its first handled record until it
+        has handled every record (applied or dead-lettered)."""
+        config = self.config
+        topics = topic_set(self.run_id, "hr", config.partitions)
+        history = self.run_dir / "history"
+        self.progress(
+            f"history replay: simulating {config.replay_customers:,} customers x {config.replay_days} days"
+        )
+        simulation = Simulation(
+            config.replay_customers, config.replay_days, config.seed, config.sim_start, SimConfig()
+        )
+        written = await asyncio.to_thread(simulation.write, history)
+        await ensure_topics(self.bootstrap, topics_of(topics), topics.partitions)
+        replayed: dict[str, float] = {}
+
+        async def send() -> None:
+            began = time.perf_counter()
+            async with open_producer(self.bootstrap) as producer:
+                summary = await replay([history / EVENTS_FILE], ProducerSink(producer), event_topics(topics))
+            replayed["events"] = summary.published
+            replayed["seconds"] = time.perf_counter() - began
+
+        outcome = await self._worker(
+            "pipeline",
+            "history",
+            topics,
+            written.events,
+            prefix=f"bench{self.run_id}h",
+            while_running=send,
+            timeout_s=config.replay_timeout_s,
+        )
+        self.progress(
+            f"history replay: {outcome.events:,} records handled in {outcome.elapsed_s:,.0f} s "
+            f"({events_per_s(outcome.events, outcome.elapsed_s):,.0f} events/s; the replay itself "
+            f"took {replayed.get('seconds', 0.0):,.0f} s)"
+        )
+        return {
+            "customers": config.replay_customers,
+            "days": config.replay_days,
+            "events": written.events,
+            "handled_s": outcome.elapsed_s,
+            "events_per_s": events_per_s(outcome.events, outcome.elapsed_s),
+            "replay_s": replayed.get("seconds"),
+            "alerts": outcome.alerts,
+            "dead_letters": outcome.dead_letters,
+        }
+
     async def _profiles(self, topics: TopicSettings, produced: ProducedSet, out_dir: Path) -> dict[str, Any]:
         """Re-run the no-op and the pipeline under py-spy (separate runs keep the measured ones untouched)."""
         profiles: dict[str, Any] = {}
@@ -268,6 +335,7 @@ class BenchRun:
         record_processed_times: bool = False,
         while_running: Callable[[], Any] | None = None,
         policy: Any = None,
+        timeout_s: float | None = None,
     ) -> RunOutcome:
         run_dir = self.run_dir / name
         app_id = f"bench-{self.run_id}-{name}"
@@ -299,7 +367,7 @@ class BenchRun:
             ready_path=run_dir / "ready",
             profile_path=profile_path,
             record_processed_times=record_processed_times,
-            timeout_s=self.config.worker_timeout_s,
+            timeout_s=timeout_s or self.config.worker_timeout_s,
         )
         return await run_worker_process(spec, run_dir, while_running)
 

@@ -56,6 +56,13 @@ def bench(
         typer.Option(help="Learning phase: customers of a history long enough to learn from (0: skip)."),
     ] = 600,
     learning_days: Annotated[int, typer.Option(min=65, help="Learning phase: days of that history.")] = 160,
+    replay_customers: Annotated[
+        int,
+        typer.Option(
+            help="End-to-end replay: customers of a simulated history replayed through a worker (0: skip)."
+        ),
+    ] = 20_000,
+    replay_days: Annotated[int, typer.Option(min=1, help="End-to-end replay: days of that history.")] = 120,
 ) -> None:
     """Measure raw aiokafka, a Faust no-op and the full pipeline on one topic set, plus latency and memory."""
     if ctx.invoked_subcommand is not None:
@@ -71,6 +78,8 @@ def bench(
         floors=floors,
         learning_customers=learning_customers,
         learning_days=learning_days,
+        replay_customers=replay_customers,
+        replay_days=replay_days,
         profile_dir=work_dir / "profiles" if profile else None,
         work_dir=work_dir,
     )

@@ -117,7 +117,25 @@ class TestTable:
         assert "≥ 0.1 MISSED" in console.export_text()
 
     def test_table_marks_a_met_target(self) -> None:
-        """pipeline/faust 0.8 meets the 0.8 target."""
+        """610 Redis bytes per customer meet the 1 KiB budget; pipeline/faust 0.8 misses 1.5."""
         console = Console(record=True, width=140)
         console.print(result().table())
-        assert "≥ 0.8 ok" in console.export_text()
+        text = console.export_text()
+        assert "≤ 1024 ok" in text
+        assert "≥ 1.5 MISSED" in text
+
+    def test_table_judges_the_history_replay_only_at_its_target_size(self) -> None:
+        """20,000 x 120 days in 9 minutes misses the 8-minute target; another size is not judged."""
+        for size, judged in (((20_000, 120), True), ((500, 70), False)):
+            bench = result()
+            bench.extra["history_replay"] = {
+                "customers": size[0],
+                "days": size[1],
+                "handled_s": 540.0,
+                "events": 1_000,
+            }
+            console = Console(record=True, width=160)
+            console.print(bench.table())
+            text = console.export_text()
+            assert "9.0 min" in text
+            assert ("≤ 8 min MISSED" in text) is judged
