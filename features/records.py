@@ -28,7 +28,8 @@ from schemas.events import (
 )
 
 RECORD = struct.Struct("<BIidd8sBBBdiH")
-"""kind, topic id, partition, offset, time_us, fingerprint, a, b, c, x, contact bucket, contact bit."""
+"""kind, topic id, partition, offset, time_us, fingerprint, code, level, resolved, quantity, contact
+bucket, contact bit (``EventRecord``'s fields; the Lua script calls the middle four a, b, c, x)."""
 
 KIND_CALL = 1
 KIND_TOPUP = 2
@@ -38,7 +39,7 @@ KIND_LIFECYCLE = 4
 CALL_OUTGOING = 1
 CALL_DROPPED = 2
 CALL_OFF_NET = 4
-"""Call flag bits (field ``a``); off-net covers other domestic networks and international."""
+"""Call flag bits (field ``code``); off-net covers other domestic networks and international."""
 
 COMPLAINT_CATEGORIES: tuple[ComplaintCategory, ...] = (
     ComplaintCategory.NETWORK,
@@ -74,10 +75,10 @@ class EventRecord(NamedTuple):
     offset: float
     time_us: float
     fingerprint: bytes
-    a: int  # call flags | complaint category | lifecycle kind
-    b: int  # complaint severity | lifecycle payment type
-    c: int  # complaint resolved
-    x: float  # call minutes | top-up amount
+    code: int  # call flags | complaint category | lifecycle kind (index)
+    level: int  # complaint severity | lifecycle payment type (index)
+    resolved: int  # complaint resolved (1) or not (0)
+    quantity: float  # call minutes | top-up amount
     contact_bucket: int
     contact_bit: int
 

@@ -127,10 +127,10 @@ class CustomerState:
         self.first_us = min(self.first_us, at_us)
         kind = record.kind
         if kind == KIND_CALL:
-            minutes = record.x
-            if record.a & CALL_OUTGOING:
+            minutes = record.quantity
+            if record.code & CALL_OUTGOING:
                 base7, base30, base90 = CALLS_OUT_7D, CALLS_OUT_30D, CALLS_OUT_90D
-                if record.a & CALL_OFF_NET:
+                if record.code & CALL_OFF_NET:
                     sums[OFF_NET_MINUTES_OUT_30D] += minutes * w30
             else:
                 base7, base30, base90 = CALLS_IN_7D, CALLS_IN_30D, CALLS_IN_90D
@@ -140,12 +140,12 @@ class CustomerState:
             sums[base7 + 2] += minutes * w7
             sums[base30 + 2] += minutes * w30
             sums[base90 + 2] += minutes * w90
-            if record.a & CALL_DROPPED:
+            if record.code & CALL_DROPPED:
                 sums[DROPPED_30D] += w30
             self._add_contact(record.contact_bucket, record.contact_bit)
         elif kind == KIND_TOPUP:
-            sums[TOPUP_AMOUNT_30D] += record.x * w30
-            sums[TOPUP_AMOUNT_90D] += record.x * w90
+            sums[TOPUP_AMOUNT_30D] += record.quantity * w30
+            sums[TOPUP_AMOUNT_90D] += record.quantity * w90
             sums[TOPUP_COUNT_30D] += w30
             sums[TOPUP_COUNT_90D] += w90
             self.first_topup_us = min(self.first_topup_us, at_us)
@@ -154,9 +154,9 @@ class CustomerState:
         elif kind == KIND_COMPLAINT:
             sums[COMPLAINTS_30D] += w30
             sums[COMPLAINTS_90D] += w90
-            sums[COMPLAINT_CATEGORY_30D + record.a] += w30
-            sums[SEVERITY_30D] += record.b * w30
-            if not record.c:
+            sums[COMPLAINT_CATEGORY_30D + record.code] += w30
+            sums[SEVERITY_30D] += record.level * w30
+            if not record.resolved:
                 sums[UNRESOLVED_30D] += w30
             self.last_complaint_us = max(self.last_complaint_us, at_us)
         elif kind == KIND_LIFECYCLE:
@@ -164,14 +164,14 @@ class CustomerState:
 
     def _add_lifecycle(self, record: EventRecord) -> None:
         at_us, print_ = record.time_us, record.fingerprint
-        if record.a == 0:  # activated
+        if record.code == 0:  # activated
             self.first_activation_us = min(self.first_activation_us, at_us)
         if (at_us, print_) > (self.lifecycle_us, self.lifecycle_fingerprint):
             self.lifecycle_us, self.lifecycle_fingerprint = at_us, print_
-            self.churned = 1 if record.a in (2, 3) else 0  # port_out, deactivated
-        if record.b and (at_us, print_) > (self.payment_us, self.payment_fingerprint):
+            self.churned = 1 if record.code in (2, 3) else 0  # port_out, deactivated
+        if record.level and (at_us, print_) > (self.payment_us, self.payment_fingerprint):
             self.payment_us, self.payment_fingerprint = at_us, print_
-            self.payment_type = record.b
+            self.payment_type = record.level
 
     def _add_contact(self, bucket: int, bit: int) -> None:
         words = self.contact_words
