@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import pyarrow.parquet as pq
 import typer
@@ -57,32 +57,34 @@ from streams.topic_reader import read_topics
 _PIPED_WIDTH = 140
 
 
-@dataclass
-class AlertRead:
-    """Alerts read from a file or topic, and the records that were not valid alerts."""
+_Record = TypeVar("_Record")
 
-    marks: list[AlertMark] = field(default_factory=list)
+
+@dataclass
+class RecordsRead(Generic[_Record]):
+    """Records read from a file or topic (alerts, snapshots), and those that failed their contract."""
+
+    parse: Callable[[bytes | str], _Record]
+    items: list[_Record] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
 
     def add(self, raw: bytes | str, where: str) -> None:
         try:
-            self.marks.append(AlertMark.from_alert(Alert.model_validate_json(raw)))
+            self.items.append(self.parse(raw))
         except ValidationError as error:
             self.invalid.append(f"{where}: {error.error_count()} validation error(s)")
 
 
-@dataclass
-class PredictionRead:
-    """Score snapshots read from a file or topic, and the records that were not valid predictions."""
+def _alert_mark(raw: bytes | str) -> AlertMark:
+    return AlertMark.from_alert(Alert.model_validate_json(raw))
 
-    snapshots: list[ScoredSnapshot] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
 
-    def add(self, raw: bytes | str, where: str) -> None:
-        try:
-            self.snapshots.append(ScoredSnapshot.from_prediction(Prediction.model_validate_json(raw)))
-        except ValidationError as error:
-            self.invalid.append(f"{where}: {error.error_count()} validation error(s)")
+def _snapshot(raw: bytes | str) -> ScoredSnapshot:
+    return ScoredSnapshot.from_prediction(Prediction.model_validate_json(raw))
+
+
+AlertRead = RecordsRead[AlertMark]
+PredictionRead = RecordsRead[ScoredSnapshot]
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,7 @@ def read_truth(path: Path) -> Truth:
     return Truth(rows, absent_stayed=not simulator)
 
 
-_Read = TypeVar("_Read", AlertRead, PredictionRead)
-
-
-def _read_lines(path: Path, read: _Read) -> _Read:
+def _read_lines(path: Path, read: RecordsRead[_Record]) -> RecordsRead[_Record]:
     """Every non-blank JSON Lines record of ``path`` into ``read``, its place as ``file:line``."""
     with path.open("rb") as handle:
         for line, raw in enumerate(handle, start=1):
@@ -134,7 +133,9 @@ def _read_lines(path: Path, read: _Read) -> _Read:
     return read
 
 
-async def _read_topic(bootstrap: str, topic: str, timeout_s: float, read: _Read) -> _Read:
+async def _read_topic(
+    bootstrap: str, topic: str, timeout_s: float, read: RecordsRead[_Record]
+) -> RecordsRead[_Record]:
     """Every record of ``topic`` from the beginning, up to each partition's fetch high-water mark."""
     try:
         records = await read_topics(bootstrap, [topic], timeout_s)
@@ -147,22 +148,22 @@ async def _read_topic(bootstrap: str, topic: str, timeout_s: float, read: _Read)
 
 def read_alerts_file(path: Path) -> AlertRead:
     """Alerts from JSON Lines (one ``Alert`` per line, as published to the topic)."""
-    return _read_lines(path, AlertRead())
+    return _read_lines(path, AlertRead(_alert_mark))
 
 
 async def read_alerts_topic(bootstrap: str, topic: str, timeout_s: float) -> AlertRead:
     """Every alert of ``topic``, read to its end."""
-    return await _read_topic(bootstrap, topic, timeout_s, AlertRead())
+    return await _read_topic(bootstrap, topic, timeout_s, AlertRead(_alert_mark))
 
 
 def read_predictions_file(path: Path) -> PredictionRead:
     """Score snapshots from JSON Lines (one ``Prediction`` per line, as published to the topic)."""
-    return _read_lines(path, PredictionRead())
+    return _read_lines(path, PredictionRead(_snapshot))
 
 
 async def read_predictions_topic(bootstrap: str, topic: str, timeout_s: float) -> PredictionRead:
     """Every snapshot of ``topic``, read to its end."""
-    return await _read_topic(bootstrap, topic, timeout_s, PredictionRead())
+    return await _read_topic(bootstrap, topic, timeout_s, PredictionRead(_snapshot))
 
 
 @dataclass(frozen=True)
@@ -417,7 +418,7 @@ def evaluate(
     read, known, history_end, predictions = run.alerts, run.truth, run.history_end, run.predictions
     config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
     report = evaluate_warnings(
-        known.rows, read.marks, history_end=history_end, config=config, absent_stayed=known.absent_stayed
+        known.rows, read.items, history_end=history_end, config=config, absent_stayed=known.absent_stayed
     )
     render(report, console)
     payload = report.model_dump(mode="json")
@@ -430,7 +431,7 @@ def evaluate(
             acceptance_beta=acceptance_beta,
         )
         quality = score_quality(
-            predictions.snapshots, read.marks, known, history_end, label_horizon_days, profit_config
+            predictions.items, read.items, known, history_end, label_horizon_days, profit_config
         )
         render_score_quality(quality, console)
         payload["ranking"] = quality.ranking.model_dump(mode="json")
@@ -562,14 +563,14 @@ def report(
     )
     config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
     warnings = evaluate_warnings(
-        run.truth.rows, run.alerts.marks, run.history_end, config, absent_stayed=run.truth.absent_stayed
+        run.truth.rows, run.alerts.items, run.history_end, config, absent_stayed=run.truth.absent_stayed
     )
     quality = (
         None
         if run.predictions is None
         else score_quality(
-            run.predictions.snapshots,
-            run.alerts.marks,
+            run.predictions.items,
+            run.alerts.items,
             run.truth,
             run.history_end,
             label_horizon_days,
@@ -580,8 +581,8 @@ def report(
         history_start=run.history_start,
         history_end=run.history_end,
         warnings=warnings,
-        lead_days=warning_lead_days(run.truth.rows, run.alerts.marks, recall_horizon_days),
-        alerts=run.alerts.marks,
+        lead_days=warning_lead_days(run.truth.rows, run.alerts.items, recall_horizon_days),
+        alerts=run.alerts.items,
         ranking=None if quality is None else quality.ranking,
         profit=None if quality is None else quality.profit,
         judged=[] if quality is None else quality.judged,

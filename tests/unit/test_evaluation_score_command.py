@@ -122,7 +122,7 @@ class TestEvaluateWithPredictions:
         path = tmp_path / "predictions.jsonl"
         path.write_text(snapshot("C1", 3, 0.5).model_dump_json() + '\n{"score": 2}\n')
         read = read_predictions_file(path)
-        assert [s.customer_id for s in read.snapshots] == ["C1"]
+        assert [s.customer_id for s in read.items] == ["C1"]
         assert read.invalid[0].startswith("predictions.jsonl:2")
 
 
@@ -143,7 +143,7 @@ class TestPredictionsTopic:
         finally:
             await producer.stop()
         read = await read_predictions_topic(kafka_bootstrap, topic, timeout_s=30)
-        assert sorted(s.customer_id for s in read.snapshots) == ["C1", "C2", "C3"]
+        assert sorted(s.customer_id for s in read.items) == ["C1", "C2", "C3"]
 
     async def test_missing_topic_is_an_input_error(self, kafka_bootstrap: str, topic_suffix: str) -> None:
         """Reading a snapshots topic the broker does not have raises, naming the topic."""

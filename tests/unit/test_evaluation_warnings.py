@@ -273,7 +273,7 @@ class TestCommand:
         path = tmp_path / "alerts.jsonl"
         path.write_text(full_alert("C1", day(40), Zone.RED).model_dump_json() + '\n{"customer_id": 1}\n')
         read = read_alerts_file(path)
-        assert [m.customer_id for m in read.marks] == ["C1"]
+        assert [m.customer_id for m in read.items] == ["C1"]
         assert read.invalid[0].startswith("alerts.jsonl:2:")
 
     def test_command_writes_the_json_report(self, tmp_path: Path) -> None:
@@ -320,7 +320,7 @@ class TestAlertsTopic:
         finally:
             await producer.stop()
         read = await read_alerts_topic(kafka_bootstrap, topic, timeout_s=30)
-        assert sorted(m.customer_id for m in read.marks) == ["C1", "C2", "C3"]
+        assert sorted(m.customer_id for m in read.items) == ["C1", "C2", "C3"]
 
     async def test_missing_topic_is_an_input_error(self, kafka_bootstrap: str, topic_suffix: str) -> None:
         """Reading a topic the broker does not have raises, naming the topic."""
