@@ -33,8 +33,8 @@ from streams.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 PartitionKey = tuple[str, int]
-InputToken = tuple[str, int, int]
-"""What the coordinator acknowledges: (topic, partition, offset)."""
+InputToken = SourceRecord
+"""What the coordinator acknowledges: the record itself, which knows its position."""
 
 BatchHandler = Callable[[str, Sequence[tuple[SourceRecord, InputToken]]], Awaitable[object]]
 """Takes one topic's fetched records (several partitions possible), in offset order per partition."""
@@ -118,8 +118,7 @@ class InputReader:
 
     async def acknowledge(self, token: InputToken) -> None:
         """Mark a record done; the coordinator acknowledges in offset order per partition."""
-        topic, partition, offset = token
-        self._acked[(topic, partition)] = offset + 1
+        self._acked[(token.topic, token.partition)] = token.offset + 1
 
     async def rewind(self, tp: PartitionKey, offset: int) -> None:
         """Deliver a partition again from ``offset`` (a no-op if it is no longer assigned)."""
@@ -175,20 +174,15 @@ class InputReader:
             topic, partition = tp.topic, tp.partition
             records = by_topic.setdefault(topic, [])
             for message in fetched[tp]:
-                offset = message.offset  # type: ignore[attr-defined]
-                records.append(
-                    (
-                        SourceRecord(
-                            topic=topic,
-                            partition=partition,
-                            offset=offset,
-                            key=message.key,  # type: ignore[attr-defined]
-                            value=message.value,  # type: ignore[attr-defined]
-                            timestamp_s=message.timestamp / 1000.0,  # type: ignore[attr-defined]
-                        ),
-                        (topic, partition, offset),
-                    )
+                record = SourceRecord(
+                    topic=topic,
+                    partition=partition,
+                    offset=message.offset,  # type: ignore[attr-defined]
+                    key=message.key,  # type: ignore[attr-defined]
+                    value=message.value,  # type: ignore[attr-defined]
+                    timestamp_s=message.timestamp / 1000.0,  # type: ignore[attr-defined]
                 )
+                records.append((record, record))
         for topic, records in by_topic.items():
             await self._hooks.handle(topic, records)
 
