@@ -22,7 +22,7 @@ from river import base, compose, linear_model, optim, preprocessing
 
 from features.vector import FeatureVector
 from models.cold_start import sigmoid
-from models.config import ScoringConfig
+from models.config import OnlineModelConfig, ScoringConfig
 from models.derived_inputs import derived_inputs
 from models.reasons import (
     ReasonCode,
@@ -49,7 +49,12 @@ class ClipScaled(base.Transformer):
         self.bound = bound
 
     def transform_one(self, x: dict[Hashable, Any]) -> dict[Hashable, Any]:
-        return {name: max(-self.bound, min(self.bound, value)) for name, value in x.items()}
+        bound = self.bound
+        # max(-bound, min(bound, value)) without two calls per input (NaN -> bound alike)
+        return {
+            name: bound if not value <= bound else (-bound if value < -bound else value)
+            for name, value in x.items()
+        }
 
 
 CLOCK_INPUTS = frozenset({"history_days", "tenure_days", "tenure_days_known"})
@@ -149,6 +154,22 @@ class OnlineModel:
         needed = self.config.online.min_labels_per_class
         return min(self.labels_learned.values()) >= needed
 
+    @property
+    def name(self) -> str:
+        """The configuration in short, ``logreg-lr0.005``: which of champion and challenger this is.
+
+        >>> OnlineModel().name, OnlineModel(ScoringConfig(online={"learning_rate": 0.002, "l2": 0.0})).name
+        ('logreg-lr0.005', 'logreg-lr0.002-l20')
+        """
+        online = self.config.online
+        defaults = OnlineModelConfig.model_fields
+        name = f"logreg-lr{online.learning_rate:g}"
+        if online.l2 != defaults["l2"].default:
+            name += f"-l2{online.l2:g}"
+        if online.scaled_clip != defaults["scaled_clip"].default:
+            name += f"-clip{online.scaled_clip:g}"
+        return name
+
     def learn(self, features: FeatureVector, churned: bool) -> None:
         """Update scaler and weights with one resolved example (prequential: score first)."""
         self.learn_inputs(model_inputs(features), churned)
@@ -160,12 +181,35 @@ class OnlineModel:
 
     def probability(self, features: FeatureVector) -> float:
         """The score's value alone, without reasons (a shadow score needs no explanation)."""
-        contributions, intercept = self._contributions(features)
-        return sigmoid(intercept + sum(contributions.values()))
+        return self.probability_of_inputs(model_inputs(features))
+
+    def probability_of_inputs(self, inputs: Mapping[str, float]) -> float:
+        """``probability`` from model inputs as a training example carries them (the learner's
+        prequential score of an example, made just before it learns it).
+
+        The arithmetic of ``_contributions_of_inputs`` in one pass, without its dicts: the
+        learner scores every example twice with it (champion and challenger).
+        """
+        scaler: Any = self.pipeline["scale"]
+        counts, means, variances = scaler.counts, scaler.means, scaler.vars
+        bound = self.pipeline["clip"].bound
+        logreg: linear_model.LogisticRegression = self.pipeline["logreg"]
+        weights: dict[str, float] = logreg.weights
+        logit = 0.0
+        for name, value in inputs.items():
+            if counts.get(name, 0) > 0:
+                variance = variances[name]
+                scaled = (value - means[name]) / variance**0.5 if variance else 0.0
+                clipped = bound if not scaled <= bound else (-bound if scaled < -bound else scaled)
+                logit += weights.get(name, 0.0) * float(clipped)
+        return sigmoid(float(logreg.intercept) + logit)
 
     def score(self, features: FeatureVector) -> Score:
         contributions, intercept = self._contributions(features)
-        value = sigmoid(intercept + sum(contributions.values()))
+        logit = 0.0
+        for contribution in contributions.values():  # in input order, as probability adds them
+            logit += contribution
+        value = sigmoid(intercept + logit)
         return Score(
             value=value,
             reasons=ExplainedOnDemand(lambda: self._reasons(features, contributions, intercept, value)),
@@ -179,12 +223,14 @@ class OnlineModel:
         Only features the scaler has seen take part, so scoring never adds entries to
         River's default dicts (scoring must leave the model byte-for-byte unchanged).
         """
+        return self._contributions_of_inputs(model_inputs(features))
+
+    def _contributions_of_inputs(self, inputs: Mapping[str, float]) -> tuple[dict[str, float], float]:
         # Steps are applied one by one: Pipeline.transform_one caches an execution plan
         # on first use, and River's StandardScaler is untyped (Any at the library edge).
         scaler: Any = self.pipeline["scale"]
         clip: ClipScaled = self.pipeline["clip"]
         logreg: linear_model.LogisticRegression = self.pipeline["logreg"]
-        inputs = model_inputs(features)
         known = {name: value for name, value in inputs.items() if scaler.counts.get(name, 0) > 0}
         scaled = clip.transform_one(scaler.transform_one(known))
         weights: dict[str, float] = logreg.weights

@@ -233,6 +233,20 @@ class PrequentialMetrics:
                 old_key, old_label, old_weight, old_loss = self._recent.popleft()
                 self._add(old_key, old_label, -old_weight, -old_loss, -1)
 
+    def label_counts(self) -> tuple[int, int]:
+        """Examples counted now per class, negatives then positives (whatever their weights):
+        a rule comparing two AUCs needs enough of each; O(distinct scores).
+
+        >>> metrics = PrequentialMetrics(window=2)
+        >>> for score, label in [(0.9, True), (0.2, False), (0.4, False)]:
+        ...     metrics.update(score, label)
+        >>> metrics.label_counts()
+        (2, 0)
+        """
+        negatives = sum(bin_.negative_count for bin_ in self._bins.values())
+        positives = sum(bin_.positive_count for bin_ in self._bins.values())
+        return negatives, positives
+
     def _add(self, key: int, label: bool, weight: float, loss: float, count: int) -> None:
         bin_ = self._bins.get(key)
         if bin_ is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ import pytest
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
 from models.config import OnlineModelConfig, ScoringConfig
-from models.online import OnlineModel
+from models.online import ClipScaled, OnlineModel, model_inputs
 from models.reasons import ReasonCode
 from models.routing import VersionScorer
 from schemas.outputs import ScoreSource
@@ -98,6 +99,34 @@ class TestOnlineModel:
         before = model.is_warm()
         model.learn(replace(EMPTY, usage_trend=-1.0), True)
         assert (before, model.is_warm()) == (False, True)
+
+    def test_probability_of_inputs_is_the_score_without_reasons(self) -> None:
+        """The learner's one-pass probability equals the scorer's value bit for bit, outliers
+        beyond the clip included."""
+        model = OnlineModel(ScoringConfig(online=OnlineModelConfig(scaled_clip=1.5)))
+        examples = synthetic_examples(400, seed=11)
+        for features, churned in examples[:300]:
+            model.learn(features, churned)
+        for features, _ in examples[300:]:
+            outlier = replace(features, minutes_out_30d=features.minutes_out_30d * 40)
+            for vector in (features, outlier):
+                value = model.score(vector).value
+                assert model.probability(vector) == value
+                assert model.probability_of_inputs(model_inputs(vector)) == value
+
+    def test_clip_matches_max_min_for_every_value(self) -> None:
+        """The clip bounds values as ``max(-b, min(b, v))`` would, NaN and the bounds included."""
+        clip = ClipScaled(2.0)
+        values = [-math.inf, -3.0, -2.0, -0.0, 0.5, 2.0, 7.0, math.inf, math.nan]
+        clipped = clip.transform_one(dict(enumerate(values)))
+        assert list(clipped.values()) == [max(-2.0, min(2.0, value)) for value in values]
+
+    def test_name_tells_configurations_apart(self) -> None:
+        """Champion and challenger are named by what differs from the defaults."""
+        assert OnlineModel().name == "logreg-lr0.005"
+        assert OnlineModel(ScoringConfig(online=OnlineModelConfig(scaled_clip=3.0))).name == (
+            "logreg-lr0.005-clip3"
+        )
 
     def test_model_scores_say_they_come_from_the_model(self) -> None:
         """Model scores carry the online-model source."""
