@@ -90,6 +90,24 @@ class OnlineModelConfig(BaseModel):
     min_labels_per_class: Annotated[int, Field(ge=1)] = 100
 
 
+class ChallengerConfig(OnlineModelConfig):
+    """A second logistic regression that learns the same examples in shadow and takes over
+    when its recent ROC AUC beats the champion's by ``promotion_auc_margin``.
+
+    The default is the measured runner-up that explains its scores like the champion
+    (docs/learning.md, learning-rate table): 0.002, level with 0.005 on the comparison.
+    Both windows are ``LearningConfig.handover_window_examples`` long.
+    """
+
+    enabled: bool = True
+    learning_rate: Positive = 0.002
+    promotion_auc_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.01
+
+    def online(self) -> OnlineModelConfig:
+        """The model's own settings, as the champion's are given."""
+        return OnlineModelConfig(**{name: getattr(self, name) for name in OnlineModelConfig.model_fields})
+
+
 class LearningConfig(BaseModel):
     """Delayed labels, the daily checkpoints and the hand-over from rules to model.
 
@@ -114,6 +132,9 @@ class LearningConfig(BaseModel):
     handover_auc_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
     # ... and its share of each score rises from 1/N to 1 over N daily checkpoints
     handover_days: Annotated[int, Field(ge=1, le=90)] = 7
+    # after the hand-over, the rules take charge again when the model's AUC on the same
+    # window falls below theirs by this margin (a later hand-over may follow)
+    fallback_auc_margin: Annotated[float, Field(ge=0.0, le=0.5)] = 0.02
     # score resolution of the cumulative prequential metrics: scores closer than this tie in
     # the ROC AUC (at most 10,001 bins, so a checkpoint's metrics take milliseconds)
     metrics_resolution: Annotated[float, Field(gt=0.0, le=0.01)] = 1e-4
@@ -130,5 +151,6 @@ class ScoringConfig(BaseModel):
     rules: ColdStartConfig = ColdStartConfig()
     online: OnlineModelConfig = OnlineModelConfig()
     learning: LearningConfig = LearningConfig()
+    challenger: ChallengerConfig = ChallengerConfig()
     max_reasons: Annotated[int, Field(ge=1, le=10)] = 3
     min_reason_weight: NonNegative = 0.05  # logit units; weaker signals are not worth a line

@@ -8,7 +8,10 @@ then learns them sorted by example id. The checkpoint therefore depends on the e
 alone: a replay, a restart or a rebalance builds the same one.
 
 Prequential order: each example first updates the metrics with the scores made at
-snapshot time (the model's, the rules', the one used), then the model learns from it.
+snapshot time (the model's, the rules', the one used) and with the champion's and the
+challenger's scores of its inputs now (``models.challenger``), then both learn from it.
+Once a day, in event time, the challenger may be promoted and the rules may take charge
+again from a model that fell behind them, so a replay decides both on the same days.
 The learner knows how many partition groups there are: until each has sent its first
 ``ResolvedDay`` (on its first tick), it checkpoints only the days before the first
 example any group could have (the first start plus the minimum history and the label
@@ -24,10 +27,12 @@ from __future__ import annotations
 import logging
 import pickle
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from river import drift
 
+from models.challenger import Challenger, challenger_model
 from models.config import ScoringConfig
 from models.labels import INPUT_NAMES, day_date, day_number
 from models.online import MODEL_FAMILY, OnlineModel, inputs_from_stored
@@ -36,6 +41,7 @@ from models.risk_scale import RiskScale
 from schemas.outputs import ResolvedDay, TrainingExample
 
 log = logging.getLogger(__name__)
+SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,22 @@ class Checkpoint:
     day: int
     model: OnlineModel
     model_weight: float  # the model's share of each score (0: rules only)
-    handover_day: int | None  # the first day the model's share was above 0
+    handover_day: int | None  # the first day of the current hand-over (None: the rules are in charge)
     examples_learned: int
     learned_today: int
     late_examples: int  # learned with a later day than they were resolved on
     drifts: int  # ADWIN detections on the model's log loss so far
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     risk_scale: RiskScale | None = None  # the model's scores on the rules' scale, once it has a share
+    # defaults on the class: checkpoints pickled before these fields existed still load
+    challenger: str | None = None  # the configuration learning in shadow (None: no challenger)
+    promotions: int = 0  # challengers promoted so far
+    fallbacks: int = 0  # times the rules took charge again from a model behind them
+
+    @property
+    def champion(self) -> str:
+        """The configuration of the model this checkpoint carries, e.g. ``logreg-lr0.005``."""
+        return self.model.name
 
     @property
     def version(self) -> str:
@@ -69,6 +84,10 @@ class Checkpoint:
             "learned_today": self.learned_today,
             "late_examples": self.late_examples,
             "drifts": self.drifts,
+            "champion": self.champion,
+            "challenger": self.challenger,
+            "promotions": self.promotions,
+            "fallbacks": self.fallbacks,
             "risk_scale_points": None if self.risk_scale is None else len(self.risk_scale.model_points),
             "metrics": self.metrics,
         }
@@ -117,6 +136,8 @@ class DailyLearner:
         }
         self.drift: Any = drift.ADWIN(delta=learning.drift_delta)  # type: ignore[no-untyped-call]
         self.drifts = 0
+        self.challenger = self._new_challenger()
+        self.fallbacks = 0
         self.groups: dict[int, int] = {}  # partition group -> last day it resolved
         self.last_day: int | None = None  # last day checkpointed
         self.handover_day: int | None = None
@@ -178,7 +199,15 @@ class DailyLearner:
         for example in examples:
             self._learn(example)
         self.last_day = day
-        self._hand_over(day)
+        snapshots = {name: metrics.snapshot() for name, metrics in self.metrics.items()}
+        challenger = self.challenger
+        if challenger is not None:
+            champion, leading = challenger.champion_window.snapshot(), challenger.window.snapshot()
+            if self._promote(day, leading, champion):
+                champion, leading = leading, champion  # the windows went with their models
+            snapshots["champion_shadow"], snapshots["challenger"] = champion, leading
+        self._fall_back(day, snapshots["model_recent"], snapshots["rules_recent"])
+        self._hand_over(day, snapshots["model_recent"], snapshots["rules_recent"])
         weight = self.model_weight(day)
         return Checkpoint(
             day=day,
@@ -189,13 +218,26 @@ class DailyLearner:
             learned_today=len(examples),
             late_examples=self.late_examples,
             drifts=self.drifts,
-            metrics={name: metrics.snapshot().to_dict() for name, metrics in self.metrics.items()},
-            risk_scale=(
-                RiskScale.fit(self.metrics["model_recent"], self.metrics["rules_recent"])
-                if weight > 0
-                else None
-            ),
+            metrics={name: snapshot.to_dict() for name, snapshot in snapshots.items()},
+            risk_scale=self._risk_scale() if weight > 0 else None,
+            challenger=None if challenger is None else challenger.model.name,
+            promotions=0 if challenger is None else challenger.promotions,
+            fallbacks=self.fallbacks,
         )
+
+    def _risk_scale(self) -> RiskScale | None:
+        """The champion's probabilities mapped to the rules' scale, fitted on its own scores.
+
+        Until a promotion, those are the snapshot-time scores of the hand-over window, as the
+        model in charge made them. After one, that window holds the previous champion's for
+        the version lag plus the label delay (~48 days), so the map is fitted on the
+        champion's learn-time scores of the same recent examples instead: its own
+        distribution at once.
+        """
+        rules = self.metrics["rules_recent"]
+        if self.challenger is not None and self.challenger.promotions > 0:
+            return RiskScale.fit(self.challenger.champion_window, rules)
+        return RiskScale.fit(self.metrics["model_recent"], rules)
 
     def _learn(self, example: TrainingExample) -> None:
         label, weight = example.churned, example.weight
@@ -213,14 +255,66 @@ class DailyLearner:
                 self.drift.estimation,
             )
         stored = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
-        self.model.learn_inputs(inputs_from_stored(stored), label, weight)
+        inputs = inputs_from_stored(stored)
+        challenger = self.challenger
+        if challenger is not None:
+            challenger.judge(self.model, inputs, label, weight)  # before either model learns
+        self.model.learn_inputs(inputs, label, weight)
+        if challenger is not None:
+            challenger.learn(inputs, label, weight)
 
-    def _hand_over(self, day: int) -> None:
+    def _new_challenger(self) -> Challenger | None:
+        if not self.config.challenger.enabled:
+            return None
+        learning = self.config.learning
+        return Challenger(
+            challenger_model(self.config), learning.handover_window_examples, learning.metrics_resolution
+        )
+
+    def _promote(self, day: int, leading: MetricsSnapshot, champion: MetricsSnapshot) -> bool:
+        """Swap champion and challenger the day the challenger leads by the margin (given the
+        snapshots of its window and the champion's); whether they swapped."""
+        challenger = self.challenger
+        assert challenger is not None
+        margin = self.config.challenger.promotion_auc_margin
+        if not challenger.leads(leading, champion, margin, self.config.online.min_labels_per_class):
+            return False
+        demoted = self.model.name
+        self.model = challenger.swap(self.model)
+        log.warning(
+            "challenger %s promoted over %s on %s: recent ROC AUC %.4f vs %.4f over %d examples",
+            self.model.name,
+            demoted,
+            day_date(day).isoformat(),
+            leading.roc_auc,
+            champion.roc_auc,
+            leading.examples,
+        )
+        return True
+
+    def _fall_back(self, day: int, model: MetricsSnapshot, rules: MetricsSnapshot) -> None:
+        """Give the rules charge again the day the model in charge falls behind them by the
+        margin on the hand-over window (snapshot-time scores: what was actually used)."""
+        if self.handover_day is None or model.roc_auc is None or rules.roc_auc is None:
+            return
+        if min(self.metrics["model_recent"].label_counts()) < self.config.online.min_labels_per_class:
+            return
+        if model.roc_auc < rules.roc_auc - self.config.learning.fallback_auc_margin:
+            self.handover_day = None
+            self.fallbacks += 1
+            log.warning(
+                "the rules take charge again on %s: the model's recent ROC AUC %.4f vs the rules' %.4f"
+                " over %d examples",
+                day_date(day).isoformat(),
+                model.roc_auc,
+                rules.roc_auc,
+                model.examples,
+            )
+
+    def _hand_over(self, day: int, model: MetricsSnapshot, rules: MetricsSnapshot) -> None:
         """Start the hand-over the first day the model is warm and beats the rules recently."""
         if self.handover_day is not None or not self.model.is_warm():
             return
-        model = self.metrics["model_recent"].snapshot()
-        rules = self.metrics["rules_recent"].snapshot()
         if model.roc_auc is None or rules.roc_auc is None:
             return
         if model.roc_auc > rules.roc_auc + self.config.learning.handover_auc_margin:
@@ -233,7 +327,8 @@ class DailyLearner:
             )
 
     def model_weight(self, day: int) -> float:
-        """The model's share on ``day``: 0 before the hand-over, then rising to 1 over the window."""
+        """The model's share on ``day``: 0 while the rules are in charge, then rising to 1 over
+        the hand-over days from the start of the current hand-over."""
         if self.handover_day is None:
             return 0.0
         steps = day - self.handover_day + 1
@@ -247,3 +342,28 @@ class DailyLearner:
         state = dict(self.__dict__)
         state["_buffer"] = {}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A state saved before the challenger existed loads with a fresh challenger."""
+        self.__dict__.update(state)
+        self.config = _with_new_defaults(self.config)
+        if "challenger" not in state:
+            self.challenger = self._new_challenger()
+        self.fallbacks = state.get("fallbacks", 0)
+
+
+def _with_new_defaults(config: SettingsModel) -> SettingsModel:
+    """A settings model unpickled from an older version, with the defaults of fields added since.
+
+    Pickle restores a pydantic model's fields as they were saved, so a field added later is
+    missing, not defaulted; validating the saved values again fills it in.
+    """
+    values = {
+        name: _with_new_defaults(value) if isinstance(value, BaseModel) else value
+        for name, value in config.__dict__.items()
+    }
+    if values.keys() >= type(config).model_fields.keys() and all(
+        values[name] is config.__dict__[name] for name in values
+    ):
+        return config
+    return type(config).model_validate(values)
