@@ -73,6 +73,7 @@ class LearnerLoop:
         self._topic = topic
         self._learner: DailyLearner | None = None
         self._held: list[tuple[int, int, int]] = []  # day, partition, offset of unacknowledged records
+        self._configurations: tuple[str, str] | None = None  # champion and challenger on /metrics
 
     async def _done(self, position: tuple[int, int]) -> None:
         partition, offset = position
@@ -162,3 +163,11 @@ class LearnerLoop:
         metrics.model_checkpoint_day.set((checkpoint.day + 1) * 86_400)
         metrics.model_weight.set(checkpoint.model_weight)
         metrics.model_drifts.set(checkpoint.drifts)
+        metrics.model_promotions.set(checkpoint.promotions)
+        metrics.model_fallbacks.set(checkpoint.fallbacks)
+        configurations = (checkpoint.champion, checkpoint.challenger or "none")
+        if configurations != self._configurations:  # one series at a time
+            if self._configurations is not None:
+                metrics.model_champion.remove(*self._configurations)
+            metrics.model_champion.labels(*configurations).set(1)
+            self._configurations = configurations

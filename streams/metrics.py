@@ -197,7 +197,8 @@ class PipelineMetrics:
         self.model_quality = Gauge(
             "churnwatch_model_quality",
             "Prequential quality at the last checkpoint, per scorer "
-            "(model, rules, used; *_recent: the hand-over window) and metric",
+            "(model, rules, used; *_recent: the hand-over window; champion_shadow, challenger: "
+            "both models' scores at learning time, same window) and metric",
             ["scorer", "metric"],
             registry=self.registry,
         )
@@ -218,6 +219,23 @@ class PipelineMetrics:
         )
         self.model_drifts = Gauge(
             "churnwatch_model_drifts", "Drifts ADWIN detected in the model's log loss", registry=self.registry
+        )
+        self.model_champion = Gauge(
+            "churnwatch_model_champion",
+            "Configurations of the last checkpoint (value 1): the champion it carries, "
+            "the challenger in shadow",
+            ["champion", "challenger"],
+            registry=self.registry,
+        )
+        self.model_promotions = Gauge(
+            "churnwatch_model_promotions",
+            "Challengers promoted to champion so far (rolling ROC AUC ahead by the margin)",
+            registry=self.registry,
+        )
+        self.model_fallbacks = Gauge(
+            "churnwatch_model_fallbacks",
+            "Times the rules took charge again from a model behind them on the hand-over window",
+            registry=self.registry,
         )
 
         # Next offset to process per (topic, partition), for lag against the fetch highwater.

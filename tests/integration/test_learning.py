@@ -38,6 +38,17 @@ class TestLearningPath:
         versions = [version for version, _, _ in reference.checkpoints.values()]
         assert len(set(versions)) > 10, "the model did not change from day to day"
 
+    def test_a_challenger_is_judged_beside_the_champion(self, scenario: Scenario) -> None:
+        """The checkpoint names both configurations, and both shadow windows hold the same
+        recent examples (the whole window, or everything learned while it is filling)."""
+        last = scenario.reference.last_checkpoint
+        assert {last["champion"], last["challenger"]} == {"logreg-lr0.005", "logreg-lr0.002"}
+        assert last["champion"] == ("logreg-lr0.002" if last["promotions"] % 2 else "logreg-lr0.005")
+        window = int(LEARNING["CHURNWATCH_SCORING__LEARNING__HANDOVER_WINDOW_EXAMPLES"])
+        shadow, challenger = last["metrics"]["champion_shadow"], last["metrics"]["challenger"]
+        assert shadow["examples"] == challenger["examples"] == min(window, last["examples_learned"])
+        assert shadow["positive_weight"] == challenger["positive_weight"]
+
     def test_reported_auc_matches_one_computed_from_predictions_and_truth(self, scenario: Scenario) -> None:
         """Labels and the prequential ROC AUC, checked from the outputs and the simulator's events:
 

@@ -146,3 +146,35 @@ class TestLearnerLoop:
         assert checkpoints == [], "day 1 checkpointed without group 1"
         restored = await loop.learner()
         assert restored.groups == {0: day_number(DAY0) + 1, 1: day_number(DAY0) - 1}
+
+    async def test_metrics_show_the_champion_the_challenger_and_their_windows(
+        self, redis_client: aioredis.Redis, key_prefix: str
+    ) -> None:
+        """After a checkpoint, /metrics names both configurations, counts promotions and fallbacks
+        and reports both models' learn-time quality on the window."""
+        store = CheckpointStore(redis_client, key_prefix, "g")
+        metrics = PipelineMetrics()
+        loop = LearnerLoop(store, CONFIG, metrics, "churn.training", StorageHealth(metrics, 60.0))
+        start = ResolvedDay(partition=0, resolved_on=DAY0 - timedelta(days=1), examples=0)
+        batch = examples(DAY0, 50, 0, seed=1)
+        records = [start, *batch, ResolvedDay(partition=0, resolved_on=DAY0, examples=50)]
+        checkpoints = await loop.handle(
+            [
+                TrainingRecord(0, offset, record.model_dump_json().encode())
+                for offset, record in enumerate(records)
+            ]
+        )
+        assert [c.day for c in checkpoints] == [day_number(DAY0)]
+        sample = metrics.registry.get_sample_value
+        assert (
+            sample(
+                "churnwatch_model_champion", {"champion": "logreg-lr0.005", "challenger": "logreg-lr0.002"}
+            )
+            == 1
+        )
+        assert sample("churnwatch_model_promotions") == 0
+        assert sample("churnwatch_model_fallbacks") == 0
+        for scorer in ("champion_shadow", "challenger"):
+            base_rate = sample("churnwatch_model_quality", {"scorer": scorer, "metric": "base_rate"})
+            assert base_rate == pytest.approx(sum(e.churned for e in batch) / 50)
+            assert sample("churnwatch_model_quality", {"scorer": scorer, "metric": "roc_auc"}) is not None
