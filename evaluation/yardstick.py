@@ -222,12 +222,19 @@ def yardstick_group(group: str, later: Mapping[str, Sequence[LabelledSnapshot]])
 def fit_and_score(
     earlier: Sequence[ExampleRow], later: Sequence[ExampleRow], names: Sequence[str]
 ) -> list[float]:
-    """Fit the gradient boosting on ``earlier`` and return its churn probability for each of ``later``."""
+    """Fit the gradient boosting on ``earlier`` and return its churn probability for each of ``later``.
+
+    One OpenMP thread: on a busy machine (the worker, tests) scikit-learn's threads spin-wait
+    for each other; fitting 33,000 examples took 55 s with two threads on two shared cores
+    and 7.6 s with one.
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     model = HistGradientBoostingClassifier(**BOOSTING_PARAMETERS)
-    model.fit(input_matrix(earlier, names), np.asarray([row.churned for row in earlier], dtype=np.int8))
-    probabilities = model.predict_proba(input_matrix(later, names))[:, 1]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(input_matrix(earlier, names), np.asarray([row.churned for row in earlier], dtype=np.int8))
+        probabilities = model.predict_proba(input_matrix(later, names))[:, 1]
     return [min(1.0, max(0.0, float(p))) for p in probabilities]
 
 
