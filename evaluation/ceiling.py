@@ -76,6 +76,9 @@ class CeilingGroup(BaseModel):
     """Positives of churners without any signal (heavy users leaving with 1-2 days' warning)."""
     positives_before_trajectory: int
     """Positives of churners with signals whose trajectory started after the snapshot."""
+    positives_truth_stayed: int
+    """Positives of customers the truth says never churn: a label the truth disagrees with
+    (a training example labelled by the worker's churn events); 0 for judged snapshots."""
     negatives_in_trajectory: int
     """Negatives the oracle scores 1: churners in trajectory whose churn is beyond the horizon."""
     share_with_signal: float | None
@@ -100,13 +103,15 @@ class CeilingReport(BaseModel):
 def ceiling_group(group: str, judged: Sequence[Judged], rows: Mapping[str, TruthRow]) -> CeilingGroup:
     """Counts and oracle ranking of ``judged``, each of whose customers is in ``rows``."""
     oracle: list[LabelledSnapshot] = []
-    in_trajectory = sudden = before = negatives_flagged = 0
+    in_trajectory = sudden = before = stayed = negatives_flagged = 0
     for item in judged:
         row = rows[item.customer_id]
         visible = in_visible_trajectory(row, item.event_time)
         if item.churned:
             if visible:
                 in_trajectory += 1
+            elif not row.churns:
+                stayed += 1
             elif not row.signals:
                 sudden += 1
             else:
@@ -125,7 +130,7 @@ def ceiling_group(group: str, judged: Sequence[Judged], rows: Mapping[str, Truth
             )
         )
     metrics = ranking_metrics(group, oracle)
-    positives = in_trajectory + sudden + before
+    positives = in_trajectory + sudden + before + stayed
     return CeilingGroup(
         group=group,
         snapshots=len(oracle),
@@ -133,6 +138,7 @@ def ceiling_group(group: str, judged: Sequence[Judged], rows: Mapping[str, Truth
         positives_in_trajectory=in_trajectory,
         positives_sudden=sudden,
         positives_before_trajectory=before,
+        positives_truth_stayed=stayed,
         negatives_in_trajectory=negatives_flagged,
         share_with_signal=in_trajectory / positives if positives else None,
         oracle_roc_auc=metrics.roc_auc,

@@ -102,3 +102,11 @@ class TestCeiling:
         """Without trajectories nothing says when a churner's behaviour began to change."""
         rows = [churn_list_row("A", T0 + timedelta(days=40)), churn_list_row("S", None)]
         assert ceiling_report("crafted", [judged(rows[0], True), judged(rows[1], False)], rows) is None
+
+    def test_a_positive_the_truth_calls_a_stayer_is_counted_apart(self) -> None:
+        """A label the truth disagrees with is neither sudden nor before a trajectory."""
+        rows = [churner("A", "family", 10, 40, "usage"), stayer("S", "family")]
+        report = ceiling_report("crafted", [judged(rows[0], True), judged(rows[1], True)], rows)
+        assert report is not None
+        overall = report.overall
+        assert (overall.positives, overall.positives_truth_stayed, overall.positives_sudden) == (2, 1, 0)
