@@ -431,7 +431,7 @@ def offline_comparison(
         if ceiling is not None:
             ceilings[key] = ceiling
     if over and not ceilings:
-        console.print("[yellow]no ceiling:[/yellow] the truth has no trajectories (a churn list)")
+        console.print("[yellow]no ceiling:[/yellow] the truth names no trajectories (a churn list?)")
     return OfflineComparison(yardstick, ceilings)
 
 
