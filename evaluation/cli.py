@@ -1,9 +1,11 @@
 """``churnwatch evaluate``: read truth.csv and the alerts (a file or the whole topic), print warning quality;
-with the score snapshots of ``churn.predictions`` (a file or the topic) also ranking quality and money.
+with the score snapshots of ``churn.predictions`` (a file or the topic) also ranking quality and money;
+with the resolved examples of ``churn.training`` (a file or the topic) also the offline yardstick; with
+the simulator's truth also the ceiling of what its positives allow.
 
-The arithmetic is in ``evaluation.warnings``, ``evaluation.ranking`` and ``evaluation.profit``; this
-module reads inputs and renders tables. Topics are read with ``streams.topic_reader`` (to each
-partition's fetch high-water mark).
+The arithmetic is in ``evaluation.warnings``, ``evaluation.ranking``, ``evaluation.profit``,
+``evaluation.yardstick`` and ``evaluation.ceiling``; this module reads inputs and renders tables.
+Topics are read with ``streams.topic_reader`` (to each partition's fetch high-water mark).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from evaluation.ceiling import CeilingGroup, CeilingReport, Judged, ceiling_report
 from evaluation.profit import ProfitConfig, ProfitReport, contacted_share, profit_report
 from evaluation.ranking import (
     LIFT_SHARES_PCT,
@@ -49,12 +52,27 @@ from evaluation.warnings import (
     warning_lead_days,
 )
 from evaluation.warnings import evaluate as evaluate_warnings
+from evaluation.yardstick import (
+    AUC_GAP_TARGET,
+    EVALUATION_EXTRA,
+    SCORE_USED,
+    SCORES,
+    ExampleRow,
+    Yardstick,
+    YardstickGroup,
+    YardstickReport,
+    YardstickUnavailableError,
+    build_yardstick,
+    yardstick_available,
+)
 from schemas.outputs import Alert, Prediction
 from sim.cli import DEFAULT_START
 from streams.errors import TopicReadError
+from streams.learning import parse_training
 from streams.topic_reader import read_topics
 
 _PIPED_WIDTH = 140
+_ONE_DAY = timedelta(days=1)
 
 
 _Record = TypeVar("_Record")
@@ -83,8 +101,14 @@ def _snapshot(raw: bytes | str) -> ScoredSnapshot:
     return ScoredSnapshot.from_prediction(Prediction.model_validate_json(raw))
 
 
+def _training_row(raw: bytes | str) -> ExampleRow | None:
+    return ExampleRow.from_record(parse_training(raw.encode() if isinstance(raw, str) else raw))
+
+
 AlertRead = RecordsRead[AlertMark]
 PredictionRead = RecordsRead[ScoredSnapshot]
+TrainingRead = RecordsRead[ExampleRow | None]
+"""Training examples, and None for each group's end-of-day mark (``ResolvedDay``)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,16 @@ def read_predictions_file(path: Path) -> PredictionRead:
 async def read_predictions_topic(bootstrap: str, topic: str, timeout_s: float) -> PredictionRead:
     """Every snapshot of ``topic``, read to its end."""
     return await _read_topic(bootstrap, topic, timeout_s, PredictionRead(_snapshot))
+
+
+def read_training_file(path: Path) -> TrainingRead:
+    """Training records from JSON Lines (examples and end-of-day marks, as on ``churn.training``)."""
+    return _read_lines(path, TrainingRead(_training_row))
+
+
+async def read_training_topic(bootstrap: str, topic: str, timeout_s: float) -> TrainingRead:
+    """Every record of the training topic, read to its end."""
+    return await _read_topic(bootstrap, topic, timeout_s, TrainingRead(_training_row))
 
 
 @dataclass(frozen=True)
@@ -351,6 +385,139 @@ def render_score_quality(quality: ScoreQuality, console: Console) -> None:
     console.print(money)
 
 
+@dataclass(frozen=True)
+class OfflineComparison:
+    """The yardstick (None without examples or scikit-learn) and the ceilings, keyed by the
+    snapshots they are over (``judged_snapshots``, ``yardstick_later_half``)."""
+
+    yardstick: Yardstick | None
+    ceilings: dict[str, CeilingReport]
+
+    def payload(self) -> dict[str, object]:
+        """The ``yardstick`` and ``ceiling`` objects of the JSON report (absent: nothing to show)."""
+        shown: dict[str, object] = {}
+        if self.yardstick is not None:
+            shown["yardstick"] = self.yardstick.report.model_dump(mode="json")
+        if self.ceilings:
+            shown["ceiling"] = {key: c.model_dump(mode="json") for key, c in self.ceilings.items()}
+        return shown
+
+
+def offline_comparison(
+    training: TrainingRead | None, truth: Truth, quality: ScoreQuality | None, console: Console
+) -> OfflineComparison:
+    """Fit the yardstick on the training records and bound the judged snapshots and its later
+    half by what the simulator's truth allows; notes on the console what cannot be shown."""
+    yardstick = None
+    if training is not None:
+        if not training.items:
+            console.print("[yellow]no yardstick:[/yellow] the training topic holds no examples")
+        elif not yardstick_available():
+            console.print(f"[yellow]no yardstick:[/yellow] {_MISSING_SCIKIT_LEARN}")
+        else:
+            try:
+                yardstick = build_yardstick(training.items, truth.rows)
+            except YardstickUnavailableError as error:
+                console.print(f"[yellow]no yardstick:[/yellow] {error}")
+    ceilings: dict[str, CeilingReport] = {}
+    over: list[tuple[str, str, Sequence[Judged]]] = []
+    if quality is not None:
+        over.append(("judged_snapshots", "judged churn.predictions snapshots", quality.judged))
+    if yardstick is not None:
+        later = yardstick.later[SCORE_USED]
+        over.append(("yardstick_later_half", "the yardstick's later-half examples", later))
+    for key, description, judged in over:
+        ceiling = ceiling_report(description, judged, truth.rows)
+        if ceiling is not None:
+            ceilings[key] = ceiling
+    if over and not ceilings:
+        console.print("[yellow]no ceiling:[/yellow] the truth names no trajectories (a churn list?)")
+    return OfflineComparison(yardstick, ceilings)
+
+
+_MISSING_SCIKIT_LEARN = f"scikit-learn is missing; pip install 'churnwatch\\[{EVALUATION_EXTRA}]'"
+
+
+def render_yardstick(yardstick: YardstickReport, console: Console) -> None:
+    """The later half's ranking under every score, overall and per segment, with the gap."""
+    y = yardstick
+    console.print(
+        f"Yardstick: gradient boosting fitted on snapshot days {y.first_day} .. {y.split_day - _ONE_DAY} "
+        f"({y.earlier_examples:,} examples, {y.earlier_positives:,} churned), scored on {y.split_day} .. "
+        f"{y.last_day} ({y.later_examples:,} examples, {y.later_positives:,} churned); "
+        f"{y.repeats_dropped:,} repeated examples dropped"
+    )
+    table = Table(title=f"Yardstick on the later half (ROC AUC gap target <= {AUC_GAP_TARGET:g})")
+    table.add_column("group")
+    table.add_column("score")
+    for column in ("examples", "churned", "ROC AUC", "PR AUC", "lift top 10%", "gap (GBM - online)"):
+        table.add_column(column, justify="right")
+    for group in [y.overall, *y.by_segment]:
+        for index, name in enumerate(SCORES):
+            m = group.by_score[name]
+            table.add_row(
+                group.group if index == 0 else "",
+                name,
+                f"{m.snapshots:,}" if index == 0 else "",
+                f"{m.positives:,}" if index == 0 else "",
+                _ratio(m.roc_auc),
+                _ratio(m.pr_auc),
+                _ratio(m.lift["10"], 2),
+                _gap(group) if index == 0 else "",
+                end_section=index == len(SCORES) - 1,
+            )
+    console.print(table)
+
+
+def _gap(group: YardstickGroup) -> str:
+    if group.roc_auc_gap is None:
+        return "-"
+    return f"{group.roc_auc_gap:+.3f} ({'within' if group.within_target else 'outside'} target)"
+
+
+def render_ceiling(ceiling: CeilingReport, console: Console) -> None:
+    """Positives by what they could show, and the trajectory oracle, overall and per segment."""
+    table = Table(title=f"Ceiling: what the simulator allows, over {ceiling.over}")
+    table.add_column("group")
+    for column in (
+        "snapshots",
+        "positives",
+        "in trajectory",
+        "sudden",
+        "before trajectory",
+        "with signal",
+        "oracle ROC AUC",
+        "oracle lift 10%",
+    ):
+        table.add_column(column, justify="right")
+    for g in [ceiling.overall, *ceiling.by_segment]:
+        table.add_row(*_ceiling_cells(g))
+    console.print(table)
+    if ceiling.left_out_unknown_customer:
+        console.print(f"{ceiling.left_out_unknown_customer:,} snapshot(s) of customers not in truth left out")
+
+
+def _ceiling_cells(g: CeilingGroup) -> list[str]:
+    return [
+        g.group,
+        f"{g.snapshots:,}",
+        f"{g.positives:,}",
+        f"{g.positives_in_trajectory:,}",
+        f"{g.positives_sudden:,}",
+        f"{g.positives_before_trajectory:,}",
+        _pct(g.share_with_signal),
+        _ratio(g.oracle_roc_auc),
+        _ratio(g.oracle_lift_10, 2),
+    ]
+
+
+def render_offline_comparison(comparison: OfflineComparison, console: Console) -> None:
+    if comparison.yardstick is not None:
+        render_yardstick(comparison.yardstick.report, console)
+    for ceiling in comparison.ceilings.values():
+        render_ceiling(ceiling, console)
+
+
 def evaluate(
     truth: Annotated[
         Path,
@@ -377,6 +544,17 @@ def evaluate(
     predictions_topic: Annotated[
         str, typer.Option(help="Snapshots topic, read with --bootstrap when no --predictions-file.")
     ] = "churn.predictions",
+    training_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Resolved training examples as JSON Lines (as on churn.training), for the yardstick.",
+        ),
+    ] = None,
+    training_topic: Annotated[
+        str, typer.Option(help="Training topic, read with --bootstrap when no --training-file.")
+    ] = "churn.training",
     label_horizon_days: Annotated[
         float, typer.Option(min=0.001, help="A snapshot is positive if churn follows within this many days.")
     ] = 30.0,
@@ -410,6 +588,8 @@ def evaluate(
         topic,
         predictions_file,
         predictions_topic,
+        training_file,
+        training_topic,
         start,
         days,
         timeout_s,
@@ -422,6 +602,7 @@ def evaluate(
     )
     render(report, console)
     payload = report.model_dump(mode="json")
+    quality = None
     if predictions is not None:
         profit_config = ProfitConfig(
             offer_cost=offer_cost,
@@ -436,6 +617,9 @@ def evaluate(
         render_score_quality(quality, console)
         payload["ranking"] = quality.ranking.model_dump(mode="json")
         payload["profit"] = quality.profit.model_dump(mode="json")
+    comparison = offline_comparison(run.training, known, quality, console)
+    render_offline_comparison(comparison, console)
+    payload.update(comparison.payload())
     if json_path is not None:
         json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         console.print(f"report written to {json_path}")
@@ -450,6 +634,7 @@ class RunInputs:
     truth: Truth
     alerts: AlertRead
     predictions: PredictionRead | None
+    training: TrainingRead | None
 
 
 def _load_run(
@@ -459,6 +644,8 @@ def _load_run(
     topic: str,
     predictions_file: Path | None,
     predictions_topic: str,
+    training_file: Path | None,
+    training_topic: str,
     start: str,
     days: int,
     timeout_s: float,
@@ -467,6 +654,9 @@ def _load_run(
     """Read every input, naming skipped records; exit 1 with the reason if one cannot be read."""
     if (alerts_file is None) == (bootstrap is None):
         raise typer.BadParameter("give exactly one of --alerts-file and --bootstrap")
+    if training_file is not None and not yardstick_available():
+        console.print(f"[red]cannot fit the yardstick:[/red] {_MISSING_SCIKIT_LEARN}")
+        raise typer.Exit(1)
     try:
         history_start = datetime.fromisoformat(start)
         if history_start.tzinfo is None:
@@ -478,13 +668,17 @@ def _load_run(
             else asyncio.run(read_alerts_topic(str(bootstrap), topic, timeout_s))
         )
         predictions = _read_predictions(predictions_file, bootstrap, predictions_topic, timeout_s, console)
+        training = _read_training(training_file, bootstrap, training_topic, timeout_s, console)
     except (EvaluationInputError, ValueError) as error:
         console.print(f"[red]cannot evaluate:[/red] {error}")
         raise typer.Exit(1) from error
     _report_invalid("alert", read.invalid, console)
     if predictions is not None:
         _report_invalid("prediction", predictions.invalid, console)
-    return RunInputs(history_start, history_start + timedelta(days=days), known, read, predictions)
+    if training is not None:
+        _report_invalid("training", training.invalid, console)
+    history_end = history_start + timedelta(days=days)
+    return RunInputs(history_start, history_end, known, read, predictions, training)
 
 
 def _report_invalid(kind: str, invalid: list[str], console: Console) -> None:
@@ -510,6 +704,25 @@ def _read_predictions(
         return None
 
 
+def _read_training(
+    path: Path | None, bootstrap: str | None, topic: str, timeout_s: float, console: Console
+) -> TrainingRead | None:
+    """The training records from the file, else from the topic; None (said on the console) when
+    the topic cannot be read or scikit-learn is missing, so everything else still prints."""
+    if path is not None:
+        return read_training_file(path)
+    if bootstrap is None:
+        return None
+    if not yardstick_available():
+        console.print(f"[yellow]no yardstick:[/yellow] {_MISSING_SCIKIT_LEARN}")
+        return None
+    try:
+        return asyncio.run(read_training_topic(bootstrap, topic, timeout_s))
+    except EvaluationInputError as error:
+        console.print(f"[yellow]no yardstick:[/yellow] {error}")
+        return None
+
+
 def report(
     truth: Annotated[
         Path,
@@ -532,6 +745,15 @@ def report(
     ] = None,
     topic: Annotated[str, typer.Option(help="Alerts topic.")] = "retention.alerts",
     predictions_topic: Annotated[str, typer.Option(help="Snapshots topic.")] = "churn.predictions",
+    training_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Resolved training examples as JSON Lines (as on churn.training), for the yardstick.",
+        ),
+    ] = None,
+    training_topic: Annotated[str, typer.Option(help="Training topic.")] = "churn.training",
     start: Annotated[str, typer.Option(help="First moment of the simulated history.")] = DEFAULT_START,
     days: Annotated[int, typer.Option(min=1, help="Days of simulated history (as given to simulate).")] = 120,
     recall_horizon_days: Annotated[
@@ -556,6 +778,8 @@ def report(
         topic,
         predictions_file,
         predictions_topic,
+        training_file,
+        training_topic,
         start,
         days,
         timeout_s,
@@ -577,6 +801,7 @@ def report(
             ProfitConfig(),
         )
     )
+    comparison = offline_comparison(run.training, run.truth, quality, console)
     inputs = ReportInputs(
         history_start=run.history_start,
         history_end=run.history_end,
@@ -586,6 +811,9 @@ def report(
         ranking=None if quality is None else quality.ranking,
         profit=None if quality is None else quality.profit,
         judged=[] if quality is None else quality.judged,
+        yardstick=None if comparison.yardstick is None else comparison.yardstick.report,
+        yardstick_later={} if comparison.yardstick is None else comparison.yardstick.later,
+        ceilings=comparison.ceilings,
     )
     for path in write_report(inputs, out):
         console.print(f"wrote {path}")

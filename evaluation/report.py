@@ -9,16 +9,18 @@ evaluate``: this module only lays them out.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evaluation.ceiling import CeilingReport
 from evaluation.profit import ProfitReport, profit_lines, snapshot_values
 from evaluation.ranking import LabelledSnapshot, RankingMetrics, RankingReport, ranking_curves, week_of
 from evaluation.warnings import WARNING_ZONES, AlertMark, EvaluationReport
+from evaluation.yardstick import GRADIENT_BOOSTING, ONLINE_MODEL, RULES, SCORES, YardstickReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -39,6 +41,10 @@ class ReportInputs:
     ranking: RankingReport | None
     profit: ProfitReport | None
     judged: Sequence[LabelledSnapshot]
+    yardstick: YardstickReport | None = None
+    yardstick_later: Mapping[str, Sequence[LabelledSnapshot]] = field(default_factory=dict)
+    """Per score, the later half's labelled examples (the ROC plot's curves)."""
+    ceilings: Mapping[str, CeilingReport] = field(default_factory=dict)
 
 
 def alerts_per_week(alerts: Sequence[AlertMark]) -> dict[str, int]:
@@ -193,6 +199,76 @@ def _weekly_plot(by_week: Sequence[RankingMetrics], alert_weeks: dict[str, int],
     return _save(figure, path)
 
 
+def _yardstick_roc_plot(later: Mapping[str, Sequence[LabelledSnapshot]], path: Path) -> Path | None:
+    curves = {name: ranking_curves(later[name]) for name in (GRADIENT_BOOSTING, ONLINE_MODEL, RULES)}
+    if any(c is None for c in curves.values()):
+        return None
+    figure = _figure(5, 5)
+    axes = figure.subplots()
+    for name, c in curves.items():
+        if c is not None:
+            axes.plot(c.false_positive_rate, c.true_positive_rate, label=name.replace("_", " "))
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
+    axes.set(
+        xlabel="share of stayers flagged",
+        ylabel="share of churners flagged",
+        title="ROC on the later half of the examples",
+    )
+    axes.legend(loc="lower right")
+    return _save(figure, path)
+
+
+def _yardstick_lines(y: YardstickReport) -> list[str]:
+    lines = [
+        "## The offline yardstick",
+        "",
+        f"Gradient boosting fitted on the examples of snapshot days {y.first_day} to the day before "
+        f"{y.split_day} ({y.earlier_examples:,}, {y.earlier_positives:,} churned) and scored on "
+        f"{y.split_day} to {y.last_day} ({y.later_examples:,}, {y.later_positives:,} churned), beside "
+        "the scores made at snapshot time. The ROC AUC gap, boosting minus the online model, is "
+        f"the price of learning online (target: at most {y.auc_gap_target:g}).",
+        "",
+        "| group | score | ROC AUC | PR AUC | lift top 10% | gap (boosting - online) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for group in [y.overall, *y.by_segment]:
+        gap = "-" if group.roc_auc_gap is None else f"{group.roc_auc_gap:+.3f}"
+        for index, name in enumerate(SCORES):
+            m = group.by_score[name]
+            lines.append(
+                f"| {group.group if index == 0 else ''} | {name.replace('_', ' ')} | {_num(m.roc_auc)} "
+                f"| {_num(m.pr_auc)} | {_num(m.lift['10'], 2)} | {gap if index == 0 else ''} |"
+            )
+    return [*lines, ""]
+
+
+def _ceiling_lines(ceilings: Mapping[str, CeilingReport]) -> list[str]:
+    lines = [
+        "## What the simulator allows",
+        "",
+        "A positive snapshot can show a signal only if its churner has signals and their trajectory "
+        "had started by then; sudden churners (no signal, 1-2 days' warning) and trajectories that "
+        "start later look like stayers. The oracle scores 1 inside a visible trajectory, 0 elsewhere.",
+        "",
+    ]
+    for ceiling in ceilings.values():
+        lines += [
+            f"Over {ceiling.over}:",
+            "",
+            "| group | snapshots | positives | in trajectory | sudden | before trajectory | with signal "
+            "| oracle ROC AUC | oracle lift top 10% |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {g.group} | {g.snapshots:,} | {g.positives:,} | {g.positives_in_trajectory:,} "
+            f"| {g.positives_sudden:,} | {g.positives_before_trajectory:,} | {_pct(g.share_with_signal)} "
+            f"| {_num(g.oracle_roc_auc)} | {_num(g.oracle_lift_10, 2)} |"
+            for g in [ceiling.overall, *ceiling.by_segment]
+        ]
+        lines.append("")
+    return lines
+
+
 def _group_rows(groups: Sequence[RankingMetrics]) -> list[str]:
     rows = [
         "| group | snapshots | churned | base rate | ROC AUC | PR AUC | lift top 1% | lift top 5% "
@@ -295,6 +371,20 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> list[Path]:
         ]
         if ranking.by_segment:
             lines += ["### By segment", "", *_group_rows(ranking.by_segment), ""]
+    if inputs.yardstick is not None:
+        roc_later = _yardstick_roc_plot(inputs.yardstick_later, out_dir / "yardstick_roc.png")
+        written += [roc_later] if roc_later is not None else []
+        lines += [
+            *_yardstick_lines(inputs.yardstick),
+            *_image(
+                roc_later,
+                "ROC on the later half",
+                "The same later-half examples ranked by the gradient boosting, the online model "
+                "and the rules.",
+            ),
+        ]
+    if inputs.ceilings:
+        lines += _ceiling_lines(inputs.ceilings)
     lead = _lead_time_plot(inputs.lead_days, inputs.warnings.recall_horizon_days, out_dir / "lead_time.png")
     weeks = _weekly_plot(
         ranking.by_week if ranking is not None else [], alerts_per_week(inputs.alerts), out_dir / "weekly.png"
