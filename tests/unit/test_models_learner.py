@@ -190,6 +190,20 @@ class TestDailyLearner:
             for checkpoint in learner.finalize_ready():
                 assert checkpoint.model_weight == 0.0
 
+    def test_a_model_at_chance_never_takes_over_from_rules_below_it(self) -> None:
+        """Snapshot-time scores of an untrained model (all 0.5, ROC AUC 0.5) against rules that
+        rank worse than chance: the model is not better than anything, so the rules stay."""
+        learner = DailyLearner(SMALL)
+        for record in interleave(two_groups(8), 4):
+            if isinstance(record, ResolvedDay):
+                learner.mark(record)
+            else:
+                inverted = 0.0 if record.churned else 1.0
+                learner.offer(record.model_copy(update={"model_score": 0.5, "rules_score": inverted}))
+            for checkpoint in learner.finalize_ready():
+                assert checkpoint.metrics["rules_recent"]["roc_auc"] in (None, 0.0)
+                assert checkpoint.model_weight == 0.0
+
     def test_restored_learner_continues_exactly(self) -> None:
         """Pickled after a checkpoint (held examples left out) and fed the rest again: the same
         models as a learner that never stopped."""
