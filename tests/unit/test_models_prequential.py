@@ -193,6 +193,19 @@ class TestState:
             restored.update(score, label, weight)
         assert restored.snapshot() == uninterrupted.snapshot()
 
+    def test_metrics_pickled_as_attributes_still_load(self) -> None:
+        """A learner state saved before the flat pickled form (the attributes themselves) loads
+        and continues like an uninterrupted object."""
+        rng = random.Random(3)
+        examples = [(rng.random(), rng.random() < 0.1, rng.uniform(0.5, 2.0)) for _ in range(400)]
+        uninterrupted = fed(examples, window=150)
+        saved = fed(examples[:250], window=150)
+        restored = PrequentialMetrics.__new__(PrequentialMetrics)
+        restored.__setstate__(dict(saved.__dict__))
+        for score, label, weight in examples[250:]:
+            restored.update(score, label, weight)
+        assert restored.snapshot() == uninterrupted.snapshot()
+
     def test_snapshot_survives_a_json_round_trip(self) -> None:
         """to_dict gives plain JSON; from_dict of the parsed JSON is the same snapshot."""
         snap = fed([(0.1, False, 1.0), (0.7, True, 2.0), (0.4, False, 1.0)]).snapshot()
