@@ -34,7 +34,7 @@ CANDIDATES_FIXTURE = Path(__file__).with_name("capacity_candidates.csv.gz")
 """The integration test's candidates: 700 customers x 36 days, seed 23, 4 groups, hourly ticks."""
 
 TICK_S = 3_600
-KEY_CHARS = 8  # an alert id's prefix: it only breaks ties of equal priority within a tick
+KEY_CHARS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,15 @@ def kafka_partition(key: str, partitions: int) -> int:
     """
     hashed: int = murmur2(key.encode())
     return (hashed & 0x7FFFFFFF) % partitions
+
+
+def candidate_key(alert_id: str) -> str:
+    """The fixture's key of an alert: its id's prefix (it only breaks ties within a tick).
+
+    >>> candidate_key("d13f740fc1aaae497ed7fc89f00db1a7")
+    'd13f740f'
+    """
+    return alert_id[:KEY_CHARS]
 
 
 def alert_ticks(
@@ -113,7 +122,7 @@ def streamed_candidates(
             event_s=datetime.fromisoformat(str(alert["event_time"])).timestamp(),
             priority=float(alert["priority"]),  # type: ignore[arg-type]
             tier=str(alert["value_tier"]),
-            key=str(alert["alert_id"])[:KEY_CHARS],
+            key=candidate_key(str(alert["alert_id"])),
         )
         for alert in alerts
     ]
