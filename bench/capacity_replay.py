@@ -5,8 +5,9 @@ sees (their priorities, event times and ticks), so it can be replayed without Ka
 Redis: per group, tick by tick in event-time order with the day's sweep last, the state
 carried across days, exactly as ``streams.processor`` calls the policy. The integration
 test (``tests/integration/test_capacity.py``) checks that this replay sends exactly what
-its capped worker sent; ``CANDIDATES_FIXTURE`` holds that test's candidate stream, so a
-variant of the bar is measured in seconds (``python -m bench.capacity_replay``).
+its capped worker sent, and that ``CANDIDATES_FIXTURE`` still holds its candidate stream
+(rewritten with ``write_candidates`` when the simulator or the alert policy change). So
+a variant of the bar is measured in seconds (``python -m bench.capacity_replay``).
 
 An alert carries the time its customer's features were current (``as_of``), not its
 tick: an event that arrives after later events of its topic is taken in a later tick
