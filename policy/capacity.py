@@ -1,12 +1,14 @@
 """Daily contact capacity: at most N alerts per event-time day, chosen as candidates stream in.
 
 The retention team can contact only so many customers a day. With a capacity set, each
-candidate alert is sent or held back the moment it is decided, against a bar: the
-priority above which, judging by the candidates of recent event-time days (and of today
-so far), as many candidates are still expected today as there is budget left. So the
-bar falls when the budget is ahead of the day and rises when it runs short; it also
-knows when in the day candidates usually come (hour by hour, from the same recent
-days), and it spends what is left on the last candidates of the day (the day's sweep).
+candidate alert is sent or held back the moment it is decided, against a bar: the lower
+of the day's cut-off as it looks so far (the N-th priority among today's candidates and
+those still expected) and a pacing bar (the priority above which as many candidates are
+still expected today as there is budget left, so it falls when the budget is ahead of
+the day). The later candidates' priorities are expected like today's so far and the
+recent event-time days' (the latest weighing most: priorities drift); how many are still
+to come, from when in the day candidates usually come (hour by hour, from the recent
+days). What is left is spent on the last candidates of the day (the day's sweep).
 Nothing waits for the end of the day.
 
 Everything here is a pure function of the candidates and their event times, so a
@@ -31,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -45,6 +47,11 @@ DAY_S = 86_400
 HOURS = 24
 ALL_TIERS = "all"
 """The lane of every alert whose value tier has no budget of its own."""
+
+PROFILE_MIN_DAYS = 3
+"""Closed days before the hour profile of recent days is trusted over today's rate so far."""
+RECENCY_DECAY = 0.5
+"""Weight of a closed day in the expected priorities, per day of age (priorities drift)."""
 
 SKETCH_ACCURACY = 0.02
 _GAMMA = (1.0 + SKETCH_ACCURACY) / (1.0 - SKETCH_ACCURACY)
@@ -117,7 +124,7 @@ def bucket(priority: float) -> int:
     return math.ceil(math.log(priority) / _LOG_GAMMA)
 
 
-def bar_for_share(counts: Mapping[int, int], share: float) -> float:
+def bar_for_share(counts: Mapping[int, float], share: float) -> float:
     """The priority above which ``share`` of the sketch's candidates lie (0: send anything).
 
     Interpolated geometrically inside the bucket where the share is reached.
@@ -127,7 +134,8 @@ def bar_for_share(counts: Mapping[int, int], share: float) -> float:
     >>> round(bar_for_share(counts, 0.1)), bar_for_share(counts, 1.0), bar_for_share({}, 0.5)
     (91, 0.0, 0.0)
     """
-    total = sum(counts.values())
+    # summed in bucket order: a state restored from Redis gives the same bar to the last bit
+    total = sum(count for _, count in sorted(counts.items()))
     if share >= 1.0 or total == 0:
         return 0.0
     if share <= 0.0:
@@ -136,6 +144,8 @@ def bar_for_share(counts: Mapping[int, int], share: float) -> float:
     above = 0.0
     for index in sorted(counts, reverse=True):
         count = counts[index]
+        if count <= 0:
+            continue
         if above + count >= wanted:
             if index == _ZERO_BUCKET:
                 return 0.0
@@ -219,20 +229,13 @@ class CapacityState:
         return self.lanes.get(name, LaneState())
 
 
-def _merged(counts: Iterable[Mapping[int, int]]) -> dict[int, int]:
-    merged: dict[int, int] = {}
-    for one in counts:
-        for index, count in one.items():
-            merged[index] = merged.get(index, 0) + count
-    return merged
-
-
 def _expected_after(lane: LaneState, today_hours: Sequence[int], hour: int, elapsed: float) -> float:
     """Candidates still expected today after those of ``hour`` seen so far (``today_hours``).
 
-    From the recent days' hour profile; without history, from today's rate so far.
+    From the recent days' hour profile once there are ``PROFILE_MIN_DAYS`` of them; before,
+    from today's rate so far (a first day can be unlike the others: a launch, a backfill).
     """
-    if lane.history:
+    if len(lane.history) >= PROFILE_MIN_DAYS:
         days = len(lane.history)
         mean = [sum(day.hours[h] for day in lane.history) / days for h in range(HOURS)]
         return sum(mean[hour + 1 :]) + max(mean[hour] - today_hours[hour], 0.0)
@@ -241,12 +244,68 @@ def _expected_after(lane: LaneState, today_hours: Sequence[int], hour: int, elap
     return seen * (1.0 - fraction) / fraction
 
 
+def expected_priorities(history: Sequence[ClosedDay], today: Mapping[int, int]) -> dict[int, float]:
+    """The share of today's later candidates expected in each sketch bucket (the shares add up to 1).
+
+    Priorities drift (revenue builds up, a campaign starts), so the recent days count with
+    weights halving per day of age, and today's candidates so far count against them as
+    much as their number against a recent day's: by the day's end, about half and half.
+
+    >>> day = ClosedDay(1, {bucket(1.0): 10}, (0,) * HOURS)
+    >>> expected_priorities([day], {bucket(4.0): 10}) == {bucket(1.0): 0.5, bucket(4.0): 0.5}
+    True
+    """
+    recent: dict[int, float] = {}
+    weights = [RECENCY_DECAY**age for age in range(len(history))][::-1]
+    days_total = sum(weight for weight, day in zip(weights, history, strict=True) if day.counts)
+    for weight, day in zip(weights, history, strict=True):
+        size = sum(day.counts.values())
+        for index, count in sorted(day.counts.items()):
+            recent[index] = recent.get(index, 0.0) + weight / days_total * count / size
+    seen = sum(today.values())
+    today_weight = 1.0
+    if recent:  # some recent day had candidates
+        per_day = sum(sum(day.counts.values()) for day in history) / len(history)
+        today_weight = seen / (seen + per_day)
+    expected = {index: (1.0 - today_weight) * share for index, share in sorted(recent.items())}
+    for index, count in sorted(today.items()):
+        expected[index] = expected.get(index, 0.0) + today_weight * count / seen
+    return expected
+
+
+def day_bar(
+    today: Mapping[int, int], later: Mapping[int, float], batch: int, expected: float, budget: int, sent: int
+) -> float:
+    """The priority a candidate of a ``batch`` just counted into ``today`` must reach to go out.
+
+    The lower of two bars: the day's cut-off as it looks now (the ``budget``-th priority
+    among today's candidates so far and the ``expected`` later ones, drawn from ``later``:
+    a candidate above it is likely among the day's best), and the pacing bar (the priority
+    above which, of the batch and the later ones, as many are expected as there is budget
+    left: it falls when the budget is ahead of the day). Infinity once the budget is spent.
+
+    >>> today = {bucket(float(p)): 1 for p in range(1, 11)}
+    >>> later = {index: 0.1 for index in today}
+    >>> round(day_bar(today, later, 10, 10.0, 4, 0), 1), day_bar(today, later, 1, 10.0, 4, 4)
+    (8.7, inf)
+    """
+    left = budget - sent
+    seen = sum(today.values())
+    if left <= 0 or batch + expected <= 0:
+        return math.inf
+    whole: dict[int, float] = dict(sorted(today.items()))
+    for index, share in sorted(later.items()):
+        whole[index] = whole.get(index, 0.0) + expected * share
+    cut_off = bar_for_share(whole, budget / (seen + expected))
+    pacing = bar_for_share(later, left / (batch + expected))
+    return min(cut_off, pacing)
+
+
 def _opening_bar(lane: LaneState, budget: int) -> float | None:
     if not lane.history:
         return None
-    counts = _merged(day.counts for day in lane.history)
-    per_day = sum(counts.values()) / len(lane.history)
-    return bar_for_share(counts, budget / per_day) if per_day else 0.0
+    per_day = sum(sum(day.counts.values()) for day in lane.history) / len(lane.history)
+    return bar_for_share(expected_priorities(lane.history, {}), budget / per_day) if per_day else 0.0
 
 
 def choose(
@@ -258,13 +317,13 @@ def choose(
 ) -> tuple[CapacityState, frozenset[str]]:
     """Which of a batch of simultaneous candidates go out; and the state after them.
 
-    A batch is judged with one bar per lane: the priority above which the share
-    budget left / (batch + candidates still expected today) of recent candidates lie.
-    Those at or above it go out, highest first, while budget lasts; the rest are held
-    back. ``last_of_day``: nothing more comes today, so the budget left is spent on the
-    best of the batch. ``at`` is the batch's event time. A candidate of a day that has
-    closed already (a late event) is held back: that day's budget is settled; it is
-    counted with the open day's held-back alerts, outside its sketch.
+    A batch is judged with one bar per lane (``day_bar``): the lower of the day's
+    cut-off as it looks now and the pacing bar for the budget left. Those at or above it
+    go out, highest first, while budget lasts; the rest are held back. ``last_of_day``:
+    nothing more comes today, so the budget left is spent on the best of the batch.
+    ``at`` is the batch's event time. A candidate of a day that has closed already (a
+    late event) is held back: that day's budget is settled; it is counted with the open
+    day's held-back alerts, outside its sketch.
     """
     if not candidates:
         return state, frozenset()
@@ -295,9 +354,12 @@ def choose(
         hours = list(today.hours)
         hours[hour] += len(batch)
         left = max(budget - today.sent, 0)
-        expected = 0.0 if last_of_day else _expected_after(lane, hours, hour, elapsed)
-        sketch = _merged([counts, *(closed.counts for closed in lane.history)])
-        bar = bar_for_share(sketch, left / (len(batch) + expected)) if left else math.inf
+        if last_of_day:  # nothing more comes today: the best of the batch take what is left
+            bar = 0.0 if left else math.inf
+        else:
+            expected = _expected_after(lane, hours, hour, elapsed)
+            later = expected_priorities(lane.history, counts)
+            bar = day_bar(counts, later, len(batch), expected, budget, today.sent)
         chosen = [c.key for c in batch if c.priority >= bar][:left]
         sent.update(chosen)
         opening = today.opening_bar if today.sent or today.counts else _opening_bar(lane, budget)
