@@ -131,8 +131,8 @@ class DailyLearner:
             "model": PrequentialMetrics(resolution=learning.metrics_resolution),
             "rules": PrequentialMetrics(resolution=learning.metrics_resolution),
             "used": PrequentialMetrics(resolution=learning.metrics_resolution),
-            "model_recent": PrequentialMetrics(learning.handover_window_examples),
-            "rules_recent": PrequentialMetrics(learning.handover_window_examples),
+            "model_recent": PrequentialMetrics(learning.handover_window_examples, learning.metrics_resolution),
+            "rules_recent": PrequentialMetrics(learning.handover_window_examples, learning.metrics_resolution),
         }
         self.drift: Any = drift.ADWIN(delta=learning.drift_delta)  # type: ignore[no-untyped-call]
         self.drifts = 0
