@@ -127,12 +127,13 @@ class DailyLearner:
         self.first_day: int | None = None  # the earliest day any group said it started from
         learning = self.config.learning
         self.model = OnlineModel(self.config)
+        window, resolution = learning.handover_window_examples, learning.metrics_resolution
         self.metrics = {
-            "model": PrequentialMetrics(resolution=learning.metrics_resolution),
-            "rules": PrequentialMetrics(resolution=learning.metrics_resolution),
-            "used": PrequentialMetrics(resolution=learning.metrics_resolution),
-            "model_recent": PrequentialMetrics(learning.handover_window_examples, learning.metrics_resolution),
-            "rules_recent": PrequentialMetrics(learning.handover_window_examples, learning.metrics_resolution),
+            "model": PrequentialMetrics(resolution=resolution),
+            "rules": PrequentialMetrics(resolution=resolution),
+            "used": PrequentialMetrics(resolution=resolution),
+            "model_recent": PrequentialMetrics(window, resolution),
+            "rules_recent": PrequentialMetrics(window, resolution),
         }
         self.drift: Any = drift.ADWIN(delta=learning.drift_delta)  # type: ignore[no-untyped-call]
         self.drifts = 0
