@@ -511,6 +511,21 @@ def _ceiling_cells(g: CeilingGroup) -> list[str]:
     ]
 
 
+# options evaluate and report share
+PredictionsFileOption = Annotated[
+    Path | None,
+    typer.Option(exists=True, dir_okay=False, help="Score snapshots as JSON Lines, one Prediction per line."),
+]
+TrainingFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        exists=True,
+        dir_okay=False,
+        help="Resolved training examples as JSON Lines (as on churn.training), for the yardstick.",
+    ),
+]
+
+
 def render_offline_comparison(comparison: OfflineComparison, console: Console) -> None:
     if comparison.yardstick is not None:
         render_yardstick(comparison.yardstick.report, console)
@@ -535,23 +550,11 @@ def evaluate(
         str | None, typer.Option(help="Read the alerts topic from this broker instead of a file.")
     ] = None,
     topic: Annotated[str, typer.Option(help="Alerts topic.")] = "retention.alerts",
-    predictions_file: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True, dir_okay=False, help="Score snapshots as JSON Lines, one Prediction per line."
-        ),
-    ] = None,
+    predictions_file: PredictionsFileOption = None,
     predictions_topic: Annotated[
         str, typer.Option(help="Snapshots topic, read with --bootstrap when no --predictions-file.")
     ] = "churn.predictions",
-    training_file: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            help="Resolved training examples as JSON Lines (as on churn.training), for the yardstick.",
-        ),
-    ] = None,
+    training_file: TrainingFileOption = None,
     training_topic: Annotated[
         str, typer.Option(help="Training topic, read with --bootstrap when no --training-file.")
     ] = "churn.training",
@@ -734,25 +737,13 @@ def report(
     alerts_file: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="Alerts as JSON Lines, one per line.")
     ] = None,
-    predictions_file: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True, dir_okay=False, help="Score snapshots as JSON Lines, one Prediction per line."
-        ),
-    ] = None,
+    predictions_file: PredictionsFileOption = None,
     bootstrap: Annotated[
         str | None, typer.Option(help="Read the alerts (and snapshots, without a file) from this broker.")
     ] = None,
     topic: Annotated[str, typer.Option(help="Alerts topic.")] = "retention.alerts",
     predictions_topic: Annotated[str, typer.Option(help="Snapshots topic.")] = "churn.predictions",
-    training_file: Annotated[
-        Path | None,
-        typer.Option(
-            exists=True,
-            dir_okay=False,
-            help="Resolved training examples as JSON Lines (as on churn.training), for the yardstick.",
-        ),
-    ] = None,
+    training_file: TrainingFileOption = None,
     training_topic: Annotated[str, typer.Option(help="Training topic.")] = "churn.training",
     start: Annotated[str, typer.Option(help="First moment of the simulated history.")] = DEFAULT_START,
     days: Annotated[int, typer.Option(min=1, help="Days of simulated history (as given to simulate).")] = 120,
