@@ -20,7 +20,8 @@ class ColdStartConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model_version: Annotated[str, Field(min_length=1, max_length=64)] = "rules-1"
+    # rules-2: usage decline needs calls and minutes to fall; recent calls drop (docs/scoring.md)
+    model_version: Annotated[str, Field(min_length=1, max_length=64)] = "rules-2"
     # log-odds with no evidence at all: sigmoid(-3.0) ≈ 5%, a typical monthly prepaid churn rate
     bias: float = -3.0
     usage_decline_weight: NonNegative = 2.2
@@ -30,11 +31,20 @@ class ColdStartConfig(BaseModel):
     dropped_calls_weight: NonNegative = 1.2
     off_net_weight: NonNegative = 0.6
     contacts_collapse_weight: NonNegative = 0.8
+    recent_calls_drop_weight: NonNegative = 3.0
     # declines: the decayed-window trend reads about half a real drop (a 60% fall reads
     # -0.3 four weeks on, docs/features.md), so a rule is at full strength from -0.45 and
-    # ignores wobbles smaller than -0.05
+    # ignores wobbles smaller than -0.05; usage reads the smaller fall of minutes and calls
     decline_start: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
     decline_full: Annotated[float, Field(gt=0.0, le=1.0)] = 0.45
+    # recent calls drop: the 7-day call rate (in and out) over the 30-day rate; nothing at
+    # 0.7 of it, full strength at 0.3 (a seasonal dip of everyone's usage reads ~0.8)
+    recent_calls_start_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    recent_calls_full_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.3
+    # ... trusted fully from this many calls a week at the 30-day rate (fewer: a quiet week
+    # of a light user is chance), and only with this much history (the windows are filling)
+    recent_calls_min_weekly_calls: Positive = 14.0
+    recent_calls_min_history_days: Annotated[float, Field(ge=0.0)] = 30.0
     # top-up lapse: days since the last top-up divided by the usual gap
     lapse_start_ratio: Annotated[float, Field(ge=1.0)] = 1.5
     lapse_full_ratio: Annotated[float, Field(gt=1.0)] = 4.0
@@ -67,6 +77,8 @@ class ColdStartConfig(BaseModel):
     def _ranges_ascend(self) -> ColdStartConfig:
         if self.decline_full <= self.decline_start:
             raise ValueError("decline_full must exceed decline_start")
+        if self.recent_calls_full_ratio >= self.recent_calls_start_ratio:
+            raise ValueError("recent_calls_full_ratio must be below recent_calls_start_ratio")
         if self.lapse_full_ratio <= self.lapse_start_ratio:
             raise ValueError("lapse_full_ratio must exceed lapse_start_ratio")
         if self.dropped_share_full <= self.dropped_share_baseline:

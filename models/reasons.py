@@ -11,6 +11,7 @@ import functools
 from collections.abc import Iterable
 from enum import StrEnum
 
+from features.decay import exposure_days, trend
 from features.vector import FeatureVector
 from models.derived_inputs import rate_ratio
 from schemas.outputs import Reason
@@ -34,6 +35,7 @@ class ReasonCode(StrEnum):
     DROPPED_CALLS = "dropped_calls"
     OFF_NET_SHARE = "off_net_share"
     CONTACTS_COLLAPSE = "contacts_collapse"
+    RECENT_CALLS_DROP = "recent_calls_drop"
     CUSTOMER_PROFILE = "customer_profile"
     ALREADY_CHURNED = "already_churned"
     MODEL_BASELINE = "model_baseline"
@@ -184,17 +186,28 @@ def _percent(share: float) -> str:
     return "over 1000%" if share > 10 else f"{round(share * 100)}%"
 
 
-def _trend(subject: str, trend: float) -> str:
-    trend = finite(trend)
-    if trend <= -0.005:
-        return f"{subject} down {_percent(trend)} vs the previous 60 days"
-    if trend >= 0.005:
-        return f"{subject} up {_percent(trend)} vs the previous 60 days"
-    return f"{subject} flat vs the previous 60 days"
+def _change(trend_value: float) -> str:
+    """``down 70%``, ``up 5%`` or ``flat``: a trend in words."""
+    trend_value = finite(trend_value)
+    if trend_value <= -0.005:
+        return f"down {_percent(trend_value)}"
+    if trend_value >= 0.005:
+        return f"up {_percent(trend_value)}"
+    return "flat"
+
+
+def _trend(subject: str, trend_value: float) -> str:
+    return f"{subject} {_change(trend_value)} vs the previous 60 days"
 
 
 RECENT_CALLS_DROP_RATIO = 0.5
 """Below this ratio of the 7-day to the 30-day call rate, a usage reason leads with the recent calls."""
+
+
+def _calls(features: FeatureVector, window: str) -> float:
+    """Calls in and out in one decayed window (``"7d"``, ``"30d"``, ``"90d"``), never negative."""
+    total = finite(getattr(features, f"calls_out_{window}")) + finite(getattr(features, f"calls_in_{window}"))
+    return max(0.0, total)
 
 
 def recent_calls_ratio(features: FeatureVector) -> float:
@@ -206,17 +219,40 @@ def recent_calls_ratio(features: FeatureVector) -> float:
     >>> round(recent_calls_ratio(replace(v, history_days=200.0, calls_in_7d=0.7, calls_in_30d=30.0)), 2)
     0.1
     """
-    return rate_ratio(
-        finite(features.calls_out_7d) + finite(features.calls_in_7d),
-        7,
-        finite(features.calls_out_30d) + finite(features.calls_in_30d),
-        30,
-        features.history_days,
-    )
+    return rate_ratio(_calls(features, "7d"), 7, _calls(features, "30d"), 30, features.history_days)
+
+
+def weekly_calls_30d(features: FeatureVector) -> float:
+    """Calls (in and out) a week at the customer's 30-day rate; 0 without history.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> round(weekly_calls_30d(replace(v, history_days=1e6, calls_out_30d=60.0, calls_in_30d=30.0)), 1)
+    21.0
+    """
+    exposure = exposure_days(30.0, max(0.0, finite(features.history_days)))
+    return 7.0 * _calls(features, "30d") / exposure if exposure > 0.0 else 0.0
+
+
+def calls_trend(features: FeatureVector) -> float | None:
+    """Number of calls (in and out), last 30 days vs the 60 before, as ``features.decay.trend``;
+    None without a call in 90 days (nothing to tell a trend from).
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> calls_trend(v) is None, calls_trend(replace(v, history_days=200.0, calls_out_90d=60.0))
+    (True, -1.0)
+    """
+    calls_90d = _calls(features, "90d")
+    if not calls_90d > 0.0:
+        return None
+    return trend(_calls(features, "30d"), calls_90d, max(0.0, finite(features.history_days)))
 
 
 def _usage(features: FeatureVector) -> str:
-    """The minutes' trend; led by recent calls (the 7-day decayed rate) when below half the 30-day rate.
+    """Minutes' and calls' trends; led by recent calls (7-day decayed rate) below half the 30-day rate.
 
     A customer who went silent a few days ago has a small trend still (the 30-day window
     decays slowly) but a 7-day call rate near 0, which is what the model's rate ratios read.
@@ -226,14 +262,36 @@ def _usage(features: FeatureVector) -> str:
     >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
     >>> _usage(replace(v, history_days=200.0, calls_out_30d=30.0, usage_trend=-0.2))
     'recent calls at 0% of the 30-day rate; call minutes down 20% vs the previous 60 days'
+    >>> _usage(replace(v, history_days=200.0, calls_out_7d=3.5, calls_out_30d=15.0,
+    ...                calls_out_90d=75.0, usage_trend=-0.6))
+    'call minutes down 60% and calls down 58% vs the previous 60 days'
     """
-    text = _trend("call minutes", features.usage_trend)
+    calls = calls_trend(features)
+    if calls is None:
+        text = _trend("call minutes", features.usage_trend)
+    else:
+        minutes = _change(features.usage_trend)
+        text = f"call minutes {minutes} and calls {_change(calls)} vs the previous 60 days"
     recent = recent_calls_ratio(features)
     if recent < RECENT_CALLS_DROP_RATIO:
         return f"recent calls at {_percent(recent)} of the 30-day rate; {text}"
     if finite(features.usage_trend) <= -0.005:
         return text
     return f"{text}, {_count(features.minutes_out_30d)} outgoing minutes in the last 30 days"
+
+
+def _recent_calls(features: FeatureVector) -> str:
+    """The last week's calls against the customer's own 30-day rate.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
+    >>> _recent_calls(replace(v, history_days=1e6, calls_out_7d=3.5, calls_out_30d=30.0, calls_in_30d=30.0))
+    'calls in the last 7 days at 25% of the 30-day rate (usually 14 a week)'
+    """
+    ratio = recent_calls_ratio(features)
+    usual = _count(weekly_calls_30d(features))
+    return f"calls in the last 7 days at {_percent(ratio)} of the 30-day rate (usually {usual} a week)"
 
 
 def _topup_decline(features: FeatureVector) -> str:
@@ -323,6 +381,7 @@ _DESCRIBERS = {
     ReasonCode.DROPPED_CALLS: _dropped,
     ReasonCode.OFF_NET_SHARE: _off_net,
     ReasonCode.CONTACTS_COLLAPSE: _contacts,
+    ReasonCode.RECENT_CALLS_DROP: _recent_calls,
     ReasonCode.CUSTOMER_PROFILE: _profile,
     ReasonCode.ALREADY_CHURNED: _churned,
     ReasonCode.MODEL_BASELINE: _baseline,

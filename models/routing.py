@@ -16,7 +16,7 @@ from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
 from models.online import OnlineModel
 from models.risk_scale import RiskScale
-from models.scorer import Score
+from models.scorer import ExplainedOnDemand, Score
 from schemas.outputs import ScoreSource
 
 
@@ -88,5 +88,7 @@ class VersionScorer:
     def _blend(self, rules: Score, model: Score) -> Score:
         weight = self.model_weight
         value = (1.0 - weight) * rules.value + weight * model.value
-        leading = model if weight >= 0.5 else rules
-        return Score(min(1.0, max(0.0, value)), leading.reasons, ScoreSource.BLEND, self._version)
+        leading, other = (model, rules) if weight >= 0.5 else (rules, model)
+        # the larger share explains the score; when it sees no reason, the other one's do
+        reasons = ExplainedOnDemand(lambda: tuple(leading.reasons) or tuple(other.reasons))
+        return Score(min(1.0, max(0.0, value)), reasons, ScoreSource.BLEND, self._version)

@@ -12,15 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from features.decay import exposure_days
 from features.vector import FeatureVector
-from models.cold_start import ColdStartRules
+from models.cold_start import ColdStartRules, rule_strengths
+from models.config import ColdStartConfig
 from models.reasons import ReasonCode
 from schemas.outputs import ScoreSource
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 EMPTY = FeatureVector.empty("c1", AS_OF)
 RULES = ColdStartRules()
-# A customer with enough activity for the volume-gated rules to count fully.
+CONFIG = ColdStartConfig()
+# A customer with enough activity for the volume-gated rules to count fully, calling at a
+# steady rate: each decayed window holds what one call rate gives over 200 days.
 ACTIVE = replace(
     EMPTY,
     history_days=200.0,
@@ -28,7 +32,8 @@ ACTIVE = replace(
     calls_in_7d=7.0,
     calls_out_30d=40.0,
     calls_in_30d=30.0,
-    calls_out_90d=120.0,
+    calls_out_90d=107.1,
+    calls_in_90d=80.3,
     minutes_out_30d=200.0,
     distinct_contacts_30d=12.0,
     days_since_last_topup=5.0,
@@ -52,11 +57,24 @@ RISK_DIRECTIONS: dict[str, tuple[str, Any]] = {
     "dropped_call_share_30d": ("up", st.floats(0.0, 1.0)),
     "off_net_share_30d": ("up", st.floats(0.0, 1.0)),
     "distinct_contacts_30d": ("down", st.floats(0.0, 100.0)),
+    "calls_out_7d": ("down", st.floats(0.0, 100.0)),
+    "calls_in_7d": ("down", st.floats(0.0, 100.0)),
+    "calls_out_90d": ("up", st.floats(0.0, 1000.0)),
+    "calls_in_90d": ("up", st.floats(0.0, 1000.0)),
+}
+
+# The number of calls down ~80% over the previous 60 days, at a steady lower rate since.
+CALLS_FALLING: dict[str, Any] = {
+    "calls_out_7d": 2.8,
+    "calls_in_7d": 2.1,
+    "calls_out_30d": 12.0,
+    "calls_in_30d": 9.0,
 }
 
 # One clear example of each rule firing on the ACTIVE customer, with the code it reports.
 RULE_EXAMPLES: dict[ReasonCode, dict[str, Any]] = {
-    ReasonCode.USAGE_DECLINE: {"usage_trend": -0.7},
+    ReasonCode.USAGE_DECLINE: {"usage_trend": -0.7, **CALLS_FALLING},
+    ReasonCode.RECENT_CALLS_DROP: {"calls_out_7d": 1.0, "calls_in_7d": 0.5},
     ReasonCode.TOPUP_DECLINE: {"topup_trend": -0.62},
     ReasonCode.TOPUP_LAPSE: {"days_since_last_topup": 41.0, "usual_topup_gap_days": 9.0},
     ReasonCode.COMPLAINTS_NETWORK: {
@@ -95,11 +113,96 @@ class TestMonotonicity:
         assert score.reasons[0].code == code
 
 
+class TestUsageDecline:
+    def test_minutes_falling_while_calls_hold_is_no_decline(self) -> None:
+        """Fewer minutes at the same number of calls (a few long calls fewer) does not fire."""
+        assert ReasonCode.USAGE_DECLINE not in rule_strengths(replace(ACTIVE, usage_trend=-0.7), CONFIG)
+
+    def test_calls_falling_while_minutes_hold_is_no_decline(self) -> None:
+        """Fewer calls at the same minutes does not fire either: both measures must fall."""
+        assert ReasonCode.USAGE_DECLINE not in rule_strengths(replace(ACTIVE, **CALLS_FALLING), CONFIG)
+
+    def test_the_smaller_fall_sets_the_strength(self) -> None:
+        """Calls down ~80%, minutes down 25%: the strength is the minutes' (0.5 at -0.25)."""
+        strengths = rule_strengths(replace(ACTIVE, usage_trend=-0.25, **CALLS_FALLING), CONFIG)
+        assert strengths[ReasonCode.USAGE_DECLINE] == pytest.approx(0.5)
+
+    def test_without_calls_on_record_the_minutes_speak_alone(self) -> None:
+        """No call in 90 days gives no calls trend: the minutes' trend alone, as before."""
+        assert rule_strengths(replace(EMPTY, usage_trend=-0.25), CONFIG) == {ReasonCode.USAGE_DECLINE: 0.5}
+
+
+class TestRecentCallsDrop:
+    def test_a_customer_gone_quiet_this_week_fires_at_full_strength(self) -> None:
+        """Calls at a tenth of the 30-day rate, ~16 calls a week before: full strength, yellow alone."""
+        features = replace(ACTIVE, **RULE_EXAMPLES[ReasonCode.RECENT_CALLS_DROP])
+        assert rule_strengths(features, CONFIG)[ReasonCode.RECENT_CALLS_DROP] == 1.0
+        assert RULES.score(features).value == pytest.approx(0.5)
+
+    def test_a_steady_customer_does_not_fire(self) -> None:
+        """The last week at the 30-day rate is no signal."""
+        assert ReasonCode.RECENT_CALLS_DROP not in rule_strengths(ACTIVE, CONFIG)
+
+    def test_a_small_dip_does_not_fire(self) -> None:
+        """A week at 75% of the usual rate (a seasonal dip reads ~80%) is no signal."""
+        features = replace(ACTIVE, calls_out_7d=9.3 * 0.75, calls_in_7d=7.0 * 0.75)
+        assert ReasonCode.RECENT_CALLS_DROP not in rule_strengths(features, CONFIG)
+
+    def test_a_new_customer_does_not_fire(self) -> None:
+        """Under 30 days of history the windows are still filling: no signal however quiet."""
+        features = replace(ACTIVE, history_days=20.0, calls_out_7d=0.0, calls_in_7d=0.0)
+        assert ReasonCode.RECENT_CALLS_DROP not in rule_strengths(features, CONFIG)
+
+    def test_a_light_user_counts_in_proportion_to_the_calls_expected(self) -> None:
+        """Silent for a week after ~3.5 calls a week: a quarter of the strength of a heavy user's silence."""
+        light = replace(
+            ACTIVE,
+            calls_out_7d=0.0,
+            calls_in_7d=0.0,
+            calls_out_30d=10.0,
+            calls_in_30d=5.0,
+            calls_out_90d=40.0,
+        )
+        strength = rule_strengths(light, CONFIG)[ReasonCode.RECENT_CALLS_DROP]
+        assert strength == pytest.approx(7 * 15.0 / exposure_days(30.0, 200.0) / 14.0)
+        assert strength < 0.3
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        recent=st.floats(0.0, 1.5),
+        weekly=st.floats(0.0, 60.0),
+        history=st.floats(0.0, 400.0),
+    )
+    def test_strength_stays_within_0_and_1_and_falls_as_calls_recover(
+        self, recent: float, weekly: float, history: float
+    ) -> None:
+        """For any rate, volume and history: 0..1, and more calls last week never raise it."""
+        exposure7, exposure30 = exposure_days(7.0, history), exposure_days(30.0, history)
+        calls_30d = weekly / 7.0 * exposure30
+        strengths = []
+        for share in (recent, recent + 0.1):
+            calls_7d = share * weekly / 7.0 * exposure7
+            features = replace(
+                ACTIVE,
+                history_days=history,
+                calls_out_7d=calls_7d,
+                calls_in_7d=0.0,
+                calls_out_30d=calls_30d,
+                calls_in_30d=0.0,
+            )
+            strengths.append(rule_strengths(features, CONFIG).get(ReasonCode.RECENT_CALLS_DROP, 0.0))
+        assert 0.0 <= strengths[1] <= strengths[0] <= 1.0
+
+
 class TestReasonTexts:
     @pytest.mark.parametrize(
         ("code", "text"),
         [
-            (ReasonCode.USAGE_DECLINE, "call minutes down 70% vs the previous 60 days"),
+            (ReasonCode.USAGE_DECLINE, "call minutes down 70% and calls down 79% vs the previous 60 days"),
+            (
+                ReasonCode.RECENT_CALLS_DROP,
+                "calls in the last 7 days at 9% of the 30-day rate (usually 16 a week)",
+            ),
             (ReasonCode.TOPUP_DECLINE, "top-ups down 62% vs the previous 60 days"),
             (ReasonCode.TOPUP_LAPSE, "no top-up for 41 days, usual gap 9"),
             (
@@ -146,6 +249,7 @@ class TestScores:
         leaver = replace(
             ACTIVE,
             usage_trend=-0.6,
+            **CALLS_FALLING,
             topup_trend=-0.6,
             days_since_last_topup=41.0,
             usual_topup_gap_days=9.0,
@@ -167,7 +271,7 @@ class TestScores:
     def test_rules_say_they_are_the_source(self) -> None:
         """Rule scores carry the cold-start source and the rules version."""
         score = RULES.score(ACTIVE)
-        assert (score.source, score.model_version) == (ScoreSource.COLD_START_RULES, "rules-1")
+        assert (score.source, score.model_version) == (ScoreSource.COLD_START_RULES, "rules-2")
 
 
 @pytest.mark.slow

@@ -142,7 +142,7 @@ class TestVersionScorer:
         scorer = VersionScorer(ColdStartRules(), model, 0.0, "river-logreg-2026-01-01-n80")
         leaver = replace(EMPTY, usage_trend=-0.8)
         assert scorer.score(leaver) == ColdStartRules().score(leaver)
-        assert scorer.model_version == "rules-1"
+        assert scorer.model_version == "rules-2"
 
     def test_the_model_alone_after_the_hand_over(self) -> None:
         """Model weight 1: the model's value, labelled with the checkpoint's version."""
@@ -166,6 +166,25 @@ class TestVersionScorer:
         expected = 0.75 * ColdStartRules().score(leaver).value + 0.25 * model.score(leaver).value
         assert score.source == ScoreSource.BLEND
         assert score.value == pytest.approx(expected)
+
+    def test_blend_led_by_a_model_without_reasons_gives_the_rules_reasons(self) -> None:
+        """Half-way through the hand-over the model leads the reasons; seeing none, the rules' explain."""
+        model = OnlineModel(small_warmup(5))
+        for features, churned in synthetic_examples(80, seed=3):
+            model.learn(features, churned)
+        gone_quiet = replace(
+            EMPTY,
+            history_days=300.0,
+            days_since_last_topup=2.0,
+            usual_topup_gap_days=10.0,
+            calls_out_30d=60.0,
+            calls_out_90d=160.0,
+        )
+        assert not model.score(gone_quiet).reasons
+        rules = ColdStartRules().score(gone_quiet)
+        assert rules.reasons[0].code == ReasonCode.RECENT_CALLS_DROP
+        blended = VersionScorer(ColdStartRules(), model, 0.5, "v80").score(gone_quiet)
+        assert tuple(blended.reasons) == tuple(rules.reasons)
 
     def test_snapshot_keeps_both_opinions(self) -> None:
         """A snapshot records the model's and the rules' scores whoever is in charge."""

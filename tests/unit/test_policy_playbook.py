@@ -33,6 +33,7 @@ class TestLookups:
             ("complaints_price", ValueTier.MEDIUM, "tariff_review", "phone"),
             ("complaints_billing", ValueTier.MEDIUM, "tariff_review", "phone"),
             ("usage_decline", ValueTier.MEDIUM, "retention_bundle", "phone"),
+            ("recent_calls_drop", ValueTier.MEDIUM, "retention_bundle", "phone"),
             ("topup_lapse", ValueTier.MEDIUM, "reactivation_bonus", "sms"),
             ("complaints_network", ValueTier.KEY, "vip_network_care", "account_manager"),
             ("complaints_price", ValueTier.HIGH, "vip_tariff_review", "account_manager"),
