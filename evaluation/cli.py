@@ -288,6 +288,12 @@ def _summary_rows(report: EvaluationReport) -> Iterator[tuple[str, str]]:
     )
     yield "churners alerted only earlier than that", f"{report.churners_alerted_early_only:,}"
     yield "lead time p25 / median / p75 (days)", _lead(report.lead_days)
+    yield (
+        "churners warned at least "
+        + " / ".join(f"{lead.days:g}" for lead in report.recall_by_lead)
+        + " d ahead",
+        " / ".join(_pct(lead.recall) for lead in report.recall_by_lead),
+    )
     yield "trajectory elapsed at warning (median)", _pct(report.trajectory_elapsed_at_warning)
     yield "precision per customer (first alert)", _precisions(report.precision)
     yield "precision per alert", _precisions(report.alert_precision)

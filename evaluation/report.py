@@ -298,6 +298,11 @@ def _summary(inputs: ReportInputs) -> list[str]:
         f"| churners warned at most {w.recall_horizon_days:g} days ahead | "
         f"{w.churners_warned:,} ({_pct(w.recall)}) |",
         f"| median warning lead time | {_num(w.lead_days.median, 1)} days |",
+        "| churners warned at least "
+        + " / ".join(f"{lead.days:g}" for lead in w.recall_by_lead)
+        + " days ahead | "
+        + " / ".join(_pct(lead.recall) for lead in w.recall_by_lead)
+        + " |",
         f"| alerted customers who then churned | {precision} |",
         f"| alerts to customers already gone (must be 0) | {w.alerts_while_churned:,} |",
     ]

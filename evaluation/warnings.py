@@ -46,6 +46,8 @@ class EvaluationConfig(BaseModel):
     recall_horizon_days: Annotated[float, Field(gt=0)] = 60.0
     """An alert earlier than this before churn is not a warning of that churn."""
     precision_horizons_days: tuple[float, ...] = (30.0, 60.0)
+    lead_targets_days: tuple[float, ...] = (7.0, 14.0, 30.0)
+    """Recall is also reported for warnings at least this many days ahead of churn."""
     decoy_grace_days: Annotated[float, Field(ge=0)] = 7.0
     """An alert up to this long after a decoy window ends still counts as caused by it."""
 
@@ -219,6 +221,16 @@ class Precision(BaseModel):
     precision: float | None
 
 
+class LeadRecall(BaseModel):
+    """Churners whose earliest warning came at least ``days`` before they left."""
+
+    model_config = ConfigDict(frozen=True)
+
+    days: float
+    warned: int
+    recall: float | None
+
+
 class GroupRecall(BaseModel):
     """Recall and lead time for a group of churners (a segment, a signal, silent churners)."""
 
@@ -264,6 +276,8 @@ class EvaluationReport(BaseModel):
     churners_alerted_early_only: int
     """Churners whose only pre-churn alerts came earlier than the recall horizon."""
     lead_days: LeadTimeDays
+    recall_by_lead: list[LeadRecall]
+    """Recall counting only warnings at least 7, 14, 30 days ahead (``lead_targets_days``)."""
     trajectory_elapsed_at_warning: float | None
     """Median share of the churn trajectory gone by at the first warning (0 = at its start)."""
     precision: list[Precision]
@@ -422,6 +436,8 @@ def evaluate(
     >>> report = evaluate(rows, marks, history_end=t0 + timedelta(days=120))
     >>> report.recall, report.lead_days.median, [p.precision for p in report.precision]
     (1.0, 10.0, [0.5, 0.5])
+    >>> [(lead.days, lead.recall) for lead in report.recall_by_lead]
+    [(7.0, 1.0), (14.0, 0.0), (30.0, 0.0)]
     """
     config = config or EvaluationConfig()
     rows = list(truth)
@@ -460,6 +476,15 @@ def evaluate(
         and c.truth.churn_time > c.truth.trajectory_start
         and (warning := _warning(c, horizon)) is not None
     ]
+    leads = [
+        _days(c.truth.churn_time - warning)
+        for c in churners
+        if c.truth.churn_time is not None and (warning := _warning(c, horizon)) is not None
+    ]
+    by_lead = [
+        LeadRecall(days=days, warned=sum(lead >= days for lead in leads), recall=None)
+        for days in config.lead_targets_days
+    ]
     every_alert = [(t, c.truth.churn_time) for c in customers for t in c.alert_times]
     by_segment: dict[str, list[_Customer]] = defaultdict(list)
     for customer in customers:
@@ -480,6 +505,9 @@ def evaluate(
         recall_horizon_days=config.recall_horizon_days,
         churners_alerted_early_only=early_only,
         lead_days=overall.lead_days,
+        recall_by_lead=[
+            lead.model_copy(update={"recall": _share(lead.warned, len(churners))}) for lead in by_lead
+        ],
         trajectory_elapsed_at_warning=quantile(elapsed, 0.5),
         precision=overall.precision,
         alert_precision=[_precision(every_alert, h, history_end) for h in config.precision_horizons_days],

@@ -113,6 +113,19 @@ class TestRecallAndLeadTime:
         lead = evaluate(rows, alerts, history_end=END).lead_days
         assert (lead.p25, lead.median, lead.p75) == (4.0, 6.0, 8.0)
 
+    def test_recall_by_lead_counts_only_warnings_far_enough_ahead(self) -> None:
+        """Of five churners, warned 5, 10, 20 and 40 days ahead and one not at all: 3 of 5 at
+        least 7 days ahead, 2 at least 14, 1 at least 30 (the earliest warning decides)."""
+        rows = [churner(f"C{i}", 90) for i in range(5)]
+        alerts = [alert(f"C{i}", 90 - lead) for i, lead in enumerate((5, 10, 20, 40))]
+        alerts.append(alert("C0", 89))  # a later alert does not shorten C0's lead
+        by_lead = evaluate(rows, alerts, history_end=END).recall_by_lead
+        assert [(lead.days, lead.warned, lead.recall) for lead in by_lead] == [
+            (7.0, 3, 0.6),
+            (14.0, 2, 0.4),
+            (30.0, 1, 0.2),
+        ]
+
     def test_green_alerts_are_not_warnings(self) -> None:
         """Only yellow and red alerts count."""
         report = evaluate([churner("C1", 50)], [alert("C1", 40, Zone.GREEN)], history_end=END)
