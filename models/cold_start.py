@@ -21,7 +21,7 @@ from models.reasons import (
     dominant_code_of,
     finite,
     ranked_reasons,
-    reason,
+    reasons_of,
     recent_calls_ratio,
     weekly_calls_30d,
 )
@@ -242,7 +242,7 @@ class ColdStartRules:
         value = sigmoid(config.rules.bias + sum(contribution for _, contribution in contributions))
         kept = [item for item in contributions if item[1] >= config.min_reason_weight]
         kept.sort(key=lambda item: -item[1])  # stable, as ranked_reasons orders them
-        reasons = [reason(code, contribution, features) for code, contribution in kept[: config.max_reasons]]
+        reasons = reasons_of(kept[: config.max_reasons], features)
         return Score(
             value=value,
             reasons=ranked_reasons(features, reasons, config.max_reasons),

@@ -120,7 +120,10 @@ def describe(code: ReasonCode, features: FeatureVector) -> str:
     ...                                           usual_topup_gap_days=9.0))
     'no top-up for 41 days, usual gap 9'
     """
-    text = _DESCRIBERS[code](features)
+    return _clipped(_DESCRIBERS[code](features))
+
+
+def _clipped(text: str) -> str:
     return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"
 
 
@@ -266,18 +269,50 @@ def _usage(features: FeatureVector) -> str:
     ...                calls_out_90d=75.0, usage_trend=-0.6))
     'call minutes down 60% and calls down 58% vs the previous 60 days'
     """
+    text = _usage_trends(features)
+    recent = recent_calls_ratio(features)
+    if recent < RECENT_CALLS_DROP_RATIO:
+        return f"recent calls at {_percent(recent)} of the 30-day rate; {text}"
+    return text
+
+
+def _usage_trends(features: FeatureVector) -> str:
+    """Minutes' and calls' trends over the previous 60 days, without the recent calls."""
     calls = calls_trend(features)
     if calls is None:
         text = _trend("call minutes", features.usage_trend)
     else:
         minutes = _change(features.usage_trend)
         text = f"call minutes {minutes} and calls {_change(calls)} vs the previous 60 days"
-    recent = recent_calls_ratio(features)
-    if recent < RECENT_CALLS_DROP_RATIO:
-        return f"recent calls at {_percent(recent)} of the 30-day rate; {text}"
     if finite(features.usage_trend) <= -0.005:
         return text
     return f"{text}, {_count(features.minutes_out_30d)} outgoing minutes in the last 30 days"
+
+
+def reasons_of(weighted: Iterable[tuple[ReasonCode, float]], features: FeatureVector) -> list[Reason]:
+    """Reasons with their standard texts, each fact said once: beside a recent-calls drop
+    (which states the last week's calls) a usage decline gives its 60-day trends only.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = replace(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)), history_days=200.0,
+    ...             calls_out_30d=30.0, usage_trend=-0.2)
+    >>> both = [(ReasonCode.RECENT_CALLS_DROP, 2.0), (ReasonCode.USAGE_DECLINE, 1.0)]
+    >>> for r in reasons_of(both, v):
+    ...     print(r.text)
+    calls in the last 7 days at 0% of the 30-day rate (usually 7 a week)
+    call minutes down 20% vs the previous 60 days
+    >>> print(reasons_of(both[1:], v)[0].text)
+    recent calls at 0% of the 30-day rate; call minutes down 20% vs the previous 60 days
+    """
+    pairs = list(weighted)
+    said_recent = any(code is ReasonCode.RECENT_CALLS_DROP for code, _ in pairs)
+    return [
+        Reason(code=code.value, text=_clipped(_usage_trends(features)), weight=weight)
+        if said_recent and code is ReasonCode.USAGE_DECLINE
+        else reason(code, weight, features)
+        for code, weight in pairs
+    ]
 
 
 def _recent_calls(features: FeatureVector) -> str:

@@ -256,6 +256,18 @@ class TestScores:
         )
         assert RULES.score(leaver).value > 0.7
 
+    def test_a_recent_drop_is_said_once_when_usage_declines_too(self) -> None:
+        """Calls fell over 60 days and nearly stopped this week: both rules fire, the recent-calls
+        reason states the week, the usage reason its trends only (no second "recent calls")."""
+        features = replace(
+            ACTIVE, usage_trend=-0.7, **{**CALLS_FALLING, "calls_out_7d": 0.3, "calls_in_7d": 0.2}
+        )
+        reasons = {r.code: r.text for r in RULES.score(features).reasons}
+        assert set(reasons) >= {ReasonCode.RECENT_CALLS_DROP.value, ReasonCode.USAGE_DECLINE.value}
+        assert reasons[ReasonCode.RECENT_CALLS_DROP.value].startswith("calls in the last 7 days at")
+        assert "recent calls" not in reasons[ReasonCode.USAGE_DECLINE.value]
+        assert "call minutes down" in reasons[ReasonCode.USAGE_DECLINE.value]
+
     def test_reasons_are_capped_at_max_reasons(self) -> None:
         """No more than max_reasons reasons are reported, however many rules fire."""
         everything: dict[str, Any] = {}
