@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import pyarrow.parquet as pq
 import typer
@@ -76,6 +76,7 @@ _ONE_DAY = timedelta(days=1)
 
 
 _Record = TypeVar("_Record")
+_Read = TypeVar("_Read")
 
 
 @dataclass
@@ -697,39 +698,44 @@ def _report_invalid(kind: str, invalid: list[str], console: Console) -> None:
         console.print(f"[yellow]{len(invalid):,} invalid {kind} record(s) skipped[/yellow]")
 
 
+def _file_or_topic(
+    path: Path | None,
+    read_file: Callable[[Path], _Read],
+    read_topic: Callable[[], Coroutine[Any, Any, _Read]] | None,
+    missing: str,
+    console: Console,
+) -> _Read | None:
+    """The records from the file, else from the topic (``read_topic``: None without a broker);
+    None, said on the console after ``missing``, when the topic cannot be read, so the other
+    tables still print."""
+    if path is not None:
+        return read_file(path)
+    if read_topic is None:
+        return None
+    try:
+        return asyncio.run(read_topic())
+    except EvaluationInputError as error:
+        console.print(f"[yellow]{missing}:[/yellow] {error}")
+        return None
+
+
 def _read_predictions(
     path: Path | None, bootstrap: str | None, topic: str, timeout_s: float, console: Console
 ) -> PredictionRead | None:
-    """The snapshots from the file, else from the topic; None (said on the console) when the
-    topic cannot be read, so the warning tables still print."""
-    if path is not None:
-        return read_predictions_file(path)
-    if bootstrap is None:
-        return None
-    try:
-        return asyncio.run(read_predictions_topic(bootstrap, topic, timeout_s))
-    except EvaluationInputError as error:
-        console.print(f"[yellow]no score ranking:[/yellow] {error}")
-        return None
+    """The snapshots, for the score ranking."""
+    read_topic = None if bootstrap is None else lambda: read_predictions_topic(bootstrap, topic, timeout_s)
+    return _file_or_topic(path, read_predictions_file, read_topic, "no score ranking", console)
 
 
 def _read_training(
     path: Path | None, bootstrap: str | None, topic: str, timeout_s: float, console: Console
 ) -> TrainingRead | None:
-    """The training records from the file, else from the topic; None (said on the console) when
-    the topic cannot be read or scikit-learn is missing, so everything else still prints."""
-    if path is not None:
-        return read_training_file(path)
-    if bootstrap is None:
-        return None
-    if not yardstick_available():
+    """The training records, for the yardstick; from the topic only with scikit-learn there."""
+    if path is None and bootstrap is not None and not yardstick_available():
         console.print(f"[yellow]no yardstick:[/yellow] {_MISSING_SCIKIT_LEARN}")
         return None
-    try:
-        return asyncio.run(read_training_topic(bootstrap, topic, timeout_s))
-    except EvaluationInputError as error:
-        console.print(f"[yellow]no yardstick:[/yellow] {error}")
-        return None
+    read_topic = None if bootstrap is None else lambda: read_training_topic(bootstrap, topic, timeout_s)
+    return _file_or_topic(path, read_training_file, read_topic, "no yardstick", console)
 
 
 def report(
