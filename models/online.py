@@ -179,9 +179,10 @@ class OnlineModel:
         self.pipeline.learn_one(inputs, churned, w=weight)
         self.labels_learned[churned] += 1
 
-    def probability(self, features: FeatureVector) -> float:
-        """The score's value alone, without reasons (a shadow score needs no explanation)."""
-        return self.probability_of_inputs(model_inputs(features))
+    def probability(self, features: FeatureVector, inputs: Mapping[str, float] | None = None) -> float:
+        """The score's value alone, without reasons (a shadow score needs no explanation);
+        ``inputs``: ``model_inputs(features)`` when the caller has them already."""
+        return self.probability_of_inputs(model_inputs(features) if inputs is None else inputs)
 
     def probability_of_inputs(self, inputs: Mapping[str, float]) -> float:
         """``probability`` from model inputs as a training example carries them (the learner's
@@ -204,8 +205,11 @@ class OnlineModel:
                 logit += weights.get(name, 0.0) * float(clipped)
         return sigmoid(float(logreg.intercept) + logit)
 
-    def score(self, features: FeatureVector) -> Score:
-        contributions, intercept = self._contributions(features)
+    def score(self, features: FeatureVector, inputs: Mapping[str, float] | None = None) -> Score:
+        """``inputs``: ``model_inputs(features)`` when the caller has them already."""
+        contributions, intercept = self._contributions_of_inputs(
+            model_inputs(features) if inputs is None else inputs
+        )
         logit = 0.0
         for contribution in contributions.values():  # in input order, as probability adds them
             logit += contribution
@@ -217,15 +221,12 @@ class OnlineModel:
             model_version=self.model_version,
         )
 
-    def _contributions(self, features: FeatureVector) -> tuple[dict[str, float], float]:
-        """Per-feature log-odds contributions (weight * clipped scaled value), and intercept.
+    def _contributions_of_inputs(self, inputs: Mapping[str, float]) -> tuple[dict[str, float], float]:
+        """Per-input log-odds contributions (weight * clipped scaled value), and intercept.
 
-        Only features the scaler has seen take part, so scoring never adds entries to
+        Only inputs the scaler has seen take part, so scoring never adds entries to
         River's default dicts (scoring must leave the model byte-for-byte unchanged).
         """
-        return self._contributions_of_inputs(model_inputs(features))
-
-    def _contributions_of_inputs(self, inputs: Mapping[str, float]) -> tuple[dict[str, float], float]:
         # Steps are applied one by one: Pipeline.transform_one caches an execution plan
         # on first use, and River's StandardScaler is untyped (Any at the library edge).
         scaler: Any = self.pipeline["scale"]

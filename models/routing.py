@@ -10,6 +10,7 @@ so every worker scoring with a version scores exactly alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from features.vector import FeatureVector
@@ -66,12 +67,13 @@ class VersionScorer:
             return Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)
         return self._blend(self.rules.score(features), model)
 
-    def snapshot(self, features: FeatureVector) -> ScoredSnapshot:
-        """Both scorers' opinions, for a snapshot judged later on its label (shadow scoring)."""
+    def snapshot(self, features: FeatureVector, inputs: Mapping[str, float] | None = None) -> ScoredSnapshot:
+        """Both scorers' opinions, for a snapshot judged later on its label (shadow scoring);
+        ``inputs``: the model inputs of ``features`` when the caller has them already."""
         rules = self.rules.score(features)
         if self.model_weight == 0.0:
-            return ScoredSnapshot(rules, self.model.probability(features), rules.value)
-        probability = self.model.score(features)
+            return ScoredSnapshot(rules, self.model.probability(features, inputs), rules.value)
+        probability = self.model.score(features, inputs)
         model = self._on_risk_scale(probability)
         if self.model_weight == 1.0:
             used = Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)

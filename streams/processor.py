@@ -19,7 +19,7 @@ from features.aging import aged
 from features.store import FeatureStore, PositionedEvent
 from features.vector import FeatureVector
 from models.labels import PendingSnapshot, snapshot_id
-from models.online import stored_inputs
+from models.online import inputs_from_stored, stored_inputs
 from models.routing import VersionScorer
 from models.scorer import Score
 from policy.alert_state import AlertState
@@ -212,7 +212,8 @@ class TickProcessor:
             vector = aged(vectors[customer_id], as_of)
             if vector.churned:
                 continue
-            scored = scorer.snapshot(vector)
+            stored = stored_inputs(vector)
+            scored = scorer.snapshot(vector, inputs_from_stored(stored))
             score = scored.used
             silent_days = silent_for[customer_id]
             outcome.snapshots.append(prediction(vector, score, day, silent_days))
@@ -222,7 +223,7 @@ class TickProcessor:
                         customer_id=customer_id,
                         day=day,
                         silent_days=silent_days,
-                        inputs=stored_inputs(vector),
+                        inputs=stored,
                         score=score.value,
                         score_source=score.source,
                         model_score=scored.model_score,
