@@ -57,6 +57,7 @@ class Worker:
     coordinator: IngestCoordinator[InputToken]
     redis: RedisClient
     input_reader: InputReader
+    training_reader: TrainingReader
 
 
 def utc_now() -> datetime:
@@ -213,7 +214,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         metrics,
         utc_now,
     )
-    return Worker(app, topics, metrics, coordinator, redis, input_reader)
+    return Worker(app, topics, metrics, coordinator, redis, input_reader, reader)
 
 
 READY_PING_TIMEOUT_S = 0.5

@@ -215,8 +215,8 @@ class BenchRun:
         profiled with py-spy, and the share of its samples in each of the learning path's parts.
 
         A share ``s`` of the worker's CPU costs ``s / (1 - s)`` more per event than the same
-        pipeline without it. Learning that is still running when the last record is handled is
-        not sampled, so the share is a lower bound.
+        pipeline without it. The learner trails the input, so the profile runs on until it has
+        handled every training record written by the time the last input was handled.
         """
         config = self.config
         topics = topic_set(self.run_id, "ln", config.partitions)
@@ -232,7 +232,13 @@ class BenchRun:
         )
         path = self.profile_dir / "learning.txt"
         outcome = await self._worker(
-            "pipeline", "learning", topics, produced.events, prefix=f"bench{self.run_id}l", profile_path=path
+            "pipeline",
+            "learning",
+            topics,
+            produced.events,
+            prefix=f"bench{self.run_id}l",
+            profile_path=path,
+            wait_for_learner=True,
         )
         stacks = parse_collapsed(path.with_suffix(".collapsed").read_text())
         shares = concern_shares(stacks, LEARNING_CONCERNS)
@@ -333,6 +339,7 @@ class BenchRun:
         prefix: str | None = None,
         profile_path: Path | None = None,
         record_processed_times: bool = False,
+        wait_for_learner: bool = False,
         while_running: Callable[[], Any] | None = None,
         policy: Any = None,
         timeout_s: float | None = None,
@@ -367,6 +374,7 @@ class BenchRun:
             ready_path=run_dir / "ready",
             profile_path=profile_path,
             record_processed_times=record_processed_times,
+            wait_for_learner=wait_for_learner,
             timeout_s=timeout_s or self.config.worker_timeout_s,
         )
         return await run_worker_process(spec, run_dir, while_running)

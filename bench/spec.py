@@ -30,6 +30,9 @@ class RunSpec(BaseModel):
     ready_path: Path
     profile_path: Path | None = None
     record_processed_times: bool = False
+    # also wait until the learner has handled every training record written by then: the
+    # learning path's share is measured over its whole work, not cut off at the last input
+    wait_for_learner: bool = False
     timeout_s: float = 180.0
 
     def worker_settings(self) -> Settings:

@@ -102,6 +102,7 @@ def main(spec_path: Path) -> None:
             spec,
             PipelineProgress(worker, spec.record_processed_times),
             lambda: bool(reader.assignment()) and not reader.rebalancing,
+            worker.training_reader.caught_up if spec.wait_for_learner else None,
         )
     app.task(watch)
     faust.Worker(app, loglevel=settings.worker.log_level, quiet=True, loop=loop).execute_from_commandline()
@@ -133,7 +134,10 @@ def _watch_noop(app: faust.App, spec: RunSpec, counter: NoopCounter) -> Callable
 
 
 def _watch_pipeline(
-    spec: RunSpec, progress: PipelineProgress, assigned: Callable[[], bool]
+    spec: RunSpec,
+    progress: PipelineProgress,
+    assigned: Callable[[], bool],
+    learner_caught_up: Callable[[], bool] | None = None,
 ) -> Callable[[], Any]:
     async def watch() -> None:
         def started() -> bool:
@@ -145,6 +149,8 @@ def _watch_pipeline(
         await _wait_until(
             lambda: progress.handled >= spec.expected_events, spec.timeout_s, lambda: progress.handled
         )
+        if learner_caught_up is not None:
+            await _wait_until(learner_caught_up, spec.timeout_s, lambda: progress.handled)
         last_s, last_wall_s = time.perf_counter(), time.time()
         handled = progress.handled
         outcome = RunOutcome(

@@ -69,6 +69,7 @@ class TrainingReader:
         self._kafka = kafka
         self._consumer: AIOKafkaConsumer | None = None
         self._committed: dict[int, int] = {}
+        self._handled_next: dict[int, int] = {}  # partition -> offset after the last record handled
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
         consumer = group_consumer(self._bootstrap, self._group, self._kafka)
@@ -85,10 +86,24 @@ class TrainingReader:
                 ]
                 if records:
                     await self.loop.handle(records)
+                    for record in records:
+                        self._handled_next[record.partition] = record.offset + 1
                     await self.commit()
         finally:
             self._consumer = None
             await consumer.stop()
+
+    def caught_up(self) -> bool:
+        """Whether every record the broker had at the last fetch has been handled (learned or
+        held for a day not complete yet): what a measurement waits for before it stops."""
+        consumer = self._consumer
+        if consumer is None or not consumer.assignment():
+            return False
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None or self._handled_next.get(tp.partition, 0) < highwater:
+                return False
+        return True
 
     async def commit(self) -> None:
         """Commit what the learner has checkpointed (nothing else, and nothing twice)."""
