@@ -67,15 +67,31 @@ def kept_day(customer_id: str, day: int, silent_days: int, every_days: int) -> b
     return (day + stagger) % every_days == 0
 
 
+_FEATURE_FORMAT = f".{FEATURE_DIGITS}g"
+_EXACT_INTEGER_BELOW = 10.0**FEATURE_DIGITS
+
+
+def significant(value: float) -> float:
+    """``value`` rounded to ``FEATURE_DIGITS`` significant digits, as ``float(f"{value:.6g}")``.
+
+    Whole numbers of at most that many digits (counts) are already exact and skip the
+    formatting, which is most of a snapshot's building cost; the spec is built once.
+
+    >>> significant(28.859412), significant(17.0), significant(1234567.0), significant(-0.000123456789)
+    (28.8594, 17.0, 1234570.0, -0.000123457)
+    """
+    if value.is_integer() and -_EXACT_INTEGER_BELOW < value < _EXACT_INTEGER_BELOW:
+        return value
+    return float(format(value, _FEATURE_FORMAT))
+
+
 def prediction(vector: FeatureVector, score: Score, day: int, silent_days: int) -> Prediction:
     """The snapshot record: non-zero features rounded to 6 significant digits (smaller records)."""
     return Prediction(
         snapshot_id=snapshot_id(vector.customer_id, day),
         customer_id=vector.customer_id,
         event_time=vector.as_of,
-        features={
-            name: float(f"{value:.{FEATURE_DIGITS}g}") for name, value in vector.numeric().items() if value
-        },
+        features={name: significant(value) for name, value in vector.numeric().items() if value},
         score=score.value,
         model_version=score.model_version,
         score_source=score.source,
