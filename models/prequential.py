@@ -254,26 +254,22 @@ class PrequentialMetrics:
         window = self.window
         if window is None:
             return
-        if self._recent_count < window:
-            at = self._recent_count
-            self._recent_count += 1
-            old = None
-        else:
-            at = self._recent_head
-            self._recent_head = at + 1 if at + 1 < window else 0
-            old = (
-                self._recent_keys[at],
-                self._recent_labels[at],
-                self._recent_weights[at],
-                self._recent_losses[at],
-            )
-        self._recent_keys[at] = key
-        self._recent_labels[at] = label
-        self._recent_weights[at] = weight
-        self._recent_losses[at] = loss
-        if old is not None:
-            old_key, old_label, old_weight, old_loss = old
-            self._add(old_key, bool(old_label), -old_weight, -old_loss, -1)
+        keys, labels, weights, losses = (
+            self._recent_keys,
+            self._recent_labels,
+            self._recent_weights,
+            self._recent_losses,
+        )
+        at = self._recent_count
+        if at < window:  # filling up: nothing leaves
+            self._recent_count = at + 1
+            keys[at], labels[at], weights[at], losses[at] = key, label, weight, loss
+            return
+        at = self._recent_head  # the oldest example leaves for this one
+        self._recent_head = at + 1 if at + 1 < window else 0
+        old_key, old_label, old_weight, old_loss = keys[at], labels[at], weights[at], losses[at]
+        keys[at], labels[at], weights[at], losses[at] = key, label, weight, loss
+        self._add(old_key, old_label == 1, -old_weight, -old_loss, -1)
 
     def _add(self, key: int, label: bool, weight: float, loss: float, count: int) -> None:
         slot = self._slot_of.get(key)
@@ -505,8 +501,9 @@ def _average_precision(bins: _SortedBins, positive: float) -> float | None:
 def _deciles(bins: _SortedBins, weight: float, resolution: float) -> tuple[CalibrationBin, ...]:
     """Ten groups of equal weight, lowest scores first, a bin straddling a cut shared pro rata.
 
-    Bins that fall wholly inside a group are added a chunk at a time; only a bin that
-    fills a group or straddles a cut is taken one piece at a time.
+    Bins that fall wholly inside a group are added in one run, up to where the running
+    weight of all bins says the group ends (a little further, and further again if short);
+    only a bin that fills a group or straddles a cut is taken one piece at a time.
     """
     if weight <= 0:
         return ()
@@ -517,34 +514,37 @@ def _deciles(bins: _SortedBins, weight: float, resolution: float) -> tuple[Calib
     totals, positive = totals[held], bins.positive[held]
     shares = positive / totals
     scores = bins.keys[held] * resolution
-    score_weights = totals * scores
-    positive_weights = totals * shares
+    # what a whole bin adds to its group's weight, score weight and positive weight
+    whole_bins = np.column_stack((totals, totals * scores, totals * shares))
     count = len(totals)
     groups: list[CalibrationBin] = []
     group_weight = group_score = group_positive = 0.0
     index = 0  # the bin being placed
     remaining: float | None = None  # what is left of it once it was cut
-    chunk = 256
+    ends = (np.searchsorted(np.cumsum(totals), capacity * np.arange(1, DECILES)) + 2).tolist()
     while True:
         last = len(groups) == DECILES - 1
         if remaining is None:
             # whole bins that leave the group short of full, as many as there are
+            beyond = 0
             while index < count:
-                end = min(count, index + chunk)
-                filled = np.cumsum(np.concatenate(([group_weight], totals[index:end])))
+                end = count if last else min(count, max(ends[len(groups)], index + 1) + beyond)
+                sums = np.cumsum(
+                    np.concatenate(([[group_weight, group_score, group_positive]], whole_bins[index:end])),
+                    axis=0,
+                )
+                filled = sums[:, 0]
                 if last:
                     fits = end - index
                 else:
                     whole = (totals[index:end] < capacity - filled[:-1]) & (filled[1:] < full)
                     fits = end - index if whole.all() else int(np.argmin(whole))
                 if fits:
-                    group_weight = float(filled[fits])
-                    group_score = _running_sum(group_score, score_weights[index : index + fits])
-                    group_positive = _running_sum(group_positive, positive_weights[index : index + fits])
+                    group_weight, group_score, group_positive = sums[fits].tolist()
                     index += fits
                 if index < end:
                     break
-                chunk *= 2
+                beyond = 2 * beyond + 16
             if index == count:
                 break
             remaining = float(totals[index])
