@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import pickle
 import random
+from array import array
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+from sortedcontainers import SortedDict
 
 from models.errors import InvalidMetricsArgumentError, InvalidScoreError
-from models.prequential import MetricsSnapshot, PrequentialMetrics
+from models.prequential import (
+    DECILES,
+    DEFAULT_RESOLUTION,
+    CalibrationBin,
+    MetricsSnapshot,
+    PrequentialMetrics,
+    _CompensatedSum,
+    example_loss,
+)
 
 Example = tuple[float, bool, float]
 
@@ -193,19 +209,6 @@ class TestState:
             restored.update(score, label, weight)
         assert restored.snapshot() == uninterrupted.snapshot()
 
-    def test_metrics_pickled_as_attributes_still_load(self) -> None:
-        """A learner state saved before the flat pickled form (the attributes themselves) loads
-        and continues like an uninterrupted object."""
-        rng = random.Random(3)
-        examples = [(rng.random(), rng.random() < 0.1, rng.uniform(0.5, 2.0)) for _ in range(400)]
-        uninterrupted = fed(examples, window=150)
-        saved = fed(examples[:250], window=150)
-        restored = PrequentialMetrics.__new__(PrequentialMetrics)
-        restored.__setstate__(dict(saved.__dict__))
-        for score, label, weight in examples[250:]:
-            restored.update(score, label, weight)
-        assert restored.snapshot() == uninterrupted.snapshot()
-
     def test_snapshot_survives_a_json_round_trip(self) -> None:
         """to_dict gives plain JSON; from_dict of the parsed JSON is the same snapshot."""
         snap = fed([(0.1, False, 1.0), (0.7, True, 2.0), (0.4, False, 1.0)]).snapshot()
@@ -245,3 +248,378 @@ class TestInputs:
         """window=0 is a configuration mistake, not an empty window."""
         with pytest.raises(InvalidMetricsArgumentError, match="window"):
             PrequentialMetrics(window=0)
+
+
+# The implementation before the slots and the window ring (models/prequential.py at 7d22a6c):
+# a sorted dict of bin objects and a deque of tuples. Every result of the current one must
+# equal its, float for float.
+
+
+@dataclass(slots=True)
+class _ReferenceBin:
+    """The examples at one quantised score."""
+
+    positive_count: int = 0
+    negative_count: int = 0
+    positive: float = 0.0
+    negative: float = 0.0
+
+
+@dataclass(slots=True)
+class _ReferenceDecile:
+    weight: float = 0.0
+    score_weight: float = 0.0
+    positive: float = 0.0
+
+
+class ReferencePrequentialMetrics:
+    """ROC AUC, PR AUC, log loss, top-decile lift and calibration of a stream of scored labels.
+
+    ``window=None`` counts every example since creation; ``window=N`` only the last N,
+    which is what a challenger and a champion are compared on. Pickle it to checkpoint it.
+
+    """
+
+    def __init__(self, window: int | None = None, resolution: float = DEFAULT_RESOLUTION) -> None:
+        if window is not None and window < 1:
+            raise InvalidMetricsArgumentError("window", window, "must be at least 1 example, or None")
+        if not (math.isfinite(resolution) and 0.0 < resolution <= 0.1):
+            raise InvalidMetricsArgumentError("resolution", resolution, "must be within (0, 0.1]")
+        self.window = window
+        self.resolution = resolution
+        self._bins: Any = SortedDict()  # int key -> _ReferenceBin; sortedcontainers is untyped
+        self._recent: deque[tuple[int, bool, float, float]] = deque()  # key, label, weight, loss
+        self._examples = 0
+        self._weighted_loss = _CompensatedSum()
+
+    @property
+    def examples(self) -> int:
+        """Examples counted now (at most ``window``)."""
+        return self._examples
+
+    @property
+    def distinct_scores(self) -> int:
+        """Quantised scores held: what memory grows with."""
+        return len(self._bins)
+
+    def update(self, score: float, label: bool, weight: float = 1.0) -> None:
+        """Count one resolved example with the score it was given before its label was known."""
+        if not (math.isfinite(score) and 0.0 <= score <= 1.0):
+            raise InvalidScoreError(score)
+        if not (math.isfinite(weight) and weight > 0.0):
+            raise InvalidMetricsArgumentError("weight", weight, "must be a finite positive number")
+        key = round(score / self.resolution)
+        loss = weight * example_loss(score, label)
+        self._add(key, label, weight, loss, 1)
+        if self.window is not None:
+            self._recent.append((key, label, weight, loss))
+            if len(self._recent) > self.window:
+                old_key, old_label, old_weight, old_loss = self._recent.popleft()
+                self._add(old_key, old_label, -old_weight, -old_loss, -1)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Bins and the window as flat arrays: the learner pickles every metric once per
+        event-time day, and a window of 10,000 examples as objects took ~50 ms to pickle."""
+        bins: list[tuple[int, _ReferenceBin]] = list(self._bins.items())
+        recent = self._recent
+        return {
+            "window": self.window,
+            "resolution": self.resolution,
+            "examples": self._examples,
+            "weighted_loss": self._weighted_loss,
+            "bin_keys": array("q", [key for key, _ in bins]),
+            "bin_counts": array("q", [c for _, b in bins for c in (b.positive_count, b.negative_count)]),
+            "bin_weights": array("d", [w for _, b in bins for w in (b.positive, b.negative)]),
+            "recent_keys": array("q", [item[0] for item in recent]),
+            "recent_labels": bytes(item[1] for item in recent),
+            "recent_weights": array("d", [item[2] for item in recent]),
+            "recent_losses": array("d", [item[3] for item in recent]),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_bins" in state:  # pickled before the flat form: the attributes themselves
+            self.__dict__.update(state)
+            return
+        self.window = state["window"]
+        self.resolution = state["resolution"]
+        self._examples = state["examples"]
+        self._weighted_loss = state["weighted_loss"]
+        counts, weights = state["bin_counts"], state["bin_weights"]
+        self._bins = SortedDict(
+            (key, _ReferenceBin(counts[2 * i], counts[2 * i + 1], weights[2 * i], weights[2 * i + 1]))
+            for i, key in enumerate(state["bin_keys"])
+        )
+        self._recent = deque(
+            zip(
+                state["recent_keys"],
+                (bool(label) for label in state["recent_labels"]),
+                state["recent_weights"],
+                state["recent_losses"],
+                strict=True,
+            )
+        )
+
+    def label_counts(self) -> tuple[int, int]:
+        """Examples counted now per class, negatives then positives (whatever their weights):
+        a rule comparing two AUCs needs enough of each; O(distinct scores).
+
+        """
+        negatives = sum(bin_.negative_count for bin_ in self._bins.values())
+        positives = sum(bin_.positive_count for bin_ in self._bins.values())
+        return negatives, positives
+
+    def _add(self, key: int, label: bool, weight: float, loss: float, count: int) -> None:
+        bin_ = self._bins.get(key)
+        if bin_ is None:
+            bin_ = self._bins[key] = _ReferenceBin()
+        # a class whose last example leaves is set to exactly zero, dropping rounding residue
+        if label:
+            bin_.positive_count += count
+            bin_.positive = bin_.positive + weight if bin_.positive_count else 0.0
+        else:
+            bin_.negative_count += count
+            bin_.negative = bin_.negative + weight if bin_.negative_count else 0.0
+        if bin_.positive_count == 0 and bin_.negative_count == 0:
+            del self._bins[key]
+        self._examples += count
+        self._weighted_loss.add(loss)
+
+    def score_quantiles(self, shares: Sequence[float]) -> list[float] | None:
+        """The scores below which these shares of the weight lie (quantised scores, lowest
+        first); None before any example.
+
+        """
+        bins: list[tuple[int, _ReferenceBin]] = list(self._bins.items())
+        weights = [bin_.positive + bin_.negative for _, bin_ in bins]
+        total = math.fsum(weights)
+        if total <= 0:
+            return None
+        quantiles: list[float] = []
+        index, below = 0, 0.0
+        for share in sorted(shares):
+            target = share * total
+            while index < len(bins) - 1 and below + weights[index] < target * (1 - 1e-12):
+                below += weights[index]
+                index += 1
+            quantiles.append(round(bins[index][0] * self.resolution, 12))
+        return quantiles
+
+    def snapshot(self) -> MetricsSnapshot:
+        """All metrics now; O(distinct scores)."""
+        bins: list[tuple[int, _ReferenceBin]] = list(self._bins.items())
+        positive = math.fsum(bin_.positive for _, bin_ in bins)
+        negative = math.fsum(bin_.negative for _, bin_ in bins)
+        weight = positive + negative
+        deciles = self._deciles(bins, weight)
+        base_rate = positive / weight if weight > 0 else 0.0
+        top = deciles[-1] if deciles else None
+        return MetricsSnapshot(
+            examples=self._examples,
+            weight=weight,
+            positive_weight=positive,
+            roc_auc=_reference_roc_auc(bins, positive, negative),
+            pr_auc=_reference_average_precision(bins, positive),
+            log_loss=self._weighted_loss.value / weight if weight > 0 else None,
+            lift_top_decile=(top.observed_rate / base_rate if top is not None and base_rate > 0 else None),
+            calibration=deciles,
+        )
+
+    def _deciles(self, bins: list[tuple[int, _ReferenceBin]], weight: float) -> tuple[CalibrationBin, ...]:
+        if weight <= 0:
+            return ()
+        capacity = weight / DECILES
+        groups = [_ReferenceDecile() for _ in range(DECILES)]
+        index = 0
+        for key, bin_ in bins:
+            remaining = bin_.positive + bin_.negative
+            if remaining <= 0:
+                continue
+            positive_share = bin_.positive / remaining
+            score = key * self.resolution
+            while remaining > 0:
+                group = groups[index]
+                room = capacity - group.weight
+                last = index == DECILES - 1
+                taken = remaining if last or remaining < room else room
+                group.weight += taken
+                group.score_weight += taken * score
+                group.positive += taken * positive_share
+                remaining -= taken
+                if not last and group.weight >= capacity * (1 - 1e-12):
+                    index += 1
+        # every group is filled whenever weight > 0; the guard only keeps division safe
+        return tuple(
+            CalibrationBin(g.weight, g.score_weight / g.weight, g.positive / g.weight)
+            for g in groups
+            if g.weight > 0
+        )
+
+
+def _reference_roc_auc(
+    bins: list[tuple[int, _ReferenceBin]], positive: float, negative: float
+) -> float | None:
+    """Weighted Mann-Whitney statistic, ties counted half, lowest scores first."""
+    if positive <= 0 or negative <= 0:
+        return None
+    negatives_below = 0.0
+    wins = 0.0
+    for _, bin_ in bins:
+        wins += bin_.positive * (negatives_below + 0.5 * bin_.negative)
+        negatives_below += bin_.negative
+    return min(1.0, max(0.0, wins / (positive * negative)))
+
+
+def _reference_average_precision(bins: list[tuple[int, _ReferenceBin]], positive: float) -> float | None:
+    """Precision at each distinct score, weighted by the recall it adds, highest scores first."""
+    if positive <= 0:
+        return None
+    true_positive = false_positive = 0.0
+    total = 0.0
+    for _, bin_ in reversed(bins):
+        true_positive += bin_.positive
+        false_positive += bin_.negative
+        if bin_.positive > 0:
+            total += bin_.positive * true_positive / (true_positive + false_positive)
+    return min(1.0, total / positive)
+
+
+QUANTILE_SHARES = [i / 20 for i in range(21)]
+
+
+def assert_same_as_reference(metrics: PrequentialMetrics, reference: ReferencePrequentialMetrics) -> None:
+    assert metrics.snapshot() == reference.snapshot()
+    assert metrics.label_counts() == reference.label_counts()
+    assert metrics.score_quantiles(QUANTILE_SHARES) == reference.score_quantiles(QUANTILE_SHARES)
+    assert metrics.distinct_scores == reference.distinct_scores
+    assert metrics.examples == reference.examples
+
+
+# few scores (many ties, bins emptied and refilled), any score, and scores near a cut
+any_score = st.one_of(
+    st.sampled_from([0.0, 0.25, 0.5, 0.50004, 1.0]),
+    st.floats(0.0, 1.0, allow_nan=False),
+    grid_scores,
+)
+streams = st.lists(st.tuples(any_score, st.booleans(), weights), min_size=0, max_size=250)
+
+
+class TestSameAsTheReference:
+    @given(
+        streams,
+        st.one_of(st.none(), st.integers(1, 40)),
+        st.sampled_from([1e-6, 1e-4, 1e-2]),
+        st.integers(1, 25),
+    )
+    def test_every_result_equals_the_reference_at_every_step(
+        self, examples: list[Example], window: int | None, resolution: float, every: int
+    ) -> None:
+        """Snapshots, label counts, quantiles and bins held are the reference's, float for
+        float, after each ``every`` examples: windows, weights, ties, classes leaving bins."""
+        metrics = PrequentialMetrics(window, resolution)
+        reference = ReferencePrequentialMetrics(window, resolution)
+        for step, (score, label, weight) in enumerate(examples, start=1):
+            metrics.update(score, label, weight)
+            reference.update(score, label, weight)
+            if step % every == 0:
+                assert_same_as_reference(metrics, reference)
+        assert_same_as_reference(metrics, reference)
+
+    @given(streams, st.integers(1, 40), st.data())
+    def test_a_restored_copy_continues_like_the_reference(
+        self, examples: list[Example], window: int, data: st.DataObject
+    ) -> None:
+        """Pickled mid-stream, restored and fed the rest: still the reference's results."""
+        cut = data.draw(st.integers(0, len(examples)))
+        metrics = PrequentialMetrics(window, 1e-4)
+        reference = ReferencePrequentialMetrics(window, 1e-4)
+        for score, label, weight in examples[:cut]:
+            metrics.update(score, label, weight)
+            reference.update(score, label, weight)
+        metrics = pickle.loads(pickle.dumps(metrics))
+        for score, label, weight in examples[cut:]:
+            metrics.update(score, label, weight)
+            reference.update(score, label, weight)
+        assert_same_as_reference(metrics, reference)
+
+    @pytest.mark.parametrize(("window", "resolution"), [(None, 1e-4), (3_000, 1e-4), (2_000, 1e-6)])
+    def test_long_streams_of_rare_positives_equal_the_reference(
+        self, window: int | None, resolution: float
+    ) -> None:
+        """Thousands of bins, so deciles are placed many bins at a time, as in the learner."""
+        y, s, w = rare_positive_sample(12_000, 0.04, seed=7, decimals=6)
+        metrics = PrequentialMetrics(window, resolution)
+        reference = ReferencePrequentialMetrics(window, resolution)
+        for score, label, weight in zip(s.tolist(), y.tolist(), w.tolist(), strict=True):
+            metrics.update(score, bool(label), weight)
+            reference.update(score, bool(label), weight)
+        assert metrics.distinct_scores > 1_000
+        assert_same_as_reference(metrics, reference)
+
+
+# A window of 25 at 1e-4 fed PICKLED_EXAMPLES[:30], pickled by the implementation at 7d22a6c:
+# its flat arrays (the state it wrote), and the attributes themselves (the state before that).
+PICKLED_EXAMPLES: list[Example] = [
+    (0.452, False, 1.89),
+    (0.466, False, 1.38),
+    (0.185, False, 1.44),
+    (0.793, True, 0.96),
+    (0.091, False, 1.54),
+    (0.042, False, 1.95),
+    (0.654, False, 0.74),
+    (0.015, False, 0.59),
+    (0.19, True, 0.55),
+    (0.464, False, 1.76),
+    (0.519, False, 1.25),
+    (0.662, False, 0.92),
+    (0.998, False, 1.76),
+    (0.708, False, 0.84),
+    (0.289, True, 1.65),
+    (0.4, False, 1.08),
+    (0.958, False, 0.5),
+    (0.21, False, 1.2),
+    (0.98, False, 0.61),
+    (0.629, False, 0.9),
+    (0.087, False, 1.95),
+    (0.758, True, 0.87),
+    (0.101, True, 1.7),
+    (0.178, False, 1.17),
+    (0.191, False, 0.7),
+    (0.644, True, 1.13),
+    (0.213, True, 1.96),
+    (0.803, False, 1.83),
+    (0.211, False, 1.78),
+    (0.642, True, 1.98),
+    (0.213, True, 1.66),
+    (0.329, True, 0.61),
+    (0.09, False, 0.86),
+    (0.601, False, 1.18),
+    (0.959, False, 1.36),
+    (0.867, True, 0.73),
+    (0.908, False, 0.87),
+    (0.19, False, 1.91),
+    (0.197, False, 1.82),
+    (0.604, False, 0.66),
+]
+PICKLED_FLAT = base64.b64decode(
+    "gASV+wcAAAAAAACMEm1vZGVscy5wcmVxdWVudGlhbJSMElByZXF1ZW50aWFsTWV0cmljc5STlCmBlH2UKIwGd2luZG93lEsZjApyZXNvbHV0aW9ulEc/Gjbi6xxDLYwIZXhhbXBsZXOUSxmMDXdlaWdodGVkX2xvc3OUaACMD19Db21wZW5zYXRlZFN1bZSTlCmBlEdAQoHUtqWfJUe81rAAAAAAAIaUYowIYmluX2tleXOUjAVhcnJheZSMFF9hcnJheV9yZWNvbnN0cnVjdG9ylJOUKIwFYXJyYXmUjAVhcnJheZSTlIwBcZRLDEPIlgAAAAAAAACkAQAAAAAAAGYDAAAAAAAA8gMAAAAAAAD0BgAAAAAAAGwHAAAAAAAAdgcAAAAAAAA0CAAAAAAAAD4IAAAAAAAAUggAAAAAAABKCwAAAAAAAKAPAAAAAAAAIBIAAAAAAABGFAAAAAAAAJIYAAAAAAAAFBkAAAAAAAAoGQAAAAAAAIwZAAAAAAAA3BkAAAAAAACoGwAAAAAAAJwdAAAAAAAAXh8AAAAAAABsJQAAAAAAAEgmAAAAAAAA/CYAAAAAAACUdJRSlIwKYmluX2NvdW50c5RoEChoE2gUSwxCkAEAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAACUdJRSlIwLYmluX3dlaWdodHOUaBAoaBOMAWSUSxBCkAEAAAAAAAAAAAAA4XoUrkfh4j8AAAAAAAAAADMzMzMzM/8/AAAAAAAAAAAzMzMzMzP/PzMzMzMzM/s/AAAAAAAAAAAAAAAAAAAAALgehetRuPI/mpmZmZmZ4T8AAAAAAAAAAAAAAAAAAAAAZmZmZmZm5j8AAAAAAAAAADMzMzMzM/M/AAAAAAAAAAB7FK5H4Xr8P1yPwvUoXP8/AAAAAAAAAABmZmZmZmb6PwAAAAAAAAAAAAAAAAAAAABI4XoUrkfxPwAAAAAAAAAAKVyPwvUo/D8AAAAAAAAAAAAAAAAAAPQ/AAAAAAAAAADNzMzMzMzsP65H4XoUrv8/AAAAAAAAAAAUrkfhehTyPwAAAAAAAAAAAAAAAAAAAACuR+F6FK7nPwAAAAAAAAAAcT0K16Nw7T8AAAAAAAAAAOF6FK5H4eo/16NwPQrX6z8AAAAAAAAAAAAAAAAAAAAASOF6FK5H/T8AAAAAAAAAAAAAAAAAAOA/AAAAAAAAAACF61G4HoXjPwAAAAAAAAAAKVyPwvUo/D+UdJRSlIwLcmVjZW50X2tleXOUaBAoaBNoFEsMQ8ikAQAAAAAAAIwZAAAAAAAAlgAAAAAAAABsBwAAAAAAACASAAAAAAAARhQAAAAAAADcGQAAAAAAAPwmAAAAAAAAqBsAAAAAAABKCwAAAAAAAKAPAAAAAAAAbCUAAAAAAAA0CAAAAAAAAEgmAAAAAAAAkhgAAAAAAABmAwAAAAAAAJwdAAAAAAAA8gMAAAAAAAD0BgAAAAAAAHYHAAAAAAAAKBkAAAAAAABSCAAAAAAAAF4fAAAAAAAAPggAAAAAAAAUGQAAAAAAAJR0lFKUjA1yZWNlbnRfbGFiZWxzlEMZAAAAAQAAAAAAAQAAAAAAAAEBAAABAQAAAZSMDnJlY2VudF93ZWlnaHRzlGgQKGgTaB1LEEPIMzMzMzMz/z+uR+F6FK7nP+F6FK5H4eI/mpmZmZmZ4T8pXI/C9Sj8PwAAAAAAAPQ/cT0K16Nw7T8pXI/C9Sj8P+F6FK5H4eo/ZmZmZmZm+j9I4XoUrkfxPwAAAAAAAOA/MzMzMzMz8z+F61G4HoXjP83MzMzMzOw/MzMzMzMz/z/Xo3A9CtfrPzMzMzMzM/s/uB6F61G48j9mZmZmZmbmPxSuR+F6FPI/XI/C9Shc/z9I4XoUrkf9P3sUrkfhevw/rkfhehSu/z+UdJRSlIwNcmVjZW50X2xvc3Nlc5RoEChoE2gdSxBDyO9hg2dfa7U/NW7xGckh6T/y3yeyGUOCP2QfrSyXOu0/S7i34aiP8T/8V4KAiEbtPxs6smoQ7+8/Dm/tjhvgJUDQdObTbovwP+UmOpSyYgBAtQv8S3Wn4T8SwvHeVVz5P2PfBVp9GtI/1zkzTDYXA0AYTZ0Hho7sPwrf483rt8Y/tMluU8/azj8U7CSFCS4PQGvY2qrtWs0/tabsLsX9wj9kABn8K9PfP+vpYGygPwhAIwscLY/IB0DOxv6lbv/aPwYROT89FOw/lHSUUpR1Yi4="
+)
+PICKLED_ATTRIBUTES = base64.b64decode(
+    "gASVLggAAAAAAACMEm1vZGVscy5wcmVxdWVudGlhbJSMElByZXF1ZW50aWFsTWV0cmljc5STlCmBlH2UKIwGd2luZG93lEsZjApyZXNvbHV0aW9ulEc/Gjbi6xxDLYwFX2JpbnOUjBtzb3J0ZWRjb250YWluZXJzLnNvcnRlZGRpY3SUjApTb3J0ZWREaWN0lJOUTn2UKEuWaACMBF9CaW6Uk5QpgZROfZQojA5wb3NpdGl2ZV9jb3VudJRLAIwObmVnYXRpdmVfY291bnSUSwGMCHBvc2l0aXZllEcAAAAAAAAAAIwIbmVnYXRpdmWURz/i4UeuFHrhdYaUYk2kAWgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c//zMzMzMzM3WGlGJNZgNoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP/8zMzMzMzN1hpRiTfIDaA0pgZROfZQoaBBLAWgRSwBoEkc/+zMzMzMzM2gTRwAAAAAAAAAAdYaUYk30BmgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/8rhR64UeuHWGlGJNbAdoDSmBlE59lChoEEsBaBFLAGgSRz/hmZmZmZmaaBNHAAAAAAAAAAB1hpRiTXYHaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/mZmZmZmZmdYaUYk00CGgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/8zMzMzMzM3WGlGJNPghoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP/x64UeuFHt1hpRiTVIIaA0pgZROfZQoaBBLAWgRSwBoEkc//1wo9cKPXGgTRwAAAAAAAAAAdYaUYk1KC2gNKYGUTn2UKGgQSwFoEUsAaBJHP/pmZmZmZmZoE0cAAAAAAAAAAHWGlGJNoA9oDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP/FHrhR64Uh1hpRiTSASaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/8KPXCj1wpdYaUYk1GFGgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/9AAAAAAAAHWGlGJNkhhoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP+zMzMzMzM11hpRiTRQZaA0pgZROfZQoaBBLAWgRSwBoEkc//64UeuFHrmgTRwAAAAAAAAAAdYaUYk0oGWgNKYGUTn2UKGgQSwFoEUsAaBJHP/IUeuFHrhRoE0cAAAAAAAAAAHWGlGJNjBloDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP+euFHrhR651hpRiTdwZaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/tcKPXCj1xdYaUYk2oG2gNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/6uFHrhR64XWGlGJNnB1oDSmBlE59lChoEEsBaBFLAGgSRz/r1wo9cKPXaBNHAAAAAAAAAAB1hpRiTV4faA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/9R64UeuFIdYaUYk1sJWgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/4AAAAAAAAHWGlGJNSCZoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP+OFHrhR64V1hpRiTfwmaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/8KPXCj1wpdYaUYnWGlFKUjAdfcmVjZW50lIwLY29sbGVjdGlvbnOUjAVkZXF1ZZSTlClSlCgoTaQBiUc//zMzMzMzM0c/tWtfZ4Nh73SUKE2MGYlHP+euFHrhR65HP+khyRnxbjV0lChLlolHP+LhR64UeuFHP4JDGbIn3/J0lChNbAeIRz/hmZmZmZmaRz/tOpcsrR9kdJQoTSASiUc//Cj1wo9cKUc/8Y+o4be4S3SUKE1GFIlHP/QAAAAAAABHP+1GiICCV/x0lChN3BmJRz/tcKPXCj1xRz/v7xBqsjobdJQoTfwmiUc//Cj1wo9cKUdAJeAbju1vDnSUKE2oG4lHP+rhR64UeuFHP/CLbtPmdNB0lChNSguIRz/6ZmZmZmZmR0AAYrKUOibldJQoTaAPiUc/8UeuFHrhSEc/4ad1S/wLtXSUKE1sJYlHP+AAAAAAAABHP/lcVd7xwhJ0lChNNAiJRz/zMzMzMzMzRz/SGn1aBd9jdJQoTUgmiUc/44UeuFHrhUdAAxc2TDM513SUKE2SGIlHP+zMzMzMzM1HP+yOhgedTRh0lChNZgOJRz//MzMzMzMzRz/Gt+vN498KdJQoTZwdiEc/69cKPXCj10c/ztrPU27JtHSUKE3yA4hHP/szMzMzMzNHQA8uCYUk7BR0lChN9AaJRz/yuFHrhR64Rz/NWu2q2thrdJQoTXYHiUc/5mZmZmZmZkc/wv3FLuymtXSUKE0oGYhHP/IUeuFHrhRHP9/TK/wZAGR0lChNUgiIRz//XCj1wo9cR0AIP6BsYOnrdJQoTV4fiUc//UeuFHrhSEdAB8iPLRwLI3SUKE0+CIlHP/x64UeuFHtHP9r/bqX+xs50lChNFBmIRz//rhR64UeuRz/sFD0/OREGdJRljAlfZXhhbXBsZXOUSxmMDl93ZWlnaHRlZF9sb3NzlGgAjA9fQ29tcGVuc2F0ZWRTdW2Uk5QpgZRHQEKB1LalnyVHvNawAAAAAACGlGJ1Yi4="
+)
+
+
+class TestEarlierPickles:
+    @pytest.mark.parametrize("pickled", [PICKLED_FLAT, PICKLED_ATTRIBUTES], ids=["flat", "attributes"])
+    def test_metrics_pickled_by_earlier_code_load_and_continue(self, pickled: bytes) -> None:
+        """A checkpoint written before the slots loads and, fed the rest, equals the reference
+        fed everything."""
+        restored = pickle.loads(pickled)
+        assert isinstance(restored, PrequentialMetrics)
+        reference = ReferencePrequentialMetrics(window=25, resolution=1e-4)
+        for score, label, weight in PICKLED_EXAMPLES[:30]:
+            reference.update(score, label, weight)
+        assert_same_as_reference(restored, reference)
+        for score, label, weight in PICKLED_EXAMPLES[30:]:
+            restored.update(score, label, weight)
+            reference.update(score, label, weight)
+        assert_same_as_reference(restored, reference)
