@@ -154,6 +154,11 @@ class LearningConfig(BaseModel):
     # ADWIN on the model's per-example log loss: smaller = fewer, surer drift signals
     drift_delta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.002
     checkpoints_kept: Annotated[int, Field(ge=2)] = 45  # daily checkpoints kept in Redis
+    # negatives the models learn from (positives always), drawn by a hash of the example id
+    # and learned with weight 1 / share, so the gradient keeps its expectation; every example
+    # still counts in the metrics. ~3% of examples are positive: at 0.5 the models learn
+    # about half of them (docs/learning.md, "A share of the negatives")
+    negative_learn_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
 
 
 class ScoringConfig(BaseModel):

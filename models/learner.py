@@ -8,8 +8,11 @@ then learns them sorted by example id. The checkpoint therefore depends on the e
 alone: a replay, a restart or a rebalance builds the same one.
 
 Prequential order: each example first updates the metrics with the scores made at
-snapshot time (the model's, the rules', the one used) and with the champion's and the
-challenger's scores of its inputs now (``models.challenger``), then both learn from it.
+snapshot time (the model's, the rules', the one used); then, for every positive and the
+share of negatives a hash of the example id draws (``negative_learn_share``, learned with
+weight ``1 / share``), the champion's and the challenger's scores of its inputs now go to
+their windows (``models.challenger``) and both learn from it. Every example counts in the
+snapshot-time metrics; about half the learning work is spared (~3% are positive).
 Once a day, in event time, the challenger may be promoted and the rules may take charge
 again from a model that fell behind them, so a replay decides both on the same days.
 The learner knows how many partition groups there are: until each has sent its first
@@ -24,6 +27,7 @@ already checkpointed from a group not heard of is learned with the next day inst
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 from dataclasses import dataclass, field
@@ -52,7 +56,7 @@ class Checkpoint:
     model: OnlineModel
     model_weight: float  # the model's share of each score (0: rules only)
     handover_day: int | None  # the first day of the current hand-over (None: the rules are in charge)
-    examples_learned: int
+    examples_learned: int  # examples taken in: all count in the metrics, the models learn a share
     learned_today: int
     late_examples: int  # learned with a later day than they were resolved on
     drifts: int  # ADWIN detections on the model's log loss so far
@@ -215,7 +219,7 @@ class DailyLearner:
             model=pickle.loads(pickle.dumps(self.model)),
             model_weight=weight,
             handover_day=self.handover_day,
-            examples_learned=self.model.n_learned,
+            examples_learned=self.metrics["model"].examples,
             learned_today=len(examples),
             late_examples=self.late_examples,
             drifts=self.drifts,
@@ -255,6 +259,11 @@ class DailyLearner:
                 self.model.n_learned,
                 self.drift.estimation,
             )
+        if not label:
+            share = self.config.learning.negative_learn_share
+            if not learns_negative(example.example_id, share):
+                return
+            weight /= share
         stored = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
         inputs = inputs_from_stored(stored)
         challenger = self.challenger
@@ -357,6 +366,19 @@ class DailyLearner:
         if "challenger" not in state:
             self.challenger = self._new_challenger()
         self.fallbacks = state.get("fallbacks", 0)
+
+
+def learns_negative(example_id: str, share: float) -> bool:
+    """Whether the models learn this negative example: a fixed share of the example ids,
+    drawn from a hash of the id, so every replay, restart and learner draws alike.
+
+    >>> sum(learns_negative(f"c{i}", 0.25) for i in range(10_000)), learns_negative("c1", 1.0)
+    (2516, True)
+    """
+    if share >= 1.0:
+        return True
+    draw = int.from_bytes(hashlib.blake2b(example_id.encode(), digest_size=4).digest(), "big")
+    return draw < share * 0x1_0000_0000
 
 
 def _with_new_defaults(config: SettingsModel) -> SettingsModel:

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from models.config import LearningConfig
 from models.labels import DAY_S, day_of, resolution_delay_days
+from models.learner import learns_negative
 from tests.fixtures.scenario import LEARNING, Scenario
 
 pytestmark = pytest.mark.integration
@@ -40,13 +42,18 @@ class TestLearningPath:
 
     def test_a_challenger_is_judged_beside_the_champion(self, scenario: Scenario) -> None:
         """The checkpoint names both configurations, and both shadow windows hold the same
-        recent examples (the whole window, or everything learned while it is filling)."""
+        recent examples the models learned (the whole window, or everything learned while it
+        is filling): every positive and the negatives the example ids draw."""
         last = scenario.reference.last_checkpoint
         assert {last["champion"], last["challenger"]} == {"logreg-lr0.005", "logreg-lr0.002"}
         assert last["champion"] == ("logreg-lr0.002" if last["promotions"] % 2 else "logreg-lr0.005")
         window = int(LEARNING["CHURNWATCH_SCORING__LEARNING__HANDOVER_WINDOW_EXAMPLES"])
+        share = LearningConfig().negative_learn_share
+        examples = scenario.reference.examples
+        learned = [churned for id_, churned in examples.items() if churned or learns_negative(id_, share)]
+        assert 0 < len(learned) < len(examples) == last["examples_learned"]
         shadow, challenger = last["metrics"]["champion_shadow"], last["metrics"]["challenger"]
-        assert shadow["examples"] == challenger["examples"] == min(window, last["examples_learned"])
+        assert shadow["examples"] == challenger["examples"] == min(window, len(learned))
         assert shadow["positive_weight"] == challenger["positive_weight"]
 
     def test_reported_auc_matches_one_computed_from_predictions_and_truth(self, scenario: Scenario) -> None:

@@ -22,7 +22,7 @@ from tests.unit.test_models_learner import examples
 
 pytestmark = pytest.mark.integration
 DAY0 = date(2026, 3, 1)
-CONFIG = ScoringConfig(learning=LearningConfig(version_lag_days=2))
+CONFIG = ScoringConfig(learning=LearningConfig(version_lag_days=2, negative_learn_share=1.0))
 
 
 class Clock:

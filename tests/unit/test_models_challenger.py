@@ -14,7 +14,7 @@ from models.risk_scale import RiskScale
 from schemas.outputs import ResolvedDay, TrainingExample
 from tests.unit.test_models_learner import DAY0, examples, interleave, learned, resolved, two_groups
 
-LEARNING = LearningConfig(handover_window_examples=200, handover_days=4)
+LEARNING = LearningConfig(handover_window_examples=200, handover_days=4, negative_learn_share=1.0)
 # a champion whose steps are far too large, against a challenger with a sound rate
 BAD_CHAMPION = ScoringConfig(
     online=OnlineModelConfig(min_labels_per_class=5, learning_rate=50.0),

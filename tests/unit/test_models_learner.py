@@ -12,13 +12,14 @@ from sklearn.metrics import roc_auc_score
 
 from models.config import LearningConfig, OnlineModelConfig, ScoringConfig
 from models.labels import INPUT_NAMES, day_number
-from models.learner import Checkpoint, DailyLearner
+from models.learner import Checkpoint, DailyLearner, learns_negative
+from models.online import OnlineModel, inputs_from_stored
 from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 
 DAY0 = date(2026, 3, 1)
 SMALL = ScoringConfig(
     online=OnlineModelConfig(min_labels_per_class=5),
-    learning=LearningConfig(handover_window_examples=200, handover_days=4),
+    learning=LearningConfig(handover_window_examples=200, handover_days=4, negative_learn_share=1.0),
 )
 
 
@@ -240,3 +241,30 @@ class TestExpectedGroups:
         assert days == list(range(day_number(DAY0), day_number(DAY0) + 4))  # up to start + 5 - 2
         later = feed(learner, [resolved(1, DAY0 + timedelta(days=5))])
         assert later == [day_number(DAY0) + 4, day_number(DAY0) + 5]
+
+
+class TestNegativeShare:
+    def test_a_share_of_the_negatives_is_learned_with_weight_and_every_example_counts(self) -> None:
+        """Positives always, negatives by the id's draw with weight 1 / share; the metrics see all."""
+        share = 0.25
+        config = SMALL.model_copy(
+            update={"learning": SMALL.learning.model_copy(update={"negative_learn_share": share})}
+        )
+        learner = DailyLearner(config)
+        batch = examples(DAY0, 400, 0, 3)
+        feed(learner, [resolved(0, DAY0 - timedelta(days=1)), *batch, resolved(0, DAY0, 400)])
+        chosen = [e for e in batch if e.churned or learns_negative(e.example_id, share)]
+        negatives = [e for e in batch if not e.churned]
+        assert 0.15 * len(negatives) < len(chosen) - (len(batch) - len(negatives)) < 0.35 * len(negatives)
+        assert learner.model.n_learned == len(chosen)
+        assert learner.snapshot("model").examples == 400
+        checkpoint = learner.finalize(day_number(DAY0) + 1)
+        assert checkpoint.examples_learned == 400
+
+        # the same model as one that learns exactly the chosen examples, negatives weighted
+        reference = OnlineModel(config)
+        for example in sorted(chosen, key=lambda e: e.example_id):
+            stored = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
+            weight = 1.0 if example.churned else 1.0 / share
+            reference.learn_inputs(inputs_from_stored(stored), example.churned, weight)
+        assert pickle.dumps(reference.pipeline) == pickle.dumps(learner.model.pipeline)
