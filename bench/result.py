@@ -54,7 +54,9 @@ class GroupMember:
     alerts: int
     partitions: list[int]  # partition numbers it held (the input topics are co-partitioned)
     topic_partitions: int
-    rebalance_pause_s: float
+    rebalance_pause_s: float  # without partitions between two assignments (not the first join)
+    assignments: int  # distinct non-empty assignments it held (1: a rebalance never moved its partitions)
+    cpu_s: float  # its CPU seconds from its first record to its last handled one
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,12 @@ class TwoWorkers:
     events_per_s: float
     over_single: float  # combined events/s over the single pipeline worker's of the same run
     members: list[GroupMember]
-    settled_after_s: float  # from the first record taken in until both held their final partitions
+    # from the first member holding partitions until both held their final ones (0: no rebalance)
+    group_formed_s: float
+    # from the first record either took in until both held their final partitions (negative:
+    # the group had settled before any record was read, so no rebalance is inside the window)
+    settled_after_s: float
+    single_cpu_s: float  # the single worker's CPU seconds over its own window, for comparison
     handled_once: bool  # handled counts sum to the produced count, nothing skipped as replayed
     applied_as_single: bool  # applied and dead-lettered as often as by the single worker
     features_sampled: int
@@ -76,6 +83,10 @@ class TwoWorkers:
     @property
     def exactly_once(self) -> bool:
         return self.handled_once and self.applied_as_single and self.features_differing == 0
+
+    def cpu_cores(self) -> float:
+        """CPU the pair's workers used together, in cores (CPU seconds per second of the window)."""
+        return ratio(sum(member.cpu_s for member in self.members), self.elapsed_s)
 
 
 @dataclass(frozen=True)
@@ -168,7 +179,11 @@ class BenchResult:
             "redis_customers_sampled": self.redis_customers_sampled,
             "two_workers": None
             if self.two_workers is None
-            else {**asdict(self.two_workers), "exactly_once": self.two_workers.exactly_once},
+            else {
+                **asdict(self.two_workers),
+                "exactly_once": self.two_workers.exactly_once,
+                "cpu_cores": self.two_workers.cpu_cores(),
+            },
             **self.extra,
         }
         cleaned: dict[str, Any] = _nan_to_none(document)
@@ -196,13 +211,19 @@ class BenchResult:
                 table.add_row(f"floor: {label} (events/s)", f"{run.events_per_s:,.0f}",
                               f"{_fmt(self.floor_over_faust(mode))} of faust")
         pair = self.two_workers
-        if pair is not None:
+        if pair is not None:  # both workers share the machine's cores: see docs/benchmark.md
             table.add_row("two workers, one group (events/s)", f"{pair.events_per_s:,.0f}",
                           f"{pair.events:,} in {pair.elapsed_s:.2f} s, both on the same 2 cores")
             split = " / ".join(f"{member.handled:,} on p{','.join(map(str, member.partitions))}"
                                for member in pair.members)
-            table.add_row("two workers / one worker", _fmt(pair.over_single),
-                          f"{split}; settled after {_fmt(pair.settled_after_s, 2)} s")
+            table.add_row("two workers / one worker", _fmt(pair.over_single), split)
+            settled = (f"settled {_fmt(pair.settled_after_s, 2)} s after the first record"
+                       if pair.settled_after_s > 0 else "settled before the first record")
+            table.add_row("two workers: group formed in (s)", _fmt(pair.group_formed_s, 2), settled)
+            single_cores = ratio(pair.single_cpu_s, self.pipeline.elapsed_s)
+            table.add_row("worker CPU, one / two workers (cores)",
+                          f"{_fmt(single_cores, 2)} / {_fmt(pair.cpu_cores(), 2)}",
+                          "of 2, shared with broker and Redis")
             checks = (f"{pair.features_sampled - pair.features_differing:,} of {pair.features_sampled:,} "
                       "sampled feature vectors equal one worker's")
             table.add_row("two workers: each record once", "yes" if pair.exactly_once else "NO", checks)

@@ -60,6 +60,9 @@ class GroupProgress(BaseModel):
     rebalancing: bool = True
     first_wall_s: float | None = None  # first record taken in
     last_handled_wall_s: float | None = None  # when ``handled`` last grew
+    cpu_s: float = 0.0  # its CPU seconds from its first record to when ``handled`` last grew
+    first_assigned_wall_s: float | None = None  # when it first held partitions
+    assignments: int = 0  # distinct non-empty assignments it held (1: no rebalance moved its partitions)
     assigned_wall_s: float | None = None  # when it took its current assignment
     # seconds spent between giving partitions up and receiving the next assignment, after the first
     rebalance_pause_s: float = 0.0
@@ -79,6 +82,7 @@ class RunOutcome(BaseModel):
     dead_letters: int = 0
     applied: int = 0
     replayed: int = 0
+    cpu_s: float = 0.0  # pipeline: the worker's CPU seconds over the measured window
     # (topic, partition, offset, Unix time the record was acknowledged), when asked for
     processed_times: list[tuple[str, int, int, float]] = []
     profile_top: list[dict[str, Any]] = []

@@ -109,20 +109,27 @@ def summarise(
 
     >>> def member(handled, first, last, tps):
     ...     group = GroupProgress(handled=handled, applied=handled, assignment=tps, first_wall_s=first,
-    ...                           last_handled_wall_s=last, assigned_wall_s=first + 1.0)
+    ...                           last_handled_wall_s=last, first_assigned_wall_s=first - 1.0,
+    ...                           assigned_wall_s=first + 1.0)
     ...     return RunOutcome(mode="pipeline", events=handled, elapsed_s=last - first, first_wall_s=first,
     ...                       last_wall_s=last, applied=handled, group=group)
     >>> single = RunOutcome(mode="pipeline", events=10, elapsed_s=2.0, first_wall_s=0.0, last_wall_s=2.0,
     ...                     applied=10)
     >>> pair = summarise([member(6, 10.0, 11.0, [("t", 0)]), member(4, 10.5, 12.0, [("t", 1)])], 10, single,
     ...                  (5, 0))
-    >>> pair.elapsed_s, pair.events_per_s, pair.over_single, pair.settled_after_s, pair.exactly_once
-    (2.0, 5.0, 1.0, 1.5, True)
+    >>> pair.elapsed_s, pair.events_per_s, pair.over_single, pair.exactly_once
+    (2.0, 5.0, 1.0, True)
+    >>> pair.group_formed_s, pair.settled_after_s
+    (2.5, 1.5)
     """
     groups = [outcome.group or GroupProgress() for outcome in outcomes]
     firsts = [group.first_wall_s for group in groups if group.first_wall_s is not None]
     lasts = [group.last_handled_wall_s for group in groups if group.last_handled_wall_s is not None]
     assigned = [group.assigned_wall_s for group in groups if group.assigned_wall_s is not None]
+    first_assigned = [
+        group.first_assigned_wall_s for group in groups if group.first_assigned_wall_s is not None
+    ]
+    settled = len(assigned) == len(first_assigned) == len(groups)
     began = min(firsts) if firsts else math.nan
     elapsed_s = max(lasts) - began if lasts else 0.0
     handled = sum(group.handled for group in groups)
@@ -138,6 +145,8 @@ def summarise(
             partitions=sorted({partition for _, partition in group.assignment}),
             topic_partitions=len(group.assignment),
             rebalance_pause_s=group.rebalance_pause_s,
+            assignments=group.assignments,
+            cpu_s=group.cpu_s,
         )
         for group in groups
     ]
@@ -148,7 +157,9 @@ def summarise(
         events_per_s=combined,
         over_single=ratio(combined, single_eps),
         members=members,
-        settled_after_s=max(assigned) - began if len(assigned) == len(groups) else math.nan,
+        group_formed_s=max(assigned) - min(first_assigned) if settled else math.nan,
+        settled_after_s=max(assigned) - began if settled else math.nan,
+        single_cpu_s=single.cpu_s,
         handled_once=handled == expected and replayed == 0,
         applied_as_single=(
             sum(member.applied for member in members) == single.applied

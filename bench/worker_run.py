@@ -46,6 +46,7 @@ class PipelineProgress:
         self._metrics = worker.metrics
         self.first_s: float | None = None
         self.first_wall_s: float | None = None
+        self.first_cpu_s: float | None = None  # this process's CPU time at the first record
         self.processed_times: list[tuple[str, int, int, float]] = []
         if record_processed_times:
             self._record_processed_times()
@@ -65,6 +66,11 @@ class PipelineProgress:
         if self.first_s is None and self._metrics.total(self._metrics.events_in) > 0:
             self.first_s = time.perf_counter()
             self.first_wall_s = time.time()
+            self.first_cpu_s = time.process_time()
+
+    def cpu_s(self) -> float:
+        """CPU seconds this process used since its first record (all its threads)."""
+        return 0.0 if self.first_cpu_s is None else time.process_time() - self.first_cpu_s
 
     @property
     def handled(self) -> int:
@@ -107,6 +113,9 @@ class GroupMember:
         self._reader = reader
         self._handled = 0
         self._last_handled_wall_s: float | None = None
+        self._cpu_s = 0.0  # up to the last time ``handled`` grew
+        self._first_assigned_wall_s: float | None = None
+        self._assignments = 0
         self._assigned_wall_s: float | None = None
         self._assignment: list[tuple[str, int]] = []
         self._pause_began_wall_s: float | None = None
@@ -119,6 +128,7 @@ class GroupMember:
         handled = progress.handled
         if handled > self._handled:
             self._handled, self._last_handled_wall_s = handled, now_wall_s
+            self._cpu_s = progress.cpu_s()
         rebalancing = self._reader.rebalancing
         assignment = [] if rebalancing else self._reader.assignment()
         if rebalancing and self._assigned_wall_s is not None and self._pause_began_wall_s is None:
@@ -128,6 +138,10 @@ class GroupMember:
             self._pause_began_wall_s = None
         if not rebalancing and assignment != self._assignment:
             self._assignment, self._assigned_wall_s = assignment, now_wall_s
+            if assignment:
+                self._assignments += 1
+                if self._first_assigned_wall_s is None:
+                    self._first_assigned_wall_s = now_wall_s
         return GroupProgress(
             handled=handled,
             applied=progress.applied,
@@ -139,6 +153,9 @@ class GroupMember:
             rebalancing=rebalancing,
             first_wall_s=progress.first_wall_s,
             last_handled_wall_s=self._last_handled_wall_s,
+            cpu_s=self._cpu_s,
+            first_assigned_wall_s=self._first_assigned_wall_s,
+            assignments=self._assignments,
             assigned_wall_s=self._assigned_wall_s,
             rebalance_pause_s=self._rebalance_pause_s,
         )
@@ -218,7 +235,7 @@ def _watch_pipeline(
         if learner_caught_up is not None:
             await _wait_until(learner_caught_up, spec.timeout_s, lambda: progress.handled)
         last_s, last_wall_s = time.perf_counter(), time.time()
-        handled = progress.handled
+        handled, cpu_s = progress.handled, progress.cpu_s()
         outcome = RunOutcome(
             mode="pipeline",
             events=handled,
@@ -229,6 +246,7 @@ def _watch_pipeline(
             dead_letters=progress.dead_letters,
             applied=progress.applied,
             replayed=progress.replayed,
+            cpu_s=cpu_s,
             processed_times=progress.processed_times,
             profile_top=_stop_profiler(profiler, spec, handled),
         )
@@ -273,6 +291,7 @@ def _watch_group_member(spec: RunSpec, member: GroupMember) -> Callable[[], Any]
             dead_letters=current.dead_letters,
             applied=current.applied,
             replayed=current.replayed,
+            cpu_s=current.cpu_s,
             group=current,
         )
         _finish(spec, outcome)

@@ -59,6 +59,7 @@ def test_two_workers_split_the_partitions_and_handle_every_record_once(
     assert pair is not None
     assert sorted(member.partitions for member in pair.members) == [[0], [1]]
     assert [member.topic_partitions for member in pair.members] == [4, 4]
+    assert all(member.assignments >= 1 for member in pair.members)
     assert sum(member.handled for member in pair.members) == EVENTS
     assert sum(member.replayed for member in pair.members) == 0
     assert sum(member.applied + member.dead_letters for member in pair.members) == EVENTS
