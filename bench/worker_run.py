@@ -102,7 +102,7 @@ class PipelineProgress:
         return sorted((topic, partition, offset) for (topic, partition), offset in offsets.items())
 
 
-class GroupMember:
+class GroupMemberWatch:
     """One worker of a consumer group: notes when its count grows and its rebalances, as wall times.
 
     Polled every ``_DONE_POLL_S``, so its times are that precise.
@@ -179,7 +179,7 @@ def main(spec_path: Path) -> None:
         reader = worker.input_reader
         progress = PipelineProgress(worker, spec.record_processed_times)
         if spec.group_stop_path is not None:
-            watch = _watch_group_member(spec, GroupMember(progress, reader))
+            watch = _watch_group_member(spec, GroupMemberWatch(progress, reader))
         else:
             watch = _watch_pipeline(
                 spec,
@@ -255,7 +255,7 @@ def _watch_pipeline(
     return watch
 
 
-def _watch_group_member(spec: RunSpec, member: GroupMember) -> Callable[[], Any]:
+def _watch_group_member(spec: RunSpec, member: GroupMemberWatch) -> Callable[[], Any]:
     """Report progress until the bench, which sees the whole group, says stop.
 
     A member may handle nothing at all (the other one took every partition before it joined),
