@@ -34,6 +34,8 @@ class BenchConfig(BaseModel):
     redis_sample_customers: Annotated[int, Field(ge=1)] = 2_000
     worker_timeout_s: Annotated[float, Field(gt=0)] = 120.0
     floors: bool = True  # also run the no-op plus validation, and plus Redis features
+    # two pipeline workers in one consumer group on a copy of the throughput data set
+    two_workers: bool = True
     # learning phase (0 customers: skipped): a history long enough for labels to resolve, the
     # pipeline worker profiled, and the share of its CPU in the sweep, the learner and versions
     learning_customers: Annotated[int, Field(ge=0)] = 0

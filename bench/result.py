@@ -44,6 +44,52 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class GroupMember:
+    """One worker of the pair: what it handled and which input partitions it ended up with."""
+
+    handled: int
+    applied: int
+    dead_letters: int
+    replayed: int
+    alerts: int
+    partitions: list[int]  # partition numbers it held (the input topics are co-partitioned)
+    topic_partitions: int
+    rebalance_pause_s: float  # without partitions between two assignments (not the first join)
+    assignments: int  # distinct non-empty assignments it held (1: a rebalance never moved its partitions)
+    cpu_s: float  # its CPU seconds from its first record to its last handled one
+
+
+@dataclass(frozen=True)
+class TwoWorkers:
+    """The pair's run: combined throughput from the first record either took in to the last
+    either handled, and the checks that each record was handled exactly once between them."""
+
+    events: int
+    elapsed_s: float
+    events_per_s: float
+    over_single: float  # combined events/s over the single pipeline worker's of the same run
+    members: list[GroupMember]
+    # from the first member holding partitions until both held their final ones (0: no rebalance)
+    group_formed_s: float
+    # from the first record either took in until both held their final partitions (negative:
+    # the group had settled before any record was read, so no rebalance is inside the window)
+    settled_after_s: float
+    single_cpu_s: float  # the single worker's CPU seconds over its own window, for comparison
+    handled_once: bool  # handled counts sum to the produced count, nothing skipped as replayed
+    applied_as_single: bool  # applied and dead-lettered as often as by the single worker
+    features_sampled: int
+    features_differing: int  # sampled customers whose feature vector differs from the single run's
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.handled_once and self.applied_as_single and self.features_differing == 0
+
+    def cpu_cores(self) -> float:
+        """CPU the pair's workers used together, in cores (CPU seconds per second of the window)."""
+        return ratio(sum(member.cpu_s for member in self.members), self.elapsed_s)
+
+
+@dataclass(frozen=True)
 class BenchResult:
     """Everything one ``churnwatch bench`` run measured."""
 
@@ -62,6 +108,7 @@ class BenchResult:
     pipeline_alerts: int
     # no-op plus part of the work ("validate", "features"; see bench.floors), when measured
     floors: dict[str, Throughput] = field(default_factory=dict)
+    two_workers: TwoWorkers | None = None  # when measured
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -130,6 +177,13 @@ class BenchResult:
             },
             "pipeline_alerts": self.pipeline_alerts,
             "redis_customers_sampled": self.redis_customers_sampled,
+            "two_workers": None
+            if self.two_workers is None
+            else {
+                **asdict(self.two_workers),
+                "exactly_once": self.two_workers.exactly_once,
+                "cpu_cores": self.two_workers.cpu_cores(),
+            },
             **self.extra,
         }
         cleaned: dict[str, Any] = _nan_to_none(document)
@@ -156,6 +210,23 @@ class BenchResult:
                 run = self.floors[mode]
                 table.add_row(f"floor: {label} (events/s)", f"{run.events_per_s:,.0f}",
                               f"{_fmt(self.floor_over_faust(mode))} of faust")
+        pair = self.two_workers
+        if pair is not None:  # both workers share the machine's cores: see docs/benchmark.md
+            table.add_row("two workers, one group (events/s)", f"{pair.events_per_s:,.0f}",
+                          f"{pair.events:,} in {pair.elapsed_s:.2f} s, both on the same 2 cores")
+            split = " / ".join(f"{member.handled:,} on p{','.join(map(str, member.partitions))}"
+                               for member in pair.members)
+            table.add_row("two workers / one worker", _fmt(pair.over_single), split)
+            settled = (f"settled {_fmt(pair.settled_after_s, 2)} s after the first record"
+                       if pair.settled_after_s > 0 else "settled before the first record")
+            table.add_row("two workers: group formed in (s)", _fmt(pair.group_formed_s, 2), settled)
+            single_cores = ratio(pair.single_cpu_s, self.pipeline.elapsed_s)
+            table.add_row("worker CPU, one / two workers (cores)",
+                          f"{_fmt(single_cores, 2)} / {_fmt(pair.cpu_cores(), 2)}",
+                          "of 2, shared with broker and Redis")
+            checks = (f"{pair.features_sampled - pair.features_differing:,} of {pair.features_sampled:,} "
+                      "sampled feature vectors equal one worker's")
+            table.add_row("two workers: each record once", "yes" if pair.exactly_once else "NO", checks)
         load = f"at {self.achieved_load_eps:,.0f} events/s offered"
         for name, latency in (("event-to-alert", self.event_to_alert),
                               ("event-to-processed", self.event_to_processed)):

@@ -1,4 +1,5 @@
-"""One ``churnwatch bench`` run: produce, measure three consumers, latency, Redis bytes, profiles."""
+"""One ``churnwatch bench`` run: produce, measure three consumers and a pair of workers, latency,
+Redis bytes, profiles."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from bench.live import live_events, processed_latencies_ms, produce_live
 from bench.profile_frames import LEARNING_CONCERNS, concern_shares, parse_collapsed
 from bench.raw_consumer import measure_raw
 from bench.redis_memory import bytes_per_customer
-from bench.result import BenchResult, Latency, Throughput
+from bench.result import BenchResult, Latency, Throughput, TwoWorkers
 from bench.spec import RunOutcome, RunSpec, WorkerMode, settings_document
 from bench.stats import events_per_s, percentile
+from bench.two_workers import differing_features, stop_when_done, summarise
 from bench.worker_process import run_worker_process
 from features.config import FeatureConfig
 from sim.config import SimConfig
@@ -128,6 +130,7 @@ class BenchRun:
             self.redis_url, prefix, produced.customer_ids, config.redis_sample_customers
         )
         self.progress(f"redis: {redis_bytes:,.0f} bytes per customer ({sampled} sampled)")
+        two_workers = await self._two_workers(pipeline_outcome, prefix) if config.two_workers else None
 
         latency = await self._latency(pipeline.events_per_s * config.load_fraction)
         extra: dict[str, Any] = {
@@ -162,8 +165,59 @@ class BenchRun:
             redis_customers_sampled=sampled,
             pipeline_alerts=pipeline_outcome.alerts,
             floors=floors,
+            two_workers=two_workers,
             extra={**extra, "live_alerts": latency["alerts"]},
         )
+
+    async def _two_workers(self, single: RunOutcome, single_prefix: str) -> TwoWorkers:
+        """Two pipeline workers in one consumer group on a fresh copy of the throughput data set.
+
+        Both start together; whichever joins second makes the group rebalance, and that pause is
+        inside the measured window (first record either took in to the last either handled).
+        """
+        config = self.config
+        topics = topic_set(self.run_id, "pair", config.partitions)
+        produced = await produce_dataset(
+            self.bootstrap, topics, config.events, config.customers, config.seed, config.sim_start
+        )
+        await ensure_topics(
+            self.bootstrap, [topics.alerts, topics.dead_letters, topics.predictions], topics.partitions
+        )
+        self.progress(f"two workers: {produced.events:,} events produced again; starting both")
+        prefix = f"bench{self.run_id}2"
+        stop_path = self.run_dir / "pair" / "stop"
+        members = [
+            self._spec(
+                "pipeline",
+                f"pair/worker-{number}",
+                topics,
+                produced.events,
+                prefix=prefix,
+                app_id=f"bench-{self.run_id}-pair",
+                group_progress_path=self.run_dir / "pair" / f"worker-{number}" / "progress.json",
+                group_stop_path=stop_path,
+            )
+            for number in (1, 2)
+        ]
+        progress_paths = [spec.group_progress_path for spec, _ in members if spec.group_progress_path]
+        async with asyncio.TaskGroup() as group:
+            runs = [group.create_task(run_worker_process(spec, run_dir)) for spec, run_dir in members]
+            group.create_task(
+                stop_when_done(
+                    progress_paths, stop_path, produced.end_offsets, produced.events, config.worker_timeout_s
+                )
+            )
+        features = await differing_features(
+            self.redis_url, prefix, single_prefix, produced.customer_ids, config.redis_sample_customers
+        )
+        pair = summarise([run.result() for run in runs], produced.events, single, features)
+        split = " / ".join(f"{member.handled:,} on partitions {member.partitions}" for member in pair.members)
+        self.progress(
+            f"two workers: {pair.events_per_s:,.0f} events/s ({pair.over_single:.2f} x one worker); "
+            f"{split}; settled after {pair.settled_after_s:.2f} s; "
+            f"exactly once: {'yes' if pair.exactly_once else 'NO'}"
+        )
+        return pair
 
     async def _latency(self, rate_eps: float) -> dict[str, Any]:
         """A fresh worker on fresh topics; events sent live at ``rate_eps`` while it runs."""
@@ -344,12 +398,43 @@ class BenchRun:
         policy: Any = None,
         timeout_s: float | None = None,
     ) -> RunOutcome:
+        spec, run_dir = self._spec(
+            mode,
+            name,
+            topics,
+            expected,
+            prefix=prefix,
+            profile_path=profile_path,
+            record_processed_times=record_processed_times,
+            wait_for_learner=wait_for_learner,
+            policy=policy,
+            timeout_s=timeout_s,
+        )
+        return await run_worker_process(spec, run_dir, while_running)
+
+    def _spec(
+        self,
+        mode: WorkerMode,
+        name: str,
+        topics: TopicSettings,
+        expected: int,
+        *,
+        prefix: str | None = None,
+        app_id: str | None = None,
+        profile_path: Path | None = None,
+        record_processed_times: bool = False,
+        wait_for_learner: bool = False,
+        policy: Any = None,
+        timeout_s: float | None = None,
+        group_progress_path: Path | None = None,
+        group_stop_path: Path | None = None,
+    ) -> tuple[RunSpec, Path]:
+        """One worker's spec and folder; its own data folder and web port, so several can run at once."""
         run_dir = self.run_dir / name
-        app_id = f"bench-{self.run_id}-{name}"
         update: dict[str, Any] = {
             "topics": topics,
             "worker": WorkerSettings(
-                app_id=app_id,
+                app_id=app_id or f"bench-{self.run_id}-{name}",
                 web_port=free_port("127.0.0.1"),
                 data_dir=run_dir / "data",
                 log_level=self.settings.worker.log_level,
@@ -376,8 +461,10 @@ class BenchRun:
             record_processed_times=record_processed_times,
             wait_for_learner=wait_for_learner,
             timeout_s=timeout_s or self.config.worker_timeout_s,
+            group_progress_path=group_progress_path,
+            group_stop_path=group_stop_path,
         )
-        return await run_worker_process(spec, run_dir, while_running)
+        return spec, run_dir
 
 
 def _throughput(outcome: RunOutcome) -> Throughput:

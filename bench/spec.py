@@ -34,9 +34,38 @@ class RunSpec(BaseModel):
     # learning path's share is measured over its whole work, not cut off at the last input
     wait_for_learner: bool = False
     timeout_s: float = 180.0
+    # one of several workers in a consumer group (pipeline only): the worker writes its
+    # ``GroupProgress`` here as it goes and stops when the bench creates ``group_stop_path``
+    # (no worker alone knows when the group has handled every record)
+    group_progress_path: Path | None = None
+    group_stop_path: Path | None = None
 
     def worker_settings(self) -> Settings:
         return Settings(**self.settings)
+
+
+class GroupProgress(BaseModel):
+    """How far one worker of a group got: counters, positions and its partitions (``*_wall_s``: Unix)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    handled: int = 0  # applied + dead-lettered + skipped as already applied
+    applied: int = 0
+    dead_letters: int = 0
+    replayed: int = 0
+    alerts: int = 0
+    # (topic, partition, next offset to process) of the partitions it processed
+    next_offsets: list[tuple[str, int, int]] = []
+    assignment: list[tuple[str, int]] = []
+    rebalancing: bool = True
+    first_wall_s: float | None = None  # first record taken in
+    last_handled_wall_s: float | None = None  # when ``handled`` last grew
+    cpu_s: float = 0.0  # its CPU seconds from its first record to when ``handled`` last grew
+    first_assigned_wall_s: float | None = None  # when it first held partitions
+    assignments: int = 0  # distinct non-empty assignments it held (1: no rebalance moved its partitions)
+    assigned_wall_s: float | None = None  # when it took its current assignment
+    # seconds spent between giving partitions up and receiving the next assignment, after the first
+    rebalance_pause_s: float = 0.0
 
 
 class RunOutcome(BaseModel):
@@ -51,9 +80,13 @@ class RunOutcome(BaseModel):
     last_wall_s: float
     alerts: int = 0
     dead_letters: int = 0
+    applied: int = 0
+    replayed: int = 0
+    cpu_s: float = 0.0  # pipeline: the worker's CPU seconds over the measured window
     # (topic, partition, offset, Unix time the record was acknowledged), when asked for
     processed_times: list[tuple[str, int, int, float]] = []
     profile_top: list[dict[str, Any]] = []
+    group: GroupProgress | None = None  # the last progress of a group member
 
 
 def settings_document(settings: Settings) -> dict[str, Any]:

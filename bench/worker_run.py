@@ -28,10 +28,12 @@ from bench.errors import BenchError
 from bench.floors import floor_work
 from bench.noop import NoopCounter, build_noop_app
 from bench.profile_frames import function_costs, parse_collapsed, render_report
-from bench.spec import RunOutcome, RunSpec
+from bench.spec import GroupProgress, RunOutcome, RunSpec
+from streams.input_reader import InputReader
 
 _FIRST_POLL_S = 0.002
 _DONE_POLL_S = 0.01
+_GROUP_WRITE_S = 0.05  # a group member's progress file: at most this often
 PROFILE_RATE_HZ = 250
 _PROFILER_ATTACH_S = 0.3
 _PROFILE_TOP = 40
@@ -44,6 +46,7 @@ class PipelineProgress:
         self._metrics = worker.metrics
         self.first_s: float | None = None
         self.first_wall_s: float | None = None
+        self.first_cpu_s: float | None = None  # this process's CPU time at the first record
         self.processed_times: list[tuple[str, int, int, float]] = []
         if record_processed_times:
             self._record_processed_times()
@@ -63,6 +66,11 @@ class PipelineProgress:
         if self.first_s is None and self._metrics.total(self._metrics.events_in) > 0:
             self.first_s = time.perf_counter()
             self.first_wall_s = time.time()
+            self.first_cpu_s = time.process_time()
+
+    def cpu_s(self) -> float:
+        """CPU seconds this process used since its first record (all its threads)."""
+        return 0.0 if self.first_cpu_s is None else time.process_time() - self.first_cpu_s
 
     @property
     def handled(self) -> int:
@@ -81,6 +89,77 @@ class PipelineProgress:
     def dead_letters(self) -> int:
         return int(self._metrics.total(self._metrics.dead_letters))
 
+    @property
+    def applied(self) -> int:
+        return int(self._metrics.total(self._metrics.events_applied))
+
+    @property
+    def replayed(self) -> int:
+        return int(self._metrics.total(self._metrics.events_replayed))
+
+    def next_offsets(self) -> list[tuple[str, int, int]]:
+        offsets = self._metrics.next_offsets
+        return sorted((topic, partition, offset) for (topic, partition), offset in offsets.items())
+
+
+class GroupMemberWatch:
+    """One worker of a consumer group: notes when its count grows and its rebalances, as wall times.
+
+    Polled every ``_DONE_POLL_S``, so its times are that precise.
+    """
+
+    def __init__(self, progress: PipelineProgress, reader: InputReader) -> None:
+        self._progress = progress
+        self._reader = reader
+        self._handled = 0
+        self._last_handled_wall_s: float | None = None
+        self._cpu_s = 0.0  # up to the last time ``handled`` grew
+        self._first_assigned_wall_s: float | None = None
+        self._assignments = 0
+        self._assigned_wall_s: float | None = None
+        self._assignment: list[tuple[str, int]] = []
+        self._pause_began_wall_s: float | None = None
+        self._rebalance_pause_s = 0.0
+
+    def poll(self) -> GroupProgress:
+        now_wall_s = time.time()
+        progress = self._progress
+        progress.poll_first()
+        handled = progress.handled
+        if handled > self._handled:
+            self._handled, self._last_handled_wall_s = handled, now_wall_s
+            self._cpu_s = progress.cpu_s()
+        rebalancing = self._reader.rebalancing
+        assignment = [] if rebalancing else self._reader.assignment()
+        if rebalancing and self._assigned_wall_s is not None and self._pause_began_wall_s is None:
+            self._pause_began_wall_s = now_wall_s
+        if not rebalancing and self._pause_began_wall_s is not None:
+            self._rebalance_pause_s += now_wall_s - self._pause_began_wall_s
+            self._pause_began_wall_s = None
+        if not rebalancing and assignment != self._assignment:
+            self._assignment, self._assigned_wall_s = assignment, now_wall_s
+            if assignment:
+                self._assignments += 1
+                if self._first_assigned_wall_s is None:
+                    self._first_assigned_wall_s = now_wall_s
+        return GroupProgress(
+            handled=handled,
+            applied=progress.applied,
+            dead_letters=progress.dead_letters,
+            replayed=progress.replayed,
+            alerts=progress.alerts,
+            next_offsets=progress.next_offsets(),
+            assignment=assignment,
+            rebalancing=rebalancing,
+            first_wall_s=progress.first_wall_s,
+            last_handled_wall_s=self._last_handled_wall_s,
+            cpu_s=self._cpu_s,
+            first_assigned_wall_s=self._first_assigned_wall_s,
+            assignments=self._assignments,
+            assigned_wall_s=self._assigned_wall_s,
+            rebalance_pause_s=self._rebalance_pause_s,
+        )
+
 
 def main(spec_path: Path) -> None:
     spec = RunSpec.model_validate_json(spec_path.read_bytes())
@@ -98,12 +177,16 @@ def main(spec_path: Path) -> None:
         worker = build_worker(settings, spec.bootstrap, spec.redis_url)
         app = worker.app
         reader = worker.input_reader
-        watch = _watch_pipeline(
-            spec,
-            PipelineProgress(worker, spec.record_processed_times),
-            lambda: bool(reader.assignment()) and not reader.rebalancing,
-            worker.training_reader.caught_up if spec.wait_for_learner else None,
-        )
+        progress = PipelineProgress(worker, spec.record_processed_times)
+        if spec.group_stop_path is not None:
+            watch = _watch_group_member(spec, GroupMemberWatch(progress, reader))
+        else:
+            watch = _watch_pipeline(
+                spec,
+                progress,
+                lambda: bool(reader.assignment()) and not reader.rebalancing,
+                worker.training_reader.caught_up if spec.wait_for_learner else None,
+            )
     app.task(watch)
     faust.Worker(app, loglevel=settings.worker.log_level, quiet=True, loop=loop).execute_from_commandline()
 
@@ -152,7 +235,7 @@ def _watch_pipeline(
         if learner_caught_up is not None:
             await _wait_until(learner_caught_up, spec.timeout_s, lambda: progress.handled)
         last_s, last_wall_s = time.perf_counter(), time.time()
-        handled = progress.handled
+        handled, cpu_s = progress.handled, progress.cpu_s()
         outcome = RunOutcome(
             mode="pipeline",
             events=handled,
@@ -161,8 +244,55 @@ def _watch_pipeline(
             last_wall_s=last_wall_s,
             alerts=progress.alerts,
             dead_letters=progress.dead_letters,
+            applied=progress.applied,
+            replayed=progress.replayed,
+            cpu_s=cpu_s,
             processed_times=progress.processed_times,
             profile_top=_stop_profiler(profiler, spec, handled),
+        )
+        _finish(spec, outcome)
+
+    return watch
+
+
+def _watch_group_member(spec: RunSpec, member: GroupMemberWatch) -> Callable[[], Any]:
+    """Report progress until the bench, which sees the whole group, says stop.
+
+    A member may handle nothing at all (the other one took every partition before it joined),
+    so unlike ``_watch_pipeline`` it waits for no first record.
+    """
+    progress_path, stop_path = spec.group_progress_path, spec.group_stop_path
+    if progress_path is None or stop_path is None:
+        raise BenchError("a group member needs group_progress_path and group_stop_path")
+
+    async def watch() -> None:
+        deadline_s = time.monotonic() + spec.timeout_s
+        written: GroupProgress | None = None
+        written_s = 0.0
+        while True:
+            current = member.poll()
+            if current != written and time.monotonic() - written_s >= _GROUP_WRITE_S:
+                _write_atomically(progress_path, current.model_dump_json())
+                written, written_s = current, time.monotonic()
+            if stop_path.exists():
+                break
+            if time.monotonic() > deadline_s:
+                raise TimeoutError(f"group member: not told to stop within {spec.timeout_s} s")
+            await asyncio.sleep(_DONE_POLL_S)
+        first = current.first_wall_s or time.time()
+        last = current.last_handled_wall_s or first
+        outcome = RunOutcome(
+            mode="pipeline",
+            events=current.handled,
+            elapsed_s=last - first,
+            first_wall_s=first,
+            last_wall_s=last,
+            alerts=current.alerts,
+            dead_letters=current.dead_letters,
+            applied=current.applied,
+            replayed=current.replayed,
+            cpu_s=current.cpu_s,
+            group=current,
         )
         _finish(spec, outcome)
 
@@ -236,10 +366,15 @@ def _stop_profiler(
     return [cost.as_dict() for cost in costs[:_PROFILE_TOP]]
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers polling ``path`` see the old text or the new one, never half of it."""
+    staging = path.with_suffix(".tmp")
+    staging.write_text(text)
+    staging.replace(path)
+
+
 def _finish(spec: RunSpec, outcome: RunOutcome) -> None:
-    staging = spec.result_path.with_suffix(".tmp")
-    staging.write_text(outcome.model_dump_json())
-    staging.replace(spec.result_path)
+    _write_atomically(spec.result_path, outcome.model_dump_json())
     os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -45,6 +45,10 @@ def bench(
         bool,
         typer.Option(help="Also run the no-op plus validation, and plus the Redis feature update."),
     ] = True,
+    two_workers: Annotated[
+        bool,
+        typer.Option(help="Also run two pipeline workers in one consumer group on a copy of the data set."),
+    ] = True,
     profile: Annotated[
         bool, typer.Option(help="Also profile the no-op and the pipeline worker with py-spy.")
     ] = False,
@@ -64,7 +68,8 @@ def bench(
     ] = 20_000,
     replay_days: Annotated[int, typer.Option(min=1, help="End-to-end replay: days of that history.")] = 120,
 ) -> None:
-    """Measure raw aiokafka, a Faust no-op and the full pipeline on one topic set, plus latency and memory."""
+    """Measure raw aiokafka, a Faust no-op and the full pipeline (one worker, then two) on one data
+    set, plus latency and memory."""
     if ctx.invoked_subcommand is not None:
         return
     console = Console()
@@ -76,6 +81,7 @@ def bench(
         load_fraction=load_fraction,
         live_seconds=live_seconds,
         floors=floors,
+        two_workers=two_workers,
         learning_customers=learning_customers,
         learning_days=learning_days,
         replay_customers=replay_customers,

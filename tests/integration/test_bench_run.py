@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
 from bench.config import BenchConfig
+from bench.result import BenchResult
 from bench.run import run_bench
 from streams.settings import Settings
 
@@ -17,19 +17,27 @@ pytestmark = pytest.mark.integration
 EVENTS, CUSTOMERS = 3_000, 500
 
 
-def test_small_bench_measures_every_phase(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> None:
-    """Raw, no-op, pipeline, both floors, latency and memory are measured on the same topics."""
+@pytest.fixture(scope="module")
+def small_bench(
+    kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[BenchResult, list[str]]:
+    """One small run (about a minute) that every test of this module reads; and its progress lines."""
     config = BenchConfig(
         events=EVENTS,
         customers=CUSTOMERS,
         partitions=2,
         live_seconds=2.0,
         redis_sample_customers=100,
-        work_dir=tmp_path,
+        work_dir=tmp_path_factory.mktemp("bench"),
     )
     lines: list[str] = []
     result = asyncio.run(run_bench(config, Settings(), kafka_bootstrap, redis_url, lines.append))
+    return result, lines
 
+
+def test_small_bench_measures_every_phase(small_bench: tuple[BenchResult, list[str]]) -> None:
+    """Raw, no-op, pipeline, both floors, latency and memory are measured on the same topics."""
+    result, lines = small_bench
     for run in (result.raw, result.faust_noop, result.pipeline, *result.floors.values()):
         assert run.events == EVENTS
         assert run.events_per_s > 0
@@ -39,3 +47,26 @@ def test_small_bench_measures_every_phase(kafka_bootstrap: str, redis_url: str, 
     document = json.loads(json.dumps(result.to_json()))
     assert document["floors"]["features"]["over_faust"] > 0
     assert any(line.startswith("floor features:") for line in lines)
+
+
+def test_two_workers_split_the_partitions_and_handle_every_record_once(
+    small_bench: tuple[BenchResult, list[str]],
+) -> None:
+    """Each worker of the pair holds one partition of every input topic; between them they handle
+    each record once and leave the single worker's feature vectors."""
+    result, _ = small_bench
+    pair = result.two_workers
+    assert pair is not None
+    assert sorted(member.partitions for member in pair.members) == [[0], [1]]
+    assert [member.topic_partitions for member in pair.members] == [4, 4]
+    assert all(member.assignments >= 1 for member in pair.members)
+    assert sum(member.handled for member in pair.members) == EVENTS
+    assert sum(member.replayed for member in pair.members) == 0
+    assert sum(member.applied + member.dead_letters for member in pair.members) == EVENTS
+    assert pair.applied_as_single
+    assert (pair.features_sampled, pair.features_differing) == (100, 0)
+    assert pair.events_per_s > 0
+    assert pair.over_single > 0
+    document = json.loads(json.dumps(result.to_json()))
+    assert document["two_workers"]["exactly_once"] is True
+    assert document["two_workers"]["over_single"] == pytest.approx(pair.over_single)
