@@ -108,7 +108,10 @@ class BenchRun:
         raw = await measure_raw(
             self.bootstrap, produced.end_offsets, self.settings.kafka, config.worker_timeout_s
         )
-        self.progress(f"raw aiokafka: {raw.events_per_s:,.0f} events/s")
+        passes = raw.events // produced.events if produced.events else 0
+        self.progress(
+            f"raw aiokafka: {raw.events_per_s:,.0f} events/s ({passes} passes in {raw.elapsed_s:.1f} s)"
+        )
         noop = _throughput(await self._worker("noop", "noop", topics, produced.events))
         self.progress(f"faust no-op: {noop.events_per_s:,.0f} events/s")
         prefix = f"bench{self.run_id}p"

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from bench.config import BenchConfig
+from bench.raw_consumer import MIN_SECONDS
 from bench.result import BenchResult
 from bench.run import run_bench
 from streams.settings import Settings
@@ -38,9 +39,13 @@ def small_bench(
 def test_small_bench_measures_every_phase(small_bench: tuple[BenchResult, list[str]]) -> None:
     """Raw, no-op, pipeline, both floors, latency and memory are measured on the same topics."""
     result, lines = small_bench
-    for run in (result.raw, result.faust_noop, result.pipeline, *result.floors.values()):
+    for run in (result.faust_noop, result.pipeline, *result.floors.values()):
         assert run.events == EVENTS
         assert run.events_per_s > 0
+    # the ceiling reads whole passes over the same records for at least MIN_SECONDS
+    assert result.raw.events % EVENTS == 0
+    assert result.raw.events >= EVENTS
+    assert result.raw.elapsed_s >= MIN_SECONDS
     assert set(result.floors) == {"validate", "features"}
     assert 0 < result.redis_bytes_per_customer <= 1024
     assert result.event_to_processed.count > 0
