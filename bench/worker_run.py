@@ -30,6 +30,7 @@ from bench.noop import NoopCounter, build_noop_app
 from bench.profile_frames import function_costs, parse_collapsed, render_report
 from bench.spec import GroupProgress, RunOutcome, RunSpec
 from streams.input_reader import InputReader
+from streams.training_reader import TrainingReader
 
 _FIRST_POLL_S = 0.002
 _DONE_POLL_S = 0.01
@@ -185,7 +186,7 @@ def main(spec_path: Path) -> None:
                 spec,
                 progress,
                 lambda: bool(reader.assignment()) and not reader.rebalancing,
-                worker.training_reader.caught_up if spec.wait_for_learner else None,
+                worker.training_reader if spec.wait_for_learner else None,
             )
     app.task(watch)
     faust.Worker(app, loglevel=settings.worker.log_level, quiet=True, loop=loop).execute_from_commandline()
@@ -220,7 +221,7 @@ def _watch_pipeline(
     spec: RunSpec,
     progress: PipelineProgress,
     assigned: Callable[[], bool],
-    learner_caught_up: Callable[[], bool] | None = None,
+    learner: TrainingReader | None = None,
 ) -> Callable[[], Any]:
     async def watch() -> None:
         def started() -> bool:
@@ -232,8 +233,8 @@ def _watch_pipeline(
         await _wait_until(
             lambda: progress.handled >= spec.expected_events, spec.timeout_s, lambda: progress.handled
         )
-        if learner_caught_up is not None:
-            await _wait_until(learner_caught_up, spec.timeout_s, lambda: progress.handled)
+        if learner is not None:
+            await _wait_for_learner(learner, spec.timeout_s)
         last_s, last_wall_s = time.perf_counter(), time.time()
         handled, cpu_s = progress.handled, progress.cpu_s()
         outcome = RunOutcome(
@@ -312,6 +313,23 @@ async def _wait_first(spec: RunSpec, started: Callable[[], bool], assigned: Call
         await asyncio.sleep(_FIRST_POLL_S)
     if not ready:
         spec.ready_path.write_text("ready")
+
+
+async def _wait_for_learner(learner: TrainingReader, timeout_s: float) -> None:
+    """Every input record is handled, so every sweep that will run has run: wait until the
+    learner has handled the training topic up to its end offsets as the broker gives them now
+    (not the high-water mark of the learner's last fetch, which can be older)."""
+    deadline_s = time.monotonic() + timeout_s
+    ends = await learner.end_offsets()
+    while ends is None:
+        if time.monotonic() > deadline_s:
+            raise TimeoutError(f"the learner was assigned no training partition within {timeout_s} s")
+        await asyncio.sleep(_DONE_POLL_S)
+        ends = await learner.end_offsets()
+    while not learner.handled_through(ends):
+        if time.monotonic() > deadline_s:
+            raise TimeoutError(f"the learner had not read the training topic up to {ends} in {timeout_s} s")
+        await asyncio.sleep(_DONE_POLL_S)
 
 
 async def _wait_until(done: Callable[[], bool], timeout_s: float, handled: Callable[[], int]) -> None:

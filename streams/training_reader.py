@@ -93,17 +93,18 @@ class TrainingReader:
             self._consumer = None
             await consumer.stop()
 
-    def caught_up(self) -> bool:
-        """Whether every record the broker had at the last fetch has been handled (learned or
-        held for a day not complete yet): what a measurement waits for before it stops."""
+    async def end_offsets(self) -> dict[int, int] | None:
+        """The training partitions' end offsets now, asked of the broker (None before an assignment)."""
         consumer = self._consumer
         if consumer is None or not consumer.assignment():
-            return False
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is None or self._handled_next.get(tp.partition, 0) < highwater:
-                return False
-        return True
+            return None
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        return {tp.partition: offset for tp, offset in ends.items()}
+
+    def handled_through(self, ends: dict[int, int]) -> bool:
+        """Whether every record below these offsets has been handled (learned or held for a day
+        not complete yet): what a measurement waits for before it stops."""
+        return all(self._handled_next.get(partition, 0) >= end for partition, end in ends.items())
 
     async def commit(self) -> None:
         """Commit what the learner has checkpointed (nothing else, and nothing twice)."""
