@@ -3,16 +3,14 @@
 Records go straight to the aiokafka producer that the Faust app owns, not through
 ``topic.send``: Faust's per-record path let the event loop turn between records, so the
 producer sent a request every few records instead of full batches (about 4x the CPU per
-record, docs/benchmark.md). The partition of a keyed record is the one Faust's default
-partitioner gives (murmur2 of the key, as the Java client), so consumers see the same
-placement as before.
+record, docs/benchmark.md). The producer's own partitioner places each keyed record,
+the one ``topic.send`` used, so consumers see the same placement as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -20,7 +18,6 @@ from typing import Any, cast
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 from faust.exceptions import NotReady, ProducerSendError
 from faust.types import TopicT
 from pydantic import BaseModel
@@ -42,36 +39,6 @@ class _Output:
     key: bytes
     value: bytes
     dead_letter: DeadLetter | None
-
-
-_MURMUR_M = 0x5BD1E995
-_WORDS = struct.Struct("<I")
-
-
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 hash of a key, equal to ``aiokafka.partitioner.murmur2`` at about half its cost.
-
-    >>> murmur2(b"C0000001") == __import__("aiokafka.partitioner").partitioner.murmur2(b"C0000001")
-    True
-    """
-    length = len(data)
-    h = 0x9747B28C ^ length
-    end = length & ~3
-    for (k,) in _WORDS.iter_unpack(data[:end]):
-        k = (k * _MURMUR_M) & 0xFFFFFFFF
-        k ^= k >> 24
-        k = (k * _MURMUR_M) & 0xFFFFFFFF
-        h = ((h * _MURMUR_M) & 0xFFFFFFFF) ^ k
-    extra = length & 3
-    if extra:
-        if extra == 3:
-            h ^= data[end + 2] << 16
-        if extra >= 2:
-            h ^= data[end + 1] << 8
-        h = ((h ^ data[end]) * _MURMUR_M) & 0xFFFFFFFF
-    h ^= h >> 13
-    h = (h * _MURMUR_M) & 0xFFFFFFFF
-    return h ^ (h >> 15)
 
 
 def encoded(record: BaseModel) -> bytes:
@@ -199,19 +166,13 @@ class OutputPublisher:
         pending: list[tuple[_Output, Awaitable[object]]] = []
         try:
             producer = await self._producer()
-            partitions = await _Partitions.of(producer, {output.topic.get_topic_name() for output in outputs})
         except (ProducerSendError, KafkaError, NotReady) as error:  # NotReady: stopping or starting
             raise OutputUnavailableError(f"broker did not take an output record: {error}") from error
         send = producer.send
         for output in outputs:
             topic_name = output.topic.get_topic_name()
             try:
-                delivery = await send(
-                    topic_name,
-                    output.value,
-                    key=output.key,
-                    partition=partitions.of_key(topic_name, output.key),
-                )
+                delivery = await send(topic_name, output.value, key=output.key)
             except KafkaError as error:
                 if not refused_for_good(error):
                     raise OutputUnavailableError(f"broker did not take an output record: {error}") from error
@@ -228,25 +189,3 @@ class OutputPublisher:
                     raise OutputUnavailableError(message) from result
                 refused.append(output)
         return refused
-
-
-@dataclass(frozen=True, slots=True)
-class _Partitions:
-    """Each output topic's partition count, read once per batch from the producer's metadata.
-
-    ``of_key`` is the default partitioner's choice for a key; with any other partitioner
-    configured it is None and the producer chooses.
-    """
-
-    counts: dict[str, int]
-    by_murmur2: bool
-
-    @classmethod
-    async def of(cls, producer: AIOKafkaProducer, topic_names: set[str]) -> _Partitions:
-        counts = {name: len(await producer.partitions_for(name)) for name in topic_names}
-        return cls(counts, type(producer._partitioner) is DefaultPartitioner)
-
-    def of_key(self, topic_name: str, key: bytes) -> int | None:
-        if not self.by_murmur2:
-            return None
-        return (murmur2(key) & 0x7FFFFFFF) % self.counts[topic_name]

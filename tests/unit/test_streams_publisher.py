@@ -1,18 +1,14 @@
 """The publisher's cheaper building blocks give exactly what the slower ones gave.
 
-The partition hash must match the Kafka clients' (or keys move partitions), the flat
-records' JSON must be the bytes pydantic wrote (and read back by the same contracts), and
-snapshot rounding must keep the values ``float(f"{value:.6g}")`` gave.
+The flat records' JSON must be the bytes pydantic wrote (and read back by the same
+contracts), and snapshot rounding must keep the values ``float(f"{value:.6g}")`` gave.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 from datetime import UTC, date, datetime, timedelta, timezone
-
-from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
 from features.vector import FeatureVector
 from models.scorer import Score
@@ -25,7 +21,7 @@ from schemas.outputs import (
     TrainingExample,
 )
 from streams.processor import day_end, prediction, significant
-from streams.publisher import encoded, encoded_flat, murmur2
+from streams.publisher import encoded, encoded_flat
 
 AWKWARD_FLOATS = [
     1e-7, 1.5e-5, 0.1 + 0.2, 1 / 3, 2.0, 28.0, 999999.0, 1e6, 1234567.0, 1e15, 1e16, 1.7976931348623157e308,
@@ -43,15 +39,6 @@ def awkward_values(rng: random.Random, count: int) -> list[float]:
         else:
             values.append(rng.choice((1, -1)) * 10 ** rng.uniform(-12, 18))
     return values
-
-
-class TestMurmur2:
-    def test_equals_the_kafka_clients_hash_for_any_key(self) -> None:
-        rng = random.Random(3)
-        keys = [os.urandom(rng.randint(0, 64)) for _ in range(5000)]
-        keys += [f"C{index:07d}".encode() for index in range(2000)] + [b"", b"a", b"ab", b"abc"]
-        mismatched = [key for key in keys if murmur2(key) != aiokafka_murmur2(key)]
-        assert not mismatched
 
 
 class TestFlatEncoding:
