@@ -21,7 +21,7 @@ from features.contacts import (
     linear_count,
 )
 from features.decay import DAY_US, MIN_TREND_HISTORY_DAYS, TREND_MAX, decay_weight
-from features.records import encode, epoch_us, fingerprint
+from features.records import encode, epoch_us, fingerprint, plan_code
 from features.state import (
     APPLIED,
     DUPLICATE,
@@ -41,6 +41,7 @@ from schemas.events import (
     InputEvent,
     LifecycleEvent,
     LifecycleKind,
+    TopupChannel,
     TopupEvent,
 )
 
@@ -168,7 +169,7 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
     complaint_times = [epoch_us(complaint.event_time) for complaint in complaints]
     activations = [
         epoch_us(event.event_time) for event in lifecycle if event.kind is LifecycleKind.ACTIVATED
-    ]
+    ] + [epoch_us(event.activation_time()) for event in lifecycle if event.activated_on is not None]
 
     def latest(chosen: Sequence[LifecycleEvent]) -> LifecycleEvent | None:
         return max(
@@ -176,8 +177,22 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
             default=None,
         )
 
-    latest_lifecycle = latest(lifecycle)
+    latest_lifecycle = latest([event for event in lifecycle if event.kind is not LifecycleKind.PROFILE])
     latest_payment = latest([event for event in lifecycle if event.payment_type is not None])
+    latest_plan = latest([event for event in lifecycle if event.plan is not None])
+    calls_30d, topups_90d = count(30, calls), count(90, topups)
+    minutes_30d = minutes(30, calls)
+
+    def calls_in_band(hours: range) -> float:
+        return count(30, [call for call in calls if call.event_time.hour in hours])
+
+    def topups_by(channels: set[TopupChannel]) -> float:
+        return share(count(90, [topup for topup in topups if topup.channel in channels]), topups_90d)
+
+    def call_spend(tau: float) -> float:
+        return decayed(tau, ((call, call.charge) for call in calls))
+
+    night, evening = share(calls_in_band(range(7)), calls_30d), share(calls_in_band(range(18, 24)), calls_30d)
     off_net = [c for c in outgoing if c.counterparty_network is not CounterpartyNetwork.ON_NET]
     history_days = (as_of - min(times)) / DAY_US
     return FeatureVector(
@@ -227,6 +242,24 @@ def brute_force_vector(customer_id: str, events: Sequence[InputEvent]) -> Featur
         tenure_days=(as_of - min(activations)) / DAY_US if activations else None,
         payment_type=latest_payment.payment_type if latest_payment else None,
         churned=latest_lifecycle is not None and latest_lifecycle.kind in CHURN_KINDS,
+        plan_code=plan_code(latest_plan.plan) if latest_plan and latest_plan.plan else None,
+        commitment_months=_stated(latest_plan.commitment_months if latest_plan else None),
+        monthly_fee=_stated(latest_plan.monthly_fee if latest_plan else None),
+        bundled_services=_stated(latest_plan.bundled_services if latest_plan else None),
+        topup_automatic_share_90d=topups_by({TopupChannel.AUTO, TopupChannel.BANK}),
+        topup_digital_share_90d=topups_by({TopupChannel.ONLINE, TopupChannel.APP}),
+        topup_manual_share_90d=topups_by({TopupChannel.RETAIL, TopupChannel.VOUCHER}),
+        average_topup_90d=amount(90) / topups_90d if topups_90d > 0.0 else 0.0,
+        call_spend_30d=call_spend(30),
+        call_spend_90d=call_spend(90),
+        night_call_share_30d=night,
+        day_call_share_30d=max(1.0 - night - evening, 0.0) if calls_30d > 0.0 else 0.0,
+        evening_call_share_30d=evening,
+        international_share_30d=share(
+            minutes(30, [c for c in calls if c.counterparty_network is CounterpartyNetwork.INTERNATIONAL]),
+            minutes_30d,
+        ),
+        roaming_share_30d=share(minutes(30, [c for c in calls if c.roaming]), minutes_30d),
         revenue_90d=amount(90),
     )
 
@@ -257,3 +290,8 @@ def _distinct_contacts(calls: Sequence[CallEvent], as_of_us: int) -> float:
         if bucket_of(epoch_us(call.event_time)) > newest - BUCKET_SLOTS:
             union |= 1 << contact_bit(call.counterparty)
     return linear_count(BITS - union.bit_count())
+
+
+def _stated(value: float | None) -> float | None:
+    """A plan fact as the vector holds it: a float, or None when the record did not state it."""
+    return None if value is None else float(value)

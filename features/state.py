@@ -22,13 +22,19 @@ from features.contacts import (
 from features.decay import DAY_US, decay_weight, trend
 from features.records import (
     CALL_DROPPED,
+    CALL_INTERNATIONAL,
     CALL_OFF_NET,
     CALL_OUTGOING,
+    CALL_ROAMING,
+    EVENING,
     KIND_CALL,
     KIND_COMPLAINT,
     KIND_LIFECYCLE,
     KIND_TOPUP,
+    NIGHT,
     PAYMENT_TYPES,
+    UNKNOWN_COUNT,
+    UNKNOWN_FEE,
     EventRecord,
     from_epoch_us,
 )
@@ -43,10 +49,18 @@ COMPLAINT_CATEGORY_30D = 13  # 13..18: network, billing, service, price, technic
 SEVERITY_30D, UNRESOLVED_30D = 19, 20
 CALLS_OUT_90D, CALLS_IN_90D, MINUTES_OUT_90D, MINUTES_IN_90D = 21, 22, 23, 24
 TOPUP_AMOUNT_90D, TOPUP_COUNT_90D, COMPLAINTS_90D = 25, 26, 27
-SUM_COUNT = 28
+CHARGE_30D, NIGHT_CALLS_30D, EVENING_CALLS_30D = 28, 29, 30
+INTERNATIONAL_MINUTES_30D, ROAMING_MINUTES_30D = 31, 32
+CHARGE_90D = 33
+TOPUPS_BY_CHANNEL_GROUP_90D = 34  # 34..36: automatic (auto, bank), digital (online, app), manual
+SUM_COUNT = 37
 TAU_DAYS = (7.0, 30.0, 90.0)
-SUM_TAU_SLOT: tuple[int, ...] = (0,) * 4 + (1,) * 17 + (2,) * 7
+SUM_TAU_SLOT: tuple[int, ...] = (0,) * 4 + (1,) * 17 + (2,) * 7 + (1,) * 5 + (2,) * 4
 """Which of ``TAU_DAYS`` each sum decays with."""
+
+CHANNEL_GROUP: tuple[int, ...] = (-1, 2, 1, 1, 2, 0, 0)
+"""Channel group of each top-up channel index (``features.records.TOPUP_CHANNELS``):
+0 automatic, 1 digital, 2 manual, -1 none given."""
 
 RING_ENTRY_BYTES = 12
 """8-byte fingerprint + 4-byte position tag of the position that applied it."""
@@ -77,6 +91,12 @@ class CustomerState:
     payment_type: int = 0
     contact_bucket: int = NO_BUCKET
     contact_words: list[int] = field(default_factory=lambda: [0] * (4 * WORDS_PER_BUCKET))
+    plan_us: float = -math.inf
+    plan_fingerprint: bytes = _NO_FINGERPRINT
+    plan: int = 0  # plan code of the latest record naming a plan; 0: none seen
+    commitment: int = UNKNOWN_COUNT
+    bundles: int = UNKNOWN_COUNT
+    monthly_fee: float = UNKNOWN_FEE
     ring: bytes = b""
     positions: list[list[float]] = field(default_factory=list)  # [topic id, partition, offset]
 
@@ -142,12 +162,25 @@ class CustomerState:
             sums[base90 + 2] += minutes * w90
             if record.code & CALL_DROPPED:
                 sums[DROPPED_30D] += w30
+            if record.code & CALL_INTERNATIONAL:
+                sums[INTERNATIONAL_MINUTES_30D] += minutes * w30
+            if record.code & CALL_ROAMING:
+                sums[ROAMING_MINUTES_30D] += minutes * w30
+            if record.level == NIGHT:
+                sums[NIGHT_CALLS_30D] += w30
+            elif record.level == EVENING:
+                sums[EVENING_CALLS_30D] += w30
+            sums[CHARGE_30D] += record.amount * w30
+            sums[CHARGE_90D] += record.amount * w90
             self._add_contact(record.contact_bucket, record.contact_bit)
         elif kind == KIND_TOPUP:
             sums[TOPUP_AMOUNT_30D] += record.quantity * w30
             sums[TOPUP_AMOUNT_90D] += record.quantity * w90
             sums[TOPUP_COUNT_30D] += w30
             sums[TOPUP_COUNT_90D] += w90
+            group = CHANNEL_GROUP[record.code]
+            if group >= 0:
+                sums[TOPUPS_BY_CHANNEL_GROUP_90D + group] += w90
             self.first_topup_us = min(self.first_topup_us, at_us)
             self.last_topup_us = max(self.last_topup_us, at_us)
             self.topup_total += 1.0
@@ -166,12 +199,17 @@ class CustomerState:
         at_us, print_ = record.time_us, record.fingerprint
         if record.code == 0:  # activated
             self.first_activation_us = min(self.first_activation_us, at_us)
-        if (at_us, print_) > (self.lifecycle_us, self.lifecycle_fingerprint):
-            self.lifecycle_us, self.lifecycle_fingerprint = at_us, print_
+        self.first_activation_us = min(self.first_activation_us, record.activated_us)
+        if record.code != 5 and (at_us, print_) > (self.lifecycle_us, self.lifecycle_fingerprint):
+            self.lifecycle_us, self.lifecycle_fingerprint = at_us, print_  # profile (5) is no change
             self.churned = 1 if record.code in (2, 3) else 0  # port_out, deactivated
         if record.level and (at_us, print_) > (self.payment_us, self.payment_fingerprint):
             self.payment_us, self.payment_fingerprint = at_us, print_
             self.payment_type = record.level
+        if record.plan and (at_us, print_) > (self.plan_us, self.plan_fingerprint):
+            self.plan_us, self.plan_fingerprint, self.plan = at_us, print_, record.plan
+            self.commitment, self.bundles = record.commitment, record.bundles
+            self.monthly_fee = record.amount
 
     def _add_contact(self, bucket: int, bit: int) -> None:
         words = self.contact_words
@@ -192,6 +230,10 @@ class CustomerState:
         s = self.sums
         as_of_us = self.last_us
         calls_30d = s[CALLS_OUT_30D] + s[CALLS_IN_30D]
+        minutes_30d = s[MINUTES_OUT_30D] + s[MINUTES_IN_30D]
+        night, evening = share(s[NIGHT_CALLS_30D], calls_30d), share(s[EVENING_CALLS_30D], calls_30d)
+        topups_90d = s[TOPUP_COUNT_90D]
+        channels = TOPUPS_BY_CHANNEL_GROUP_90D
         category = COMPLAINT_CATEGORY_30D
         history_days = (as_of_us - self.first_us) / DAY_US
         # Positional, in field order (cheaper than keywords on the hot path).
@@ -244,6 +286,21 @@ class CustomerState:
             days_since(self.first_activation_us, as_of_us),  # tenure_days
             PAYMENT_TYPES[self.payment_type],  # payment_type
             bool(self.churned),  # churned
+            self.plan or None,  # plan_code
+            None if self.commitment == UNKNOWN_COUNT else float(self.commitment),  # commitment_months
+            None if self.monthly_fee < 0.0 else self.monthly_fee,  # monthly_fee
+            None if self.bundles == UNKNOWN_COUNT else float(self.bundles),  # bundled_services
+            share(s[channels], topups_90d),  # topup_automatic_share_90d
+            share(s[channels + 1], topups_90d),  # topup_digital_share_90d
+            share(s[channels + 2], topups_90d),  # topup_manual_share_90d
+            s[TOPUP_AMOUNT_90D] / topups_90d if topups_90d > 0.0 else 0.0,  # average_topup_90d
+            s[CHARGE_30D],  # call_spend_30d
+            s[CHARGE_90D],  # call_spend_90d
+            night,  # night_call_share_30d
+            max(1.0 - night - evening, 0.0) if calls_30d > 0.0 else 0.0,  # day_call_share_30d
+            evening,  # evening_call_share_30d
+            share(s[INTERNATIONAL_MINUTES_30D], minutes_30d),  # international_share_30d
+            share(s[ROAMING_MINUTES_30D], minutes_30d),  # roaming_share_30d
             s[TOPUP_AMOUNT_90D],  # revenue_90d
         )
 

@@ -5,12 +5,13 @@ Little-endian, no padding; ``apply_events.lua`` reads and writes the same layout
 - fixed part ``FIXED``: last and first event time, the 28 decayed sums (order in
   ``features.state``), first/last top-up time, top-up count, last complaint time,
   first activation time, latest lifecycle (time, fingerprint, churned), latest payment
-  type (time, fingerprint, type), newest contact bucket, 4 x 8 bitmap words;
+  type (time, fingerprint, type), newest contact bucket, 4 x 8 bitmap words, latest plan
+  (time, fingerprint, plan code, commitment months, bundled services, monthly fee);
 - the duplicate ring: ``uint16`` byte length, then 12-byte entries, oldest first;
 - positions: ``uint8`` count, then per topic ``uint32`` topic id, ``int32`` partition,
   ``double`` offset.
 
-Unset times are +-infinity. 446 bytes fixed + 2 + 12 per ring entry + 1 + 16 per topic.
+Unset times are +-infinity. 548 bytes fixed + 2 + 12 per ring entry + 1 + 16 per topic.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from features.errors import CorruptStateError
 from features.state import SUM_COUNT, CustomerState
 
 FIXED = struct.Struct(
-    f"<dd{SUM_COUNT}dddddd" + "d8sB" + "d8sB" + f"i{BUCKET_SLOTS * WORDS_PER_BUCKET}i"
+    f"<dd{SUM_COUNT}dddddd" + "d8sB" + "d8sB" + f"i{BUCKET_SLOTS * WORDS_PER_BUCKET}i" + "d8sIBBd"
 )
+_WORDS = BUCKET_SLOTS * WORDS_PER_BUCKET
 _LENGTH16 = struct.Struct("<H")
 _POSITION = struct.Struct("<Iid")
 _FIRST_SUM = 2
@@ -53,6 +55,12 @@ def pack_state(state: CustomerState) -> bytes:
         state.payment_type,
         state.contact_bucket,
         *state.contact_words,
+        state.plan_us,
+        state.plan_fingerprint,
+        state.plan,
+        state.commitment,
+        state.bundles,
+        state.monthly_fee,
     )
     positions = b"".join(
         _POSITION.pack(int(topic), int(partition), offset)
@@ -107,7 +115,13 @@ def unpack_state(blob: bytes) -> CustomerState:
         payment_fingerprint=rest[9],
         payment_type=rest[10],
         contact_bucket=rest[11],
-        contact_words=list(rest[12:]),
+        contact_words=list(rest[12 : 12 + _WORDS]),
+        plan_us=rest[12 + _WORDS],
+        plan_fingerprint=rest[13 + _WORDS],
+        plan=rest[14 + _WORDS],
+        commitment=rest[15 + _WORDS],
+        bundles=rest[16 + _WORDS],
+        monthly_fee=rest[17 + _WORDS],
         ring=ring,
         positions=positions,
     )

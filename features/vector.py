@@ -62,9 +62,25 @@ class FeatureVector:
     unresolved_complaints_30d: float
     days_since_last_complaint: float | None
     # lifecycle
-    tenure_days: float | None  # None: no activation seen
+    tenure_days: float | None  # since the earliest activation seen or stated (activated_on); None: unknown
     payment_type: PaymentType | None
     churned: bool  # latest lifecycle event (by event time) is port_out or deactivated
+    # who the customer is: plan facts from the latest lifecycle record naming a plan
+    plan_code: int | None  # features.records.plan_code of the plan's name; None: no plan named
+    commitment_months: float | None  # the contract's minimum term, 0 = none
+    monthly_fee: float | None  # recurring plan price
+    bundled_services: float | None  # other services on the same account
+    topup_automatic_share_90d: float  # 0..1 of top-ups by auto or bank payment
+    topup_digital_share_90d: float  # 0..1 of top-ups online or in the app
+    topup_manual_share_90d: float  # 0..1 of top-ups in retail or by voucher
+    average_topup_90d: float  # top-up amount per top-up, 0 without top-ups
+    call_spend_30d: float  # call charges
+    call_spend_90d: float
+    night_call_share_30d: float  # 0..1 of calls 00-07 local time
+    day_call_share_30d: float  # 0..1 of calls 07-18
+    evening_call_share_30d: float  # 0..1 of calls 18-24
+    international_share_30d: float  # 0..1 of call minutes with foreign numbers
+    roaming_share_30d: float  # 0..1 of call minutes made or taken abroad
     # value
     revenue_90d: float  # 90-day decayed sum of payments, the basis of the value tier
 
@@ -90,6 +106,8 @@ class FeatureVector:
                     values[_KNOWN_NAMES[name]] = 1.0
             elif kind is _FLAG:
                 values[name] = 1.0 if value else 0.0
+            elif kind is _PLAN:
+                values["plan_bucket"] = 0.0 if value is None else float(1 + value % PLAN_BUCKETS)
             else:
                 values["is_postpaid"] = 1.0 if value == PaymentType.POSTPAID else 0.0
         return values
@@ -138,15 +156,41 @@ class FeatureVector:
             tenure_days=None,
             payment_type=None,
             churned=False,
+            plan_code=None,
+            commitment_months=None,
+            monthly_fee=None,
+            bundled_services=None,
+            topup_automatic_share_90d=0.0,
+            topup_digital_share_90d=0.0,
+            topup_manual_share_90d=0.0,
+            average_topup_90d=0.0,
+            call_spend_30d=0.0,
+            call_spend_90d=0.0,
+            night_call_share_30d=0.0,
+            day_call_share_30d=0.0,
+            evening_call_share_30d=0.0,
+            international_share_30d=0.0,
+            roaming_share_30d=0.0,
             revenue_90d=0.0,
         )
 
 
+PLAN_BUCKETS = 16
+"""Plans are hashed into this many buckets: ``plan_bucket`` is 1 + the bucket, 0 for no plan."""
+
 _OPTIONAL_FIELDS = frozenset(
-    {"days_since_last_topup", "usual_topup_gap_days", "days_since_last_complaint", "tenure_days"}
+    {
+        "days_since_last_topup",
+        "usual_topup_gap_days",
+        "days_since_last_complaint",
+        "tenure_days",
+        "commitment_months",
+        "monthly_fee",
+        "bundled_services",
+    }
 )
 
-_PLAIN, _OPTIONAL, _FLAG, _PAYMENT = "plain", "optional", "flag", "payment"
+_PLAIN, _OPTIONAL, _FLAG, _PAYMENT, _PLAN = "plain", "optional", "flag", "payment", "plan"
 _NUMERIC_PLAN: tuple[tuple[str, str], ...] = tuple(
     (
         field.name,
@@ -156,6 +200,8 @@ _NUMERIC_PLAN: tuple[tuple[str, str], ...] = tuple(
         if field.name == "churned"
         else _PAYMENT
         if field.name == "payment_type"
+        else _PLAN
+        if field.name == "plan_code"
         else _PLAIN,
     )
     for field in fields(FeatureVector)

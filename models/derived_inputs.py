@@ -14,6 +14,14 @@ history length, which in a stream that starts on one day is the date for everyon
 predates it (``models.online.CLOCK_INPUTS``). Measured with ``churnwatch bench models``
 (docs/learning.md, "Derived inputs"): unnormalised ratios gained nothing.
 
+Decayed sums themselves enter the model as daily rates (``daily_rates``): a sum divided
+by its window's exposure over the customer's history. A raw 90-day sum of a customer seen
+for 20 days is a fifth of the same customer's sum 200 days later, so raw sums carry the
+calendar (how long ago the stream began) as much as the behaviour.
+
+The plan enters as indicators of its hashed bucket (``plan_indicators``), so a linear model
+can learn one weight per plan and a tree can split on it.
+
 Computed from a ``FeatureVector`` alone: nothing more is kept in the feature store.
 """
 
@@ -22,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from features.decay import exposure_days
+from features.vector import PLAN_BUCKETS
 
 RATE_RATIO_MAX = 5.0
 """Upper clamp of a rate ratio: a burst five times the usual rate is already a burst."""
@@ -140,3 +149,54 @@ def derived_inputs(values: Mapping[str, float]) -> dict[str, float]:
         )
         for name, short_field, short_days, long_field, long_days in _WINDOW_FIELDS
     }
+
+
+DECAYED_SUM_DAYS: dict[str, int] = {
+    **{f"{family}_{days}d": days for family in ("calls_out", "calls_in", "minutes_out", "minutes_in")
+       for days in (7, 30, 90)},
+    **{f"{family}_{days}d": days for family in ("topup_amount", "topup_count", "call_spend")
+       for days in (30, 90)},
+    **{name: 30 for name in (
+        "complaints_30d", "complaints_network_30d", "complaints_billing_30d", "complaints_service_30d",
+        "complaints_price_30d", "complaints_technical_30d", "complaints_other_30d",
+        "complaint_severity_30d", "unresolved_complaints_30d",
+    )},
+    "complaints_90d": 90,
+    "revenue_90d": 90,
+}
+"""Every decayed-sum feature and its time constant in days: the inputs ``daily_rates`` rescales."""
+
+MIN_EXPOSURE_DAYS = 1.0
+"""A rate over less than a day of history is read as over one day: a customer's first call
+is one call a day, not a thousand."""
+
+_SUM_DAYS = tuple(sorted(set(DECAYED_SUM_DAYS.values())))
+PLAN_INDICATOR_NAMES: tuple[str, ...] = tuple(f"plan_{bucket}" for bucket in range(1, PLAN_BUCKETS + 1))
+"""The plan indicators, one per hashed bucket: ``plan_<bucket>`` is 1 for the customer's bucket."""
+
+
+def daily_rates(values: Mapping[str, float]) -> dict[str, float]:
+    """Each decayed sum of ``values`` as a daily rate: the sum over its window's exposure
+    (``exposure_days(tau, history_days)``, at least ``MIN_EXPOSURE_DAYS``), under the sum's name.
+
+    The same for steady traffic at any history length, which the raw sums are not.
+
+    >>> steady = {"history_days": 20.0, "calls_out_90d": exposure_days(90, 20.0) * 3}
+    >>> round(daily_rates(steady)["calls_out_90d"], 9)
+    3.0
+    >>> daily_rates({"history_days": 0.0, "calls_out_7d": 1.0})["calls_out_7d"]
+    1.0
+    """
+    history = _amount(values.get("history_days", 0.0))
+    exposure = {days: max(exposure_days(days, history), MIN_EXPOSURE_DAYS) for days in _SUM_DAYS}
+    return {name: _amount(values.get(name, 0.0)) / exposure[days] for name, days in DECAYED_SUM_DAYS.items()}
+
+
+def plan_indicators(values: Mapping[str, float]) -> dict[str, float]:
+    """One indicator per plan bucket from ``plan_bucket`` (0: no plan known, every indicator 0).
+
+    >>> [name for name, on in plan_indicators({"plan_bucket": 3.0}).items() if on]
+    ['plan_3']
+    """
+    bucket = int(values.get("plan_bucket", 0.0))
+    return {name: 1.0 if index == bucket else 0.0 for index, name in enumerate(PLAN_INDICATOR_NAMES, 1)}

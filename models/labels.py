@@ -33,7 +33,7 @@ INPUT_NAMES: tuple[str, ...] = tuple(
 )
 """The stored inputs in a fixed order: the bit positions of the pending-snapshot codec."""
 
-_BLOB_VERSION = 1
+_BLOB_VERSION = 2
 _HEADER = struct.Struct("<BH")  # codec version, model_version length
 _ROW = struct.Struct("<BBBfffQ")  # id length, silent days, source, score, model, rules, mask
 _SOURCES = tuple(ScoreSource)

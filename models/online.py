@@ -23,7 +23,7 @@ from river import base, compose, linear_model, optim, preprocessing
 from features.vector import FeatureVector
 from models.cold_start import sigmoid
 from models.config import OnlineModelConfig, ScoringConfig
-from models.derived_inputs import derived_inputs
+from models.derived_inputs import daily_rates, derived_inputs, plan_indicators
 from models.reasons import (
     ReasonCode,
     complaint_aggregate_code,
@@ -57,23 +57,21 @@ class ClipScaled(base.Transformer):
         }
 
 
-CLOCK_INPUTS = frozenset({"history_days", "tenure_days", "tenure_days_known"})
+CLOCK_INPUTS = frozenset({"history_days"})
 """Numeric features left out of the model: in a stream that starts on one day they count days.
 
 ``history_days`` is the time since the customer's first event *seen*, so for everyone active
 before the stream began (every replay, and production for every customer who predates the
-deployment) it is the same number, the days since the start; ``tenure_days`` is the same
-while activations older than the stream are unknown (in the simulator every customer is
-activated on day 0). A model fitted on the past then learns the date. Measured with
-``churnwatch bench models`` (docs/learning.md): leaving them out raised every learner's
-prequential ROC AUC, most when labels are learned as they resolve (positives weeks before
-the negatives of the same days). Tenure can come back as an input once it is known from
-the customer record rather than from the activations seen.
+deployment) it is the same number, the days since the start; a model fitted on the past then
+learns the date. Measured with ``churnwatch bench models`` (docs/learning.md). ``tenure_days``
+is an input: it comes from the real activation date (``activated_on`` on a lifecycle record,
+which operators send at go-live for customers who predate the stream), and tenure is among
+the strongest predictors of churn.
 """
 
 
 STORED_CLOCK_INPUTS = frozenset({"history_days"})
-"""Clock inputs kept with a pending snapshot all the same: the derived ratios need them."""
+"""Clock inputs kept with a pending snapshot all the same: the rates and ratios need them."""
 
 
 def stored_inputs(features: FeatureVector) -> dict[str, float]:
@@ -84,25 +82,31 @@ def stored_inputs(features: FeatureVector) -> dict[str, float]:
     >>> from datetime import UTC, datetime
     >>> stored = stored_inputs(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
     >>> "history_days" in stored, "tenure_days" in stored, list(stored)[-1]
-    (True, False, 'history_days')
+    (True, True, 'history_days')
     """
     numeric = features.numeric()
     inputs = {name: finite(value) for name, value in numeric.items() if name not in CLOCK_INPUTS}
-    # kept last: the pending-snapshot codec's bit positions of the other inputs stay as they were
     inputs.update({name: finite(numeric[name]) for name in sorted(STORED_CLOCK_INPUTS)})
     return inputs
 
 
 def inputs_from_stored(stored: Mapping[str, float]) -> dict[str, float]:
-    """The model's inputs from stored ones: all but the clock inputs, then the derived inputs.
+    """The model's inputs from stored ones: all but the clock inputs, decayed sums as daily
+    rates, the plan as bucket indicators, then the derived inputs.
 
     >>> from datetime import UTC, datetime
     >>> vector = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
     >>> inputs = inputs_from_stored(stored_inputs(vector))
     >>> inputs["churned"], "history_days" in inputs, inputs["calls_out_rate_7d_per_30d"]
     (0.0, False, 1.0)
+    >>> "plan_bucket" in inputs, inputs["plan_1"]
+    (False, 0.0)
     """
-    inputs = {name: value for name, value in stored.items() if name not in CLOCK_INPUTS}
+    inputs = {
+        name: value for name, value in stored.items() if name not in CLOCK_INPUTS and name != "plan_bucket"
+    }
+    inputs.update(daily_rates(stored))
+    inputs.update(plan_indicators(stored))
     inputs.update(derived_inputs(stored))
     return inputs
 

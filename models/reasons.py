@@ -8,6 +8,7 @@ feature vector alone, so the rules and the online model describe a signal the sa
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -36,6 +37,11 @@ class ReasonCode(StrEnum):
     OFF_NET_SHARE = "off_net_share"
     CONTACTS_COLLAPSE = "contacts_collapse"
     RECENT_CALLS_DROP = "recent_calls_drop"
+    CONTRACT_TERM = "contract_term"
+    TENURE = "tenure"
+    PAYMENT_METHOD = "payment_method"
+    PRICE_PLAN = "price_plan"
+    SPEND_PATTERN = "spend_pattern"
     CUSTOMER_PROFILE = "customer_profile"
     ALREADY_CHURNED = "already_churned"
     MODEL_BASELINE = "model_baseline"
@@ -394,6 +400,72 @@ def _profile(features: FeatureVector) -> str:
     return f"tenure {_counted(features.tenure_days, 'day')}, {payment}"
 
 
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def _contract(features: FeatureVector) -> str:
+    """The commitment and, for a committed customer, when the current term ends (terms renew
+    from the activation date)."""
+    months = features.commitment_months
+    if months is None:
+        return "contract commitment unknown"
+    if months < 1:
+        return "no contract commitment (free to leave any month)"
+    if features.tenure_days is None:
+        return f"{round(months)}-month commitment"
+    term_days = months * DAYS_PER_MONTH
+    left_days = term_days - math.fmod(max(finite(features.tenure_days), 0.0), term_days)
+    return f"{round(months)}-month commitment, current term ends in {_counted(left_days, 'day')}"
+
+
+def _tenure(features: FeatureVector) -> str:
+    if features.tenure_days is None:
+        return "tenure unknown"
+    days = finite(features.tenure_days)
+    if days < 2 * DAYS_PER_MONTH:
+        return f"customer for {_counted(days, 'day')}"
+    if days < 2 * 365.25:
+        return f"customer for {_counted(days / DAYS_PER_MONTH, 'month')}"
+    return f"customer for {days / 365.25:.1f} years"
+
+
+def _payment(features: FeatureVector) -> str:
+    plan = features.payment_type.value if features.payment_type is not None else "payment type unknown"
+    manual, automatic = features.topup_manual_share_90d, features.topup_automatic_share_90d
+    if manual <= 0 and automatic <= 0 and features.topup_digital_share_90d <= 0:
+        return f"{plan}, no top-up channel seen in 90 days"
+    if automatic >= 0.5:
+        return f"{plan}, {_percent(automatic)} of top-ups paid automatically"
+    if manual >= 0.5:
+        return f"{plan}, {_percent(manual)} of top-ups by voucher or in a shop (no automatic payment)"
+    return f"{plan}, {_percent(features.topup_digital_share_90d)} of top-ups online or in the app"
+
+
+def _price_plan(features: FeatureVector) -> str:
+    fee = features.monthly_fee
+    price = "plan price unknown" if fee is None else f"plan at {finite(fee):.2f} a month"
+    bundles = features.bundled_services
+    if bundles is None:
+        return price
+    if bundles < 1:
+        return f"{price}, no other services bundled"
+    return f"{price}, {_counted(bundles, 'bundled service')}"
+
+
+def _spend(features: FeatureVector) -> str:
+    parts = [f"call spend {finite(features.call_spend_30d):.2f} in 30 days"]
+    if features.average_topup_90d > 0:
+        parts.append(f"average top-up {finite(features.average_topup_90d):.2f}")
+    for share, what in (
+        (features.night_call_share_30d, "night calls"),
+        (features.international_share_30d, "international minutes"),
+        (features.roaming_share_30d, "minutes roaming"),
+    ):
+        if share >= 0.05:
+            parts.append(f"{_percent(share)} {what}")
+    return ", ".join(parts)
+
+
 def _churned(features: FeatureVector) -> str:
     return churned_reason(0.0).text
 
@@ -417,6 +489,11 @@ _DESCRIBERS = {
     ReasonCode.OFF_NET_SHARE: _off_net,
     ReasonCode.CONTACTS_COLLAPSE: _contacts,
     ReasonCode.RECENT_CALLS_DROP: _recent_calls,
+    ReasonCode.CONTRACT_TERM: _contract,
+    ReasonCode.TENURE: _tenure,
+    ReasonCode.PAYMENT_METHOD: _payment,
+    ReasonCode.PRICE_PLAN: _price_plan,
+    ReasonCode.SPEND_PATTERN: _spend,
     ReasonCode.CUSTOMER_PROFILE: _profile,
     ReasonCode.ALREADY_CHURNED: _churned,
     ReasonCode.MODEL_BASELINE: _baseline,
@@ -460,6 +537,22 @@ _COMPLAINT_AGGREGATES = frozenset(
     }
 )
 _FEATURE_PREFIXES: tuple[tuple[str, ReasonCode], ...] = (
+    ("commitment_months", ReasonCode.CONTRACT_TERM),
+    ("tenure_days", ReasonCode.TENURE),
+    ("topup_automatic_share", ReasonCode.PAYMENT_METHOD),
+    ("topup_digital_share", ReasonCode.PAYMENT_METHOD),
+    ("topup_manual_share", ReasonCode.PAYMENT_METHOD),
+    ("is_postpaid", ReasonCode.PAYMENT_METHOD),
+    ("monthly_fee", ReasonCode.PRICE_PLAN),
+    ("plan_", ReasonCode.PRICE_PLAN),
+    ("bundled_services", ReasonCode.PRICE_PLAN),
+    ("call_spend", ReasonCode.SPEND_PATTERN),
+    ("average_topup", ReasonCode.SPEND_PATTERN),
+    ("night_call_share", ReasonCode.SPEND_PATTERN),
+    ("day_call_share", ReasonCode.SPEND_PATTERN),
+    ("evening_call_share", ReasonCode.SPEND_PATTERN),
+    ("international_share", ReasonCode.SPEND_PATTERN),
+    ("roaming_share", ReasonCode.SPEND_PATTERN),
     ("calls_", ReasonCode.USAGE_DECLINE),
     ("minutes_", ReasonCode.USAGE_DECLINE),
     ("usage_trend", ReasonCode.USAGE_DECLINE),

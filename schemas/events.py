@@ -12,7 +12,7 @@ so code that builds events passes enum members and aware datetimes.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -96,6 +96,10 @@ class LifecycleKind(StrEnum):
     PORT_OUT = "port_out"
     DEACTIVATED = "deactivated"
     REACTIVATED = "reactivated"
+    PROFILE = "profile"
+    """The customer's standing facts (plan, payment, commitment, activation date), sent at
+    go-live for every customer who joined before the stream began, and whenever they change
+    outside a plan change; never a change of churn state."""
 
 
 CHURN_KINDS = frozenset({LifecycleKind.PORT_OUT, LifecycleKind.DEACTIVATED})
@@ -147,13 +151,62 @@ class ComplaintEvent(BaseEvent, frozen=True, kw_only=True, forbid_unknown_fields
     resolved: bool = False
 
 
+EARLIEST_ACTIVATION = datetime(1970, 1, 1, tzinfo=UTC)
+"""No subscription began before this; an earlier ``activated_on`` is a unit or typing error."""
+
+
 class LifecycleEvent(BaseEvent, frozen=True, kw_only=True, forbid_unknown_fields=False, gc=False):
-    """Subscription lifecycle; ``port_out`` and ``deactivated`` are churn."""
+    """Subscription lifecycle; ``port_out`` and ``deactivated`` are churn.
+
+    A record that names a ``plan`` states that plan's facts together: ``commitment_months``
+    (the contract's minimum term, 0 = none), ``monthly_fee`` (the recurring price, in the
+    top-up currency) and ``bundled_services`` (other services on the account); one it does
+    not carry is unknown. ``activated_on`` is when the subscription really began, so a
+    customer who predates the stream gets their true tenure (RFC 3339 with an offset, not
+    after ``event_time``).
+    """
 
     type: Literal["lifecycle"] = "lifecycle"
     kind: LifecycleKind
     plan: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
     payment_type: PaymentType | None = None
+    activated_on: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=40,
+                description="When the subscription began: RFC 3339 with an offset, not after event_time",
+                extra_json_schema={"format": "date-time"},
+            ),
+        ]
+        | None
+    ) = None
+    commitment_months: (
+        Annotated[int, Meta(ge=0, le=60, description="The contract's minimum term; 0 = none")] | None
+    ) = None
+    monthly_fee: (
+        Annotated[float, Meta(ge=0, le=100_000, description="Recurring plan price, top-up currency")] | None
+    ) = None
+    bundled_services: (
+        Annotated[int, Meta(ge=0, le=20, description="Other services on the same account")] | None
+    ) = None
+
+    def __post_init__(self) -> None:
+        if self.activated_on is not None:
+            try:
+                activated = self.activation_time()
+            except ValueError as error:
+                raise ValueError(f"activated_on={self.activated_on!r}: {error}") from None
+            if activated > self.event_time:
+                raise ValueError(f"activated_on={self.activated_on!r}: must not be after event_time")
+            if activated < EARLIEST_ACTIVATION:
+                raise ValueError(f"activated_on={self.activated_on!r}: must not be before 1970")
+
+    def activation_time(self) -> datetime:
+        """``activated_on`` as an aware time (the record has one: check before calling)."""
+        assert self.activated_on is not None
+        return rfc3339_time(self.activated_on)
 
 
 InputEvent = CallEvent | TopupEvent | ComplaintEvent | LifecycleEvent

@@ -5,8 +5,10 @@ pseudonymised flags; `event_time` is read as RFC 3339 text only (as documented s
 1.2: `score_source` gained `blend` (the hand-over from rules to model); `churn.training`
 carries `TrainingExample` and `ResolvedDay` records.
 1.3: `CapacityDay` summaries on `retention.capacity` (the optional daily contact capacity).
+1.4: lifecycle records gain the `profile` kind and the optional `activated_on`,
+`commitment_months`, `monthly_fee` and `bundled_services` fields (who the customer is).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = "1.3.0"
+SCHEMA_VERSION = "1.4.0"

@@ -3,18 +3,24 @@
 --
 -- KEYS[1]  the customer's state key, "{prefix}:{<customer id>}:f" (a string, the packed state)
 -- ARGV[1]  ring size: how many applied event fingerprints the customer keeps (1..40)
--- ARGV[2]  the events in delivery order, concatenated fixed-size records '<BIidd c8 BBBdiH':
+-- ARGV[2]  the events in delivery order, concatenated fixed-size records '<BIidd c8 BBBdiH dIdBB':
 --          kind (1 call, 2 top-up, 3 complaint, 4 lifecycle), topic id, partition, offset,
---          event time (epoch us), event-id fingerprint, a (call flags | complaint category |
---          lifecycle kind), b (complaint severity | payment type), c (complaint resolved),
---          x (call minutes | top-up amount), contact bucket, contact bit
+--          event time (epoch us), event-id fingerprint, a (call flags | top-up channel |
+--          complaint category | lifecycle kind), b (call time-of-day band | complaint severity |
+--          payment type), c (complaint resolved), x (call minutes | top-up amount), contact
+--          bucket, contact bit, m (call charge | monthly fee, -1 unknown), plan code (0: none
+--          named), activated (epoch us, inf unknown), commitment months, bundled services
+--          (255 unknown)
 -- Reply:   {state, outcomes}: the packed state after the batch, and one byte per event:
 --          'a' applied, 'd' duplicate event id, 'r' replayed position,
 --          'D' replayed position that was a duplicate the first time
 
-local RECORD = '<BIiddc8BBBdiH'
-local NSUMS = 28
+local RECORD = '<BIiddc8BBBdiHdIdBB'
+local NSUMS = 37
 local FIXED = '<dd' .. string.rep('d', NSUMS) .. 'ddddd' .. 'dc8B' .. 'dc8B' .. 'i' .. string.rep('i', 32)
+              .. 'dc8IBBd'
+-- top-up channel index (features.records.TOPUP_CHANNELS) -> 0-based channel-group sum offset
+local CHANNEL_GROUP = {[1] = 2, [2] = 1, [3] = 1, [4] = 2, [5] = 0, [6] = 0}
 local DAY_US = 86400000000
 local TAU_US = {7 * DAY_US, 30 * DAY_US, 90 * DAY_US}
 local NO_BUCKET = -2147483648
@@ -23,9 +29,13 @@ local NO_PRINT = string.rep('\0', 8)
 
 -- fixed-part slots (1-based) after unpacking FIXED
 local LAST, FIRST, S0 = 1, 2, 2 -- sum k (0-based, as in Python) lives at v[S0 + 1 + k]
-local FIRST_TOPUP, LAST_TOPUP, TOPUP_TOTAL, LAST_COMPLAINT, FIRST_ACTIVATION = 31, 32, 33, 34, 35
-local LC_TIME, LC_PRINT, LC_CHURNED, PT_TIME, PT_PRINT, PT_TYPE = 36, 37, 38, 39, 40, 41
-local BUCKET, WORD0 = 42, 42 -- word j (0-based) lives at v[WORD0 + 1 + j]
+local FIRST_TOPUP, LAST_TOPUP, TOPUP_TOTAL = S0 + NSUMS + 1, S0 + NSUMS + 2, S0 + NSUMS + 3
+local LAST_COMPLAINT, FIRST_ACTIVATION = S0 + NSUMS + 4, S0 + NSUMS + 5
+local LC_TIME, LC_PRINT, LC_CHURNED = S0 + NSUMS + 6, S0 + NSUMS + 7, S0 + NSUMS + 8
+local PT_TIME, PT_PRINT, PT_TYPE = S0 + NSUMS + 9, S0 + NSUMS + 10, S0 + NSUMS + 11
+local BUCKET, WORD0 = S0 + NSUMS + 12, S0 + NSUMS + 12 -- word j (0-based) lives at v[WORD0 + 1 + j]
+local PL_TIME, PL_PRINT, PL_CODE = WORD0 + 33, WORD0 + 34, WORD0 + 35
+local PL_COMMITMENT, PL_BUNDLES, PL_FEE = WORD0 + 36, WORD0 + 37, WORD0 + 38
 
 local ring_size = tonumber(ARGV[1])
 local events = ARGV[2]
@@ -53,13 +63,16 @@ else
   v[PT_TIME], v[PT_PRINT], v[PT_TYPE] = -math.huge, NO_PRINT, 0
   v[BUCKET] = NO_BUCKET
   for j = 1, 32 do v[WORD0 + j] = 0 end
+  v[PL_TIME], v[PL_PRINT], v[PL_CODE] = -math.huge, NO_PRINT, 0
+  v[PL_COMMITMENT], v[PL_BUNDLES], v[PL_FEE] = 255, 255, -1
   ring = ''
   positions = {}
 end
 
 -- sum k (0-based) decays with TAU_US[tau_slot(k)]
 local function tau_slot(k)
-  if k < 4 then return 1 elseif k < 21 then return 2 else return 3 end
+  if k < 4 then return 1 elseif k < 21 then return 2 elseif k < 28 then return 3
+  elseif k < 33 then return 2 else return 3 end
 end
 
 -- true if this position was applied before; otherwise records it as the topic's last position
@@ -114,7 +127,7 @@ local function add_contact(bucket, bitno)
   end
 end
 
-local function add_event(kind, t, print, a, b, c, x, bucket, bitno)
+local function add_event(kind, t, print, a, b, c, x, bucket, bitno, m, plan, activated, term, bundles)
   if t > v[LAST] then
     local elapsed = t - v[LAST]
     local shift = {math.exp(-elapsed / TAU_US[1]), math.exp(-elapsed / TAU_US[2]),
@@ -144,12 +157,19 @@ local function add_event(kind, t, print, a, b, c, x, bucket, bitno)
     v[s + base30 + 2] = v[s + base30 + 2] + x * w30
     v[s + base90 + 2] = v[s + base90 + 2] + x * w90
     if bit.band(a, 2) ~= 0 then v[s + 8] = v[s + 8] + w30 end
+    if bit.band(a, 8) ~= 0 then v[s + 31] = v[s + 31] + x * w30 end
+    if bit.band(a, 16) ~= 0 then v[s + 32] = v[s + 32] + x * w30 end
+    if b == 1 then v[s + 29] = v[s + 29] + w30 elseif b == 3 then v[s + 30] = v[s + 30] + w30 end
+    v[s + 28] = v[s + 28] + m * w30
+    v[s + 33] = v[s + 33] + m * w90
     add_contact(bucket, bitno)
   elseif kind == 2 then
     v[s + 10] = v[s + 10] + x * w30
     v[s + 25] = v[s + 25] + x * w90
     v[s + 11] = v[s + 11] + w30
     v[s + 26] = v[s + 26] + w90
+    local group = CHANNEL_GROUP[a]
+    if group then v[s + 34 + group] = v[s + 34 + group] + w90 end
     if t < v[FIRST_TOPUP] then v[FIRST_TOPUP] = t end
     if t > v[LAST_TOPUP] then v[LAST_TOPUP] = t end
     v[TOPUP_TOTAL] = v[TOPUP_TOTAL] + 1
@@ -162,12 +182,17 @@ local function add_event(kind, t, print, a, b, c, x, bucket, bitno)
     if t > v[LAST_COMPLAINT] then v[LAST_COMPLAINT] = t end
   elseif kind == 4 then
     if a == 0 and t < v[FIRST_ACTIVATION] then v[FIRST_ACTIVATION] = t end
-    if later(t, print, v[LC_TIME], v[LC_PRINT]) then
+    if activated < v[FIRST_ACTIVATION] then v[FIRST_ACTIVATION] = activated end
+    if a ~= 5 and later(t, print, v[LC_TIME], v[LC_PRINT]) then -- a profile (5) changes no state
       v[LC_TIME], v[LC_PRINT] = t, print
       if a == 2 or a == 3 then v[LC_CHURNED] = 1 else v[LC_CHURNED] = 0 end
     end
     if b ~= 0 and later(t, print, v[PT_TIME], v[PT_PRINT]) then
       v[PT_TIME], v[PT_PRINT], v[PT_TYPE] = t, print, b
+    end
+    if plan ~= 0 and later(t, print, v[PL_TIME], v[PL_PRINT]) then
+      v[PL_TIME], v[PL_PRINT], v[PL_CODE] = t, print, plan
+      v[PL_COMMITMENT], v[PL_BUNDLES], v[PL_FEE] = term, bundles, m
     end
   end
 end
@@ -176,9 +201,10 @@ local outcomes = {}
 local at = 1
 local size = #events
 while at <= size do
-  local kind, topic, partition, offset, t, print, a, b, c, x, bucket, bitno
-  kind, topic, partition, offset, t, print, a, b, c, x, bucket, bitno, at =
-    struct.unpack(RECORD, events, at)
+  local kind, topic, partition, offset, t, print, a, b, c, x, bucket, bitno, m, plan, activated
+  local term, bundles
+  kind, topic, partition, offset, t, print, a, b, c, x, bucket, bitno, m, plan, activated, term,
+    bundles, at = struct.unpack(RECORD, events, at)
   local tag = struct.pack('<I4', math.fmod(topic + offset, 4294967296))
   local outcome
   if is_replay(topic, partition, offset) then
@@ -190,7 +216,7 @@ while at <= size do
   else
     ring = ring .. print .. tag
     if #ring > ring_size * RING_ENTRY then ring = string.sub(ring, -ring_size * RING_ENTRY) end
-    add_event(kind, t, print, a, b, c, x, bucket, bitno)
+    add_event(kind, t, print, a, b, c, x, bucket, bitno, m, plan, activated, term, bundles)
     outcome = 'a'
   end
   outcomes[#outcomes + 1] = outcome

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -26,6 +26,7 @@ from schemas.events import (
     LifecycleEvent,
     LifecycleKind,
     PaymentType,
+    TopupChannel,
     TopupEvent,
 )
 
@@ -40,10 +41,12 @@ RING_FOR_TESTS = FeatureConfig(duplicate_ring_size=40)
 @st.composite
 def input_events(draw: st.DrawFn, event_id: str, hour: int) -> InputEvent:
     """One event of any type for one of ``CUSTOMERS`` at ``hour`` hours after ``START``."""
+    offset = timezone(timedelta(hours=draw(st.sampled_from([0, 0, 8, -5]))))
+    moment = START + timedelta(hours=hour, seconds=draw(st.sampled_from([0, 0, 17.5])))
     base = {
         "event_id": event_id,
         "customer_id": draw(st.sampled_from(CUSTOMERS)),
-        "event_time": START + timedelta(hours=hour, seconds=draw(st.sampled_from([0, 0, 17.5]))),
+        "event_time": moment.astimezone(offset),  # the local hour decides the time-of-day band
     }
     kind = draw(st.sampled_from(["call", "call", "call", "topup", "complaint", "lifecycle"]))
     if kind == "call":
@@ -54,9 +57,15 @@ def input_events(draw: st.DrawFn, event_id: str, hour: int) -> InputEvent:
             counterparty=f"p{draw(st.integers(0, 40))}",
             counterparty_network=draw(st.sampled_from(list(CounterpartyNetwork))),
             dropped=draw(st.booleans()),
+            roaming=draw(st.booleans()),
+            charge=draw(st.sampled_from([0.0, 0.25, 3.5])),
         )
     if kind == "topup":
-        return TopupEvent(**base, amount=draw(st.floats(0.01, 500, allow_nan=False)))
+        return TopupEvent(
+            **base,
+            amount=draw(st.floats(0.01, 500, allow_nan=False)),
+            channel=draw(st.sampled_from([None, *TopupChannel])),
+        )
     if kind == "complaint":
         return ComplaintEvent(
             **base,
@@ -64,10 +73,18 @@ def input_events(draw: st.DrawFn, event_id: str, hour: int) -> InputEvent:
             severity=draw(st.integers(1, 5)),
             resolved=draw(st.booleans()),
         )
+    activated_days = draw(st.sampled_from([None, 0, 30, 900]))
     return LifecycleEvent(
         **base,
         kind=draw(st.sampled_from(list(LifecycleKind))),
         payment_type=draw(st.sampled_from([None, *PaymentType])),
+        plan=draw(st.sampled_from([None, "basic", "family-xl"])),
+        activated_on=None
+        if activated_days is None
+        else (base["event_time"] - timedelta(days=activated_days)).isoformat(),
+        commitment_months=draw(st.sampled_from([None, 0, 24])),
+        monthly_fee=draw(st.sampled_from([None, 0.0, 29.9])),
+        bundled_services=draw(st.sampled_from([None, 0, 2])),
     )
 
 

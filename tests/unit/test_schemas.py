@@ -10,7 +10,7 @@ import pytest
 from schemas.events import CallEvent, EventType, LifecycleEvent, TopupEvent
 from schemas.export import schema_documents
 from schemas.outputs import DeadLetterReason
-from schemas.parsing import Rejection, parse_event
+from schemas.parsing import Rejection, parse_event, parse_events
 
 CALL = {
     "event_id": "e-1",
@@ -109,6 +109,76 @@ class TestRejectedEvents:
         """A top-up on the call topic is refused, not misread as a call."""
         found = rejection(orjson.dumps({**CALL, "type": "topup", "amount": 5}))
         assert "does not belong" in found.detail
+
+
+PROFILE = {
+    "event_id": "l-1",
+    "customer_id": "C1",
+    "event_time": "2026-05-10T10:00:00+08:00",
+    "kind": "profile",
+    "plan": "family-xl",
+    "payment_type": "postpaid",
+    "activated_on": "2021-03-01T09:30:00+08:00",
+    "commitment_months": 24,
+    "monthly_fee": 39.5,
+    "bundled_services": 2,
+}
+
+
+class TestProfileRecords:
+    def test_profile_record_with_every_fact_is_accepted(self) -> None:
+        """A go-live profile record (contract 1.4) carries plan, payment, activation and plan facts."""
+        parsed = parse_event(orjson.dumps(PROFILE), EventType.LIFECYCLE)
+        assert isinstance(parsed, LifecycleEvent)
+        assert (parsed.kind.value, parsed.commitment_months, parsed.monthly_fee, parsed.bundled_services) == (
+            "profile",
+            24,
+            39.5,
+            2,
+        )
+        assert parsed.activation_time().isoformat() == "2021-03-01T09:30:00+08:00"
+
+    def test_activation_at_the_event_time_is_accepted(self) -> None:
+        """``activated_on`` may equal ``event_time`` (an activation sent as it happens)."""
+        record = {**PROFILE, "kind": "activated", "activated_on": PROFILE["event_time"]}
+        assert isinstance(parse_event(orjson.dumps(record), EventType.LIFECYCLE), LifecycleEvent)
+
+    @pytest.mark.parametrize(
+        ("changes", "message"),
+        [
+            (
+                {"activated_on": "2026-05-10T11:00:00+08:00"},
+                "activated_on='2026-05-10T11:00:00+08:00': must not be after event_time",
+            ),
+            (
+                {"activated_on": "2021-03-01"},
+                "activated_on='2021-03-01': must be RFC 3339 text with an offset",
+            ),
+            ({"activated_on": "2021-03-01T09:30:00"}, "activated_on='2021-03-01T09:30:00': must be RFC 3339"),
+            (
+                {"activated_on": "1969-07-20T20:17:00Z"},
+                "activated_on='1969-07-20T20:17:00Z': must not be before 1970",
+            ),
+            ({"activated_on": 1614562200}, "activated_on=1614562200: Expected `str | null`, got `int`"),
+            ({"commitment_months": 61}, "commitment_months=61: Expected `int` <= 60"),
+            ({"commitment_months": -1}, "commitment_months=-1: Expected `int` >= 0"),
+            ({"commitment_months": "24"}, "commitment_months='24': Expected `int | null`, got `str`"),
+            ({"monthly_fee": -0.01}, "monthly_fee=-0.01: Expected `float` >= 0"),
+            ({"monthly_fee": 100_000.5}, "monthly_fee=100000.5: Expected `float` <= 100000"),
+            ({"bundled_services": 21}, "bundled_services=21: Expected `int` <= 20"),
+            ({"bundled_services": 1.5}, "bundled_services=1.5: Expected `int | null`, got `float`"),
+            ({"kind": "paused"}, "kind='paused': Invalid enum value 'paused'"),
+        ],
+    )
+    def test_bad_profile_fact_is_dead_lettered_with_its_field(
+        self, changes: dict[str, object], message: str
+    ) -> None:
+        """Every new lifecycle field is validated, and the reason names the field and its value."""
+        record = orjson.dumps({**PROFILE, **changes})
+        refused = rejection(record, EventType.LIFECYCLE)
+        assert refused.reason is DeadLetterReason.INVALID_SCHEMA
+        assert refused.detail.startswith(message), refused.detail
+        assert parse_events([record], EventType.LIFECYCLE) == [refused]  # the batch path agrees
 
 
 class TestSchemaExport:
