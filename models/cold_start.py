@@ -4,6 +4,12 @@ Each rule turns one risk signal into a strength in 0..1 that never falls when th
 gets worse; the score is ``sigmoid(bias + Σ weight * strength)``, so it is monotone in
 every signal and each rule's contribution (``weight * strength``, in logit units) is the
 weight of its reason. Thresholds and weights: ``ColdStartConfig``, docs/scoring.md.
+
+Attribute priors say who the customer is (no commitment, a term ending, short tenure,
+manual payment; bundles protect) where the behaviour rules have nothing to say. They are
+taken from published churn studies, not fitted to a simulated population, and each is
+neutral when the profile does not state its attribute, so a source without profiles
+scores as before.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ from dataclasses import dataclass, field
 
 from features.vector import FeatureVector
 from models.config import ColdStartConfig, ScoringConfig
+from models.derived_inputs import rate_ratio
 from models.reasons import (
     COMPLAINT_CODE_ORDER,
+    DAYS_PER_MONTH,
     ReasonCode,
     calls_trend,
     complaint_count_values,
@@ -86,7 +94,60 @@ def _fired(
     complaints = _complaint_burst(features, config, counts, category_weights)
     if complaints > 0:
         fired.append((dominant_code_of(counts) or ReasonCode.COMPLAINT_HISTORY, complaints))
+    fired.extend(attribute_priors(features, config))
     return fired
+
+
+def attribute_priors(features: FeatureVector, config: ColdStartConfig) -> list[tuple[ReasonCode, float]]:
+    """``(code, strength)`` of the attribute priors that speak, strength in -1..1 (bundles
+    protect: negative); none for attributes the profile does not state.
+
+    Contract and payment share one code each; a commitment that ends soon and no
+    commitment are the same reason (free to leave), the stronger one counts.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = replace(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)),
+    ...             commitment_months=0.0, tenure_days=73.0, bundled_services=2.0)
+    >>> [(code.value, round(strength, 2)) for code, strength in attribute_priors(v, ColdStartConfig())]
+    [('contract_term', 1.0), ('tenure', 0.8), ('price_plan', -0.67)]
+    """
+    priors: list[tuple[ReasonCode, float]] = []
+    contract = _contract_freedom(features, config)
+    if contract > 0.0:
+        priors.append((ReasonCode.CONTRACT_TERM, contract))
+    if features.tenure_days is not None:
+        newness = ramp(-finite(features.tenure_days), -config.short_tenure_days, 0.0)
+        if newness > 0.0:
+            priors.append((ReasonCode.TENURE, newness))
+    manual = finite(features.topup_manual_share_90d)
+    if manual > 0.0:
+        priors.append((ReasonCode.PAYMENT_METHOD, min(manual, 1.0)))
+    bundles = features.bundled_services
+    if bundles is not None and bundles > 0 and config.bundle_protection_max > 0:
+        priors.append(
+            (
+                ReasonCode.PRICE_PLAN,
+                -min(finite(bundles), config.bundle_protection_max) / config.bundle_protection_max,
+            )
+        )
+    return priors
+
+
+def _contract_freedom(features: FeatureVector, config: ColdStartConfig) -> float:
+    """How free to leave the contract makes the customer, 0..1, as a share of the no-commitment
+    weight: 1 without commitment, the ending weight's share as the term's end nears."""
+    months = features.commitment_months
+    if months is None:
+        return 0.0
+    if months < 1:
+        return 1.0
+    if features.tenure_days is None or config.no_commitment_weight <= 0.0:
+        return 0.0
+    term_days = months * DAYS_PER_MONTH
+    left_days = term_days - math.fmod(max(finite(features.tenure_days), 0.0), term_days)
+    nearness = ramp(-left_days, -config.commitment_ending_days, 0.0)
+    return nearness * config.commitment_ending_weight / config.no_commitment_weight
 
 
 def _usage_decline(features: FeatureVector, config: ColdStartConfig) -> float:
@@ -176,12 +237,20 @@ def _off_net(features: FeatureVector, config: ColdStartConfig) -> float:
 
 
 def _contacts_collapse(features: FeatureVector, config: ColdStartConfig) -> float:
-    """Few distinct contacts now although the customer used to call out regularly."""
+    """Few distinct contacts now although the customer used to call out regularly, and
+    calls out fell: without the fall, few contacts is a habit (or a source that sends no
+    real counterparties), not a change."""
     prior_calls = max(0.0, finite(features.calls_out_90d) - finite(features.calls_out_30d))
     confidence = min(1.0, prior_calls / config.contacts_min_prior_calls)
     contacts = max(0.0, finite(features.distinct_contacts_30d))
     shortfall = max(0.0, config.contacts_floor - contacts) / config.contacts_floor
-    return shortfall * confidence
+    fall = ramp(
+        1.0
+        - rate_ratio(features.calls_out_30d, 30, features.calls_out_90d, 90, finite(features.history_days)),
+        0.0,
+        1.0 - config.contacts_calls_fall_full_ratio,
+    )
+    return shortfall * confidence * fall
 
 
 def rule_weights(config: ColdStartConfig) -> dict[ReasonCode, float]:
@@ -202,6 +271,10 @@ def rule_weights(config: ColdStartConfig) -> dict[ReasonCode, float]:
         ReasonCode.COMPLAINTS_TECHNICAL: complaints,
         ReasonCode.COMPLAINTS_SERVICE: complaints,
         ReasonCode.COMPLAINTS_OTHER: complaints,
+        ReasonCode.CONTRACT_TERM: config.no_commitment_weight,
+        ReasonCode.TENURE: config.short_tenure_weight,
+        ReasonCode.PAYMENT_METHOD: config.manual_payment_weight,
+        ReasonCode.PRICE_PLAN: config.bundle_protection_weight,
     }
 
 
@@ -216,7 +289,7 @@ class ColdStartRules:
     >>> rules = ColdStartRules()
     >>> score = rules.score(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)))
     >>> round(score.value, 3), score.reasons, score.model_version
-    (0.047, (), 'rules-2')
+    (0.047, (), 'rules-3')
     """
 
     config: ScoringConfig = field(default_factory=ScoringConfig)

@@ -20,8 +20,9 @@ class ColdStartConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # rules-2: usage decline needs calls and minutes to fall; recent calls drop (docs/scoring.md)
-    model_version: Annotated[str, Field(min_length=1, max_length=64)] = "rules-2"
+    # rules-3: attribute priors (contract, tenure, payment, bundles); contacts collapse only
+    # with a fall in outgoing calls (docs/scoring.md)
+    model_version: Annotated[str, Field(min_length=1, max_length=64)] = "rules-3"
     # log-odds with no evidence at all: sigmoid(-3.0) ≈ 5%, a typical monthly prepaid churn rate
     bias: float = -3.0
     usage_decline_weight: NonNegative = 2.2
@@ -69,9 +70,24 @@ class ColdStartConfig(BaseModel):
     off_net_share_baseline: Share = 0.5
     off_net_share_full: Share = 0.9
     off_net_min_minutes_30d: Positive = 30.0
-    # distinct contacts collapsing although the customer used to call out
+    # distinct contacts collapsing although the customer used to call out, counted only as
+    # far as outgoing calls fell too (30-day over 90-day rate below 1 at start, 0.4 at full):
+    # a steady caller with few distinct numbers, or a source without real counterparties,
+    # is no signal
     contacts_floor: Positive = 5.0
     contacts_min_prior_calls: Positive = 10.0
+    contacts_calls_fall_full_ratio: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.4
+    # attribute priors: who the customer is, from published churn studies rather than from
+    # any simulated population (contract, tenure, payment method and bundles rank among the
+    # strongest predictors); each is neutral (0) when the profile does not say
+    no_commitment_weight: NonNegative = 1.0  # month to month: free to leave at any bill
+    commitment_ending_weight: NonNegative = 0.8  # a committed term ends within ...
+    commitment_ending_days: Positive = 60.0  # ... this many days (terms renew from activation)
+    short_tenure_weight: NonNegative = 1.0  # at tenure 0, falling linearly to 0 at ...
+    short_tenure_days: Positive = 365.0  # ... this tenure
+    manual_payment_weight: NonNegative = 0.5  # times the share of top-ups by voucher or in a shop
+    bundle_protection_weight: NonNegative = 0.3  # subtracted per bundled service, up to ...
+    bundle_protection_max: Annotated[int, Field(ge=0, le=20)] = 3  # ... this many services
 
     @model_validator(mode="after")
     def _ranges_ascend(self) -> ColdStartConfig:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from features.decay import exposure_days
 from features.vector import FeatureVector
-from models.cold_start import ColdStartRules, rule_strengths
+from models.cold_start import ColdStartRules, attribute_priors, rule_strengths
 from models.config import ColdStartConfig
 from models.reasons import ReasonCode
 from schemas.outputs import ScoreSource
@@ -86,7 +86,10 @@ RULE_EXAMPLES: dict[ReasonCode, dict[str, Any]] = {
     ReasonCode.COMPLAINTS_PRICE: {"complaints_price_30d": 2.0, "complaints_30d": 2.0},
     ReasonCode.DROPPED_CALLS: {"dropped_call_share_30d": 0.18},
     ReasonCode.OFF_NET_SHARE: {"off_net_share_30d": 0.8},
-    ReasonCode.CONTACTS_COLLAPSE: {"distinct_contacts_30d": 1.0},
+    ReasonCode.CONTACTS_COLLAPSE: {"distinct_contacts_30d": 1.0, "calls_out_30d": 12.0, "calls_out_7d": 2.8},
+    ReasonCode.CONTRACT_TERM: {"commitment_months": 0.0},
+    ReasonCode.TENURE: {"tenure_days": 30.0},
+    ReasonCode.PAYMENT_METHOD: {"topup_manual_share_90d": 1.0},
 }
 
 
@@ -111,6 +114,31 @@ class TestMonotonicity:
         score = RULES.score(replace(ACTIVE, **RULE_EXAMPLES[code]))
         assert score.value > RULES.score(ACTIVE).value
         assert score.reasons[0].code == code
+
+
+class TestAttributePriors:
+    def test_a_customer_without_a_profile_scores_as_without_priors(self) -> None:
+        """Unknown commitment, tenure, payment channel and bundles leave the score where the
+        behaviour rules put it: absent attributes are neutral, never inverted."""
+        assert attribute_priors(ACTIVE, CONFIG) == []
+
+    def test_bundles_protect(self) -> None:
+        """More bundled services lower the score, up to the configured count."""
+        scores = [RULES.score(replace(ACTIVE, bundled_services=float(n))).value for n in (0, 1, 3, 5)]
+        assert scores[0] > scores[1] > scores[2] == scores[3]
+
+    def test_a_committed_term_ending_soon_is_a_contract_reason(self) -> None:
+        """A 12-month term with 20 days left fires the contract prior; with 200 days left it does not."""
+        ending = replace(ACTIVE, commitment_months=12.0, tenure_days=365.25 - 20.0)
+        far = replace(ACTIVE, commitment_months=12.0, tenure_days=365.25 - 200.0 + 365.25)
+        assert ReasonCode.CONTRACT_TERM in rule_strengths(ending, CONFIG)
+        assert ReasonCode.CONTRACT_TERM not in rule_strengths(far, CONFIG)
+        assert RULES.score(ending).reasons[0].text == "12-month commitment, current term ends in 20 days"
+
+    def test_no_commitment_outweighs_an_ending_term(self) -> None:
+        """Free to leave now counts more than free to leave in a few weeks."""
+        ending = replace(ACTIVE, commitment_months=24.0, tenure_days=2 * 365.25 - 10.0)
+        assert RULES.score(replace(ACTIVE, commitment_months=0.0)).value > RULES.score(ending).value
 
 
 class TestUsageDecline:
@@ -283,7 +311,7 @@ class TestScores:
     def test_rules_say_they_are_the_source(self) -> None:
         """Rule scores carry the cold-start source and the rules version."""
         score = RULES.score(ACTIVE)
-        assert (score.source, score.model_version) == (ScoreSource.COLD_START_RULES, "rules-2")
+        assert (score.source, score.model_version) == (ScoreSource.COLD_START_RULES, "rules-3")
 
 
 @pytest.mark.slow

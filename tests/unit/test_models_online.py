@@ -142,7 +142,7 @@ class TestVersionScorer:
         scorer = VersionScorer(ColdStartRules(), model, 0.0, "river-logreg-2026-01-01-n80")
         leaver = replace(EMPTY, usage_trend=-0.8)
         assert scorer.score(leaver) == ColdStartRules().score(leaver)
-        assert scorer.model_version == "rules-2"
+        assert scorer.model_version == "rules-3"
 
     def test_the_model_alone_after_the_hand_over(self) -> None:
         """Model weight 1: the model's value, labelled with the checkpoint's version."""
