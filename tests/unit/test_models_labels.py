@@ -126,6 +126,17 @@ class TestPendingCodec:
         ]
         assert back == expected
 
+    def test_every_stored_input_has_a_bit_in_the_row_mask(self) -> None:
+        """The row mask is 64 bits: an input beyond it would be lost without a word."""
+        assert len(INPUT_NAMES) <= 64
+        assert len(set(INPUT_NAMES)) == len(INPUT_NAMES)
+
+    def test_profile_inputs_round_trip(self) -> None:
+        """Tenure, the plan bucket and the plan facts come back from a pending snapshot."""
+        inputs = {"tenure_days": 812.5, "plan_bucket": 7.0, "commitment_months": 24.0, "monthly_fee": 39.5}
+        _, [back] = decode_pending(encode_pending("v", [snap("c1", **inputs)]), DAY)
+        assert {name: back.inputs[name] for name in inputs} == inputs
+
     def test_a_typical_active_customer_takes_about_a_hundred_bytes(self) -> None:
         """Size per snapshot of a realistic day (the budget: pending snapshots <= 1 KiB per customer)."""
         rng = random.Random(7)
