@@ -340,4 +340,3 @@ def customer_numbers(customer_ids: Iterable[str]) -> dict[str, int]:
     {'C2': 0, 'C1': 1}
     """
     return {customer_id: number for number, customer_id in enumerate(customer_ids)}
-

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
 
 from evaluation.behaviour import BEHAVIOUR_NAMES, EventColumns, behaviour_matrix
 from evaluation.yardstick import BOOSTING_PARAMETERS, YardstickUnavailableError
@@ -234,4 +235,43 @@ def reference_scores(
         inputs=[*attributes.names, *BEHAVIOUR_NAMES],
         folds=fold_count(target),
         fit_seconds=time.perf_counter() - began,
+    )
+
+
+class ReferenceSummary(BaseModel):
+    """How the batch reference was built at one decision date, and its gap to the product."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_time: datetime
+    inputs: list[str]
+    folds: int
+    parameters: dict[str, float | int | bool]
+    roc_auc: float | None
+    score_used_roc_auc: float | None
+    roc_auc_gap: float | None
+    """Reference minus the score the product used, on the same customers."""
+    fit_seconds: float
+    """Building the table and the cross-validated fits (wall clock, varies by machine)."""
+
+
+def reference_summary(
+    fit: ReferenceFit, reference_auc: float | None, used_auc: float | None
+) -> ReferenceSummary:
+    """The fit's description with both ROC AUCs and their gap.
+
+    >>> fit = ReferenceFit(datetime(2026, 2, 1, tzinfo=UTC), [0.1], ["plan"], 5, 1.5)
+    >>> round(reference_summary(fit, 0.8, 0.7).roc_auc_gap, 6)
+    0.1
+    """
+    gap = None if reference_auc is None or used_auc is None else reference_auc - used_auc
+    return ReferenceSummary(
+        decision_time=fit.decision_time,
+        inputs=fit.inputs,
+        folds=fit.folds,
+        parameters=dict(BOOSTING_PARAMETERS),
+        roc_auc=reference_auc,
+        score_used_roc_auc=used_auc,
+        roc_auc_gap=gap,
+        fit_seconds=fit.fit_seconds,
     )
