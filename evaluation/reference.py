@@ -226,13 +226,17 @@ def reference_scores(
     behaviour = behaviour_matrix(events, len(table.customer_ids), decision_time)
     rows = np.array([customer_number[customer_id] for customer_id in customer_ids], dtype=np.int64)
     features = np.hstack([attributes.values[rows], behaviour[rows]])
+    names = [*attributes.names, *BEHAVIOUR_NAMES]
     categorical = [*attributes.categorical, *(False for _ in BEHAVIOUR_NAMES)]
+    # a column unknown for every customer (no top-up at all, say) cannot be binned
+    known = ~np.all(np.isnan(features), axis=0)
+    kept = [index for index, keep in enumerate(known.tolist()) if keep]
     target = np.asarray(labels, dtype=bool)
-    scores = out_of_fold_scores(features, target, categorical)
+    scores = out_of_fold_scores(features[:, kept], target, [categorical[i] for i in kept])
     return ReferenceFit(
         decision_time=decision_time,
         scores=[min(1.0, max(0.0, float(s))) for s in scores],
-        inputs=[*attributes.names, *BEHAVIOUR_NAMES],
+        inputs=[names[i] for i in kept],
         folds=fold_count(target),
         fit_seconds=time.perf_counter() - began,
     )
