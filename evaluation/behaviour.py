@@ -118,7 +118,8 @@ def read_event_columns(
     decision_times: Iterable[datetime],
 ) -> EventColumns:
     """Stream the event files into columns, keeping the events inside some decision date's
-    90-day window; customers are numbered by ``customer_index``."""
+    90-day window; customers are numbered by ``customer_index``. The columns are views of
+    the packed arrays filled line by line (no copy: 10 million lines stay within memory)."""
     times = [moment.timestamp() for moment in decision_times]
     earliest = min(times) - WINDOW_DAYS * SECONDS_PER_DAY
     latest = max(times)
@@ -160,12 +161,12 @@ def read_event_columns(
                 add_value(value)
                 add_charge(charge)
     return EventColumns(
-        customer=np.frombuffer(built.customer, dtype=np.int32).copy(),
-        time_s=np.frombuffer(built.time_s, dtype=np.float64).copy(),
-        kind=np.frombuffer(built.kind, dtype=np.uint8).copy(),
-        flags=np.frombuffer(built.flags, dtype=np.uint8).copy(),
-        value=np.frombuffer(built.value, dtype=np.float32).copy(),
-        charge=np.frombuffer(built.charge, dtype=np.float32).copy(),
+        customer=np.frombuffer(built.customer, dtype=np.int32),
+        time_s=np.frombuffer(built.time_s, dtype=np.float64),
+        kind=np.frombuffer(built.kind, dtype=np.uint8),
+        flags=np.frombuffer(built.flags, dtype=np.uint8),
+        value=np.frombuffer(built.value, dtype=np.float32),
+        charge=np.frombuffer(built.charge, dtype=np.float32),
         lines_read=lines,
         outside_windows=outside,
         other_events=other,
