@@ -99,7 +99,7 @@ class DecisionRows:
     churned_before: int
     """Customers scored by ``D`` who had churned at or before ``D``."""
     never_scored: int
-    """Customers of the truth, active at ``D``, without a snapshot at or before ``D``."""
+    """Customers of the truth, joined and not churned at ``D``, without a snapshot by then."""
     unknown_customer: int
 
 
@@ -170,7 +170,9 @@ def customers_at(
     never_scored = sum(
         1
         for customer_id, row in known.items()
-        if customer_id not in latest and (row.churn_time is None or row.churn_time > decision_time)
+        if customer_id not in latest
+        and (row.churn_time is None or row.churn_time > decision_time)
+        and (row.activated_time is None or row.activated_time <= decision_time)
     )
     return DecisionRows(decision_time, horizon_days, rows, churned_before, never_scored, unknown)
 

@@ -58,6 +58,12 @@ class TestSnapshotSelection:
         assert rows.rows == []
         assert rows.never_scored == 2
 
+    def test_a_customer_who_joins_after_the_date_is_not_counted_as_never_scored(self) -> None:
+        """activated_on after D: not yet a customer, so not a customer the product missed."""
+        late = TruthRow("L", "family", None, None, (), "none", None, None, None, at(5))
+        rows = customers_at([], [late, truth("A", None)], D, H)
+        assert rows.never_scored == 1
+
     def test_one_row_per_customer_in_customer_id_order(self) -> None:
         """Daily snapshots of three customers give three rows, sorted by id."""
         snapshots = [snap(c, at(-d), 0.5) for d in range(10) for c in ("C", "A", "B")]
