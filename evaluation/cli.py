@@ -1,10 +1,14 @@
 """``churnwatch evaluate``: read truth.csv and the alerts (a file or the whole topic), print warning quality;
 with the score snapshots of ``churn.predictions`` (a file or the topic) also ranking quality and money;
 with the resolved examples of ``churn.training`` (a file or the topic) also the offline yardstick; with
-the simulator's truth also the ceiling of what its positives allow.
+the simulator's truth also the ceiling of what its positives allow. Always the operating point
+(precision by zone, the alerted share of the base by month); with ``--decision-date`` the
+per-customer ranking at each date, and with ``--events`` the batch reference beside it.
 
 The arithmetic is in ``evaluation.warnings``, ``evaluation.ranking``, ``evaluation.profit``,
-``evaluation.yardstick`` and ``evaluation.ceiling``; this module reads inputs and renders tables.
+``evaluation.yardstick``, ``evaluation.ceiling``, ``evaluation.operating_point``,
+``evaluation.decision``, ``evaluation.behaviour`` and ``evaluation.reference``; this module
+reads inputs and renders tables.
 Topics are read with ``streams.topic_reader`` (to each partition's fetch high-water mark).
 """
 
