@@ -1,10 +1,14 @@
 """``churnwatch evaluate``: read truth.csv and the alerts (a file or the whole topic), print warning quality;
 with the score snapshots of ``churn.predictions`` (a file or the topic) also ranking quality and money;
 with the resolved examples of ``churn.training`` (a file or the topic) also the offline yardstick; with
-the simulator's truth also the ceiling of what its positives allow.
+the simulator's truth also the ceiling of what its positives allow. Always the operating point
+(precision by zone, the alerted share of the base by month); with ``--decision-date`` the
+per-customer ranking at each date, and with ``--events`` the batch reference beside it.
 
 The arithmetic is in ``evaluation.warnings``, ``evaluation.ranking``, ``evaluation.profit``,
-``evaluation.yardstick`` and ``evaluation.ceiling``; this module reads inputs and renders tables.
+``evaluation.yardstick``, ``evaluation.ceiling``, ``evaluation.operating_point``,
+``evaluation.decision``, ``evaluation.behaviour`` and ``evaluation.reference``; this module
+reads inputs and renders tables.
 Topics are read with ``streams.topic_reader`` (to each partition's fetch high-water mark).
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +30,16 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from evaluation.behaviour import EventColumns, customer_numbers, event_files, read_event_columns
 from evaluation.ceiling import CeilingGroup, CeilingReport, Judged, ceiling_report
+from evaluation.decision import SCORE_USED as DECISION_SCORE_USED
+from evaluation.decision import (
+    customers_at,
+    decision_report,
+    default_decision_date,
+    parse_decision_date,
+)
+from evaluation.operating_point import OperatingPoint, operating_point
 from evaluation.profit import ProfitConfig, ProfitReport, contacted_share, profit_report
 from evaluation.ranking import (
     LIFT_SHARES_PCT,
@@ -36,7 +50,13 @@ from evaluation.ranking import (
     label_snapshots,
     rank_report,
 )
-from evaluation.report import ReportInputs, plotting_available, write_report
+from evaluation.reference import (
+    REFERENCE_SCORE,
+    CustomerTable,
+    reference_scores,
+    reference_summary,
+)
+from evaluation.report import DecisionResult, ReportInputs, plotting_available, write_report
 from evaluation.warnings import (
     WARNING_ZONES,
     AlertMark,
@@ -518,10 +538,232 @@ def _ceiling_cells(g: CeilingGroup) -> list[str]:
     ]
 
 
+def render_operating_point(point: OperatingPoint, console: Console) -> None:
+    """Precision by zone, and the share of the base alerted per month and overall."""
+    zones = Table(title="Operating point: alerts by zone (precision of each customer's first alert there)")
+    for column in ("zone", "alerts", "alerted customers"):
+        zones.add_column(column, justify="left" if column == "zone" else "right")
+    horizons = [p.horizon_days for p in point.by_zone[0].precision] if point.by_zone else []
+    for horizon in horizons:
+        zones.add_column(f"precision {horizon:g}d", justify="right")
+    for z in point.by_zone:
+        zones.add_row(
+            z.zone,
+            f"{z.alerts:,}",
+            f"{z.alerted_customers:,}",
+            *(f"{_pct(p.precision)} ({p.judged_customers:,})" for p in z.precision),
+        )
+    console.print(zones)
+    months = Table(title="Share of the base alerted (yellow or red) per calendar month of event time")
+    for column in ("month", "alerted customers", "active customers", "share"):
+        months.add_column(column, justify="left" if column == "month" else "right")
+    for m in point.by_month:
+        months.add_row(m.month, f"{m.alerted_customers:,}", f"{m.active_customers:,}", _pct(m.share))
+    console.print(months)
+    console.print(
+        f"Customers alerted over the whole history: {point.alerted_customers:,} of {point.customers:,} "
+        f"({_pct(point.alerted_share)})"
+    )
+
+
+def run_operating_point(run: RunInputs, config: EvaluationConfig) -> OperatingPoint:
+    """The operating point of one run's alerts; with a churn list, scored customers absent
+    from it count in the base as stayers."""
+    scored = () if run.predictions is None else (s.customer_id for s in run.predictions.items)
+    return operating_point(
+        run.truth.rows,
+        run.alerts.items,
+        run.history_start,
+        run.history_end,
+        config,
+        absent_stayed=run.truth.absent_stayed,
+        scored_customers=scored,
+    )
+
+
+def render_decision(result: DecisionResult, console: Console) -> None:
+    """One decision date's per-customer ranking under every score, overall and per segment."""
+    r = result.report
+    console.print(
+        f"At decision date {r.decision_time:%Y-%m-%d %H:%M} UTC: {r.customers:,} customers ranked by their "
+        f"last snapshot at or before it ({r.positives:,} churned within {r.horizon_days:g} d); left out: "
+        f"churned by then {r.left_out_churned_before:,}, never scored {r.left_out_never_scored:,}, "
+        f"not in truth {r.left_out_unknown_customer:,}; last snapshot age median "
+        f"{_num(r.snapshot_age_days_median)} d, p90 {_num(r.snapshot_age_days_p90)} d"
+    )
+    table = Table(title=f"Ranking at {r.decision_time:%Y-%m-%d} (one row per customer)")
+    table.add_column("group")
+    table.add_column("score")
+    for column in ("customers", "churned", "base rate", "ROC AUC", "lift top 10%", "precision top 10%"):
+        table.add_column(column, justify="right")
+    for group in [r.overall, *r.by_segment]:
+        names = list(group.by_score)
+        for index, name in enumerate(names):
+            m = group.by_score[name]
+            table.add_row(
+                group.group if index == 0 else "",
+                name,
+                f"{m.customers:,}",
+                f"{m.positives:,}",
+                _pct(m.base_rate),
+                _ratio(m.roc_auc),
+                _ratio(m.lift_top_10, 2),
+                _pct(m.precision_top_10),
+                end_section=index == len(names) - 1,
+            )
+    console.print(table)
+    ref = result.reference
+    if ref is not None:
+        gap = "-" if ref.roc_auc_gap is None else f"{ref.roc_auc_gap:+.3f}"
+        console.print(
+            f"Batch reference: gradient boosting on the customer table ({len(ref.inputs)} inputs), "
+            f"{ref.folds}-fold out-of-fold scores, built in {ref.fit_seconds:.1f} s; ROC AUC "
+            f"{_ratio(ref.roc_auc)} against the product's {_ratio(ref.score_used_roc_auc)}: gap {gap}"
+        )
+
+
+def read_customer_table(path: Path) -> CustomerTable:
+    """The truth file's rows as text (CSV, or Parquet), for the batch reference's attributes."""
+    if path.suffix == ".parquet":
+        records = pq.read_table(path).to_pylist()
+        rows = [{k: None if v is None else str(v) for k, v in row.items()} for row in records]
+        return CustomerTable.from_rows(rows)
+    with path.open(newline="", encoding="utf-8") as handle:
+        return CustomerTable.from_rows(list(csv.DictReader(handle)))
+
+
+def decision_dates(
+    given: Sequence[str], history_start: datetime, history_end: datetime, horizon_days: float, default: bool
+) -> list[datetime]:
+    """The decision dates asked for (sorted, repeats dropped), or the default one when none
+    is given and ``default``; a date whose horizon ends after history is refused."""
+    dates = sorted({parse_decision_date(text) for text in given})
+    if not dates and default:
+        dates = [default_decision_date(history_start, history_end, horizon_days)]
+    for moment in dates:
+        if moment + timedelta(days=horizon_days) > history_end:
+            raise EvaluationInputError(
+                "decision_date",
+                moment.isoformat(),
+                f"its {horizon_days:g}-day horizon ends after history ({history_end.isoformat()})",
+            )
+    return dates
+
+
+def decision_results(
+    run: RunInputs,
+    dates: Sequence[datetime],
+    horizon_days: float,
+    truth_path: Path,
+    events: Path | None,
+    console: Console,
+) -> list[DecisionResult]:
+    """Rank the customers at each date; with ``events``, fit the batch reference beside it.
+    Says on the console what cannot be shown."""
+    if not dates:
+        return []
+    if run.predictions is None:
+        console.print("[yellow]no ranking at a decision date:[/yellow] no score snapshots")
+        return []
+    made: dict[tuple[str, datetime], tuple[float, float]] = {}
+    if run.training is not None:
+        for row in run.training.items:
+            if row is not None:
+                made[(row.customer_id, row.event_time)] = (row.model_score, row.rules_score)
+    reference = _reference_inputs(truth_path, events, dates, console)
+    results = []
+    for moment in dates:
+        selected = customers_at(
+            run.predictions.items, run.truth.rows, moment, horizon_days, made, run.truth.absent_stayed
+        )
+        summary_of = None
+        extra: dict[str, list[float]] = {}
+        if reference is not None and selected.rows:
+            table, columns, numbers = reference
+            try:
+                fit = reference_scores(
+                    table,
+                    columns,
+                    numbers,
+                    [row.customer_id for row in selected.rows],
+                    [row.churned for row in selected.rows],
+                    moment,
+                    run.history_start,
+                )
+            except YardstickUnavailableError as error:
+                console.print(f"[yellow]no batch reference at {moment:%Y-%m-%d}:[/yellow] {error}")
+            else:
+                extra[REFERENCE_SCORE] = fit.scores
+                summary_of = fit
+        report_at = decision_report(selected, extra)
+        summary = None
+        if summary_of is not None:
+            overall = report_at.overall.by_score
+            summary = reference_summary(
+                summary_of, overall[REFERENCE_SCORE].roc_auc, overall[DECISION_SCORE_USED].roc_auc
+            )
+        results.append(DecisionResult(report_at, summary))
+    return results
+
+
+def _reference_inputs(
+    truth_path: Path, events: Path | None, dates: Sequence[datetime], console: Console
+) -> tuple[CustomerTable, EventColumns, dict[str, int]] | None:
+    """The customer table and the event columns for every date, read once; None without
+    events or scikit-learn."""
+    if events is None:
+        return None
+    if not yardstick_available():
+        console.print(f"[yellow]no batch reference:[/yellow] {_MISSING_SCIKIT_LEARN}")
+        return None
+    table = read_customer_table(truth_path)
+    numbers = customer_numbers(table.customer_ids)
+    began = time.perf_counter()
+    columns = read_event_columns(event_files(events), numbers, dates)
+    console.print(
+        f"Events read for the batch reference: {columns.lines_read:,} lines in "
+        f"{time.perf_counter() - began:.1f} s; {columns.events:,} kept inside the 90-day windows, "
+        f"{columns.outside_windows:,} outside, {columns.other_events:,} lifecycle or other, "
+        f"{columns.unknown_customer:,} of customers not in truth, {columns.unreadable:,} unreadable"
+    )
+    return table, columns, numbers
+
+
+def decisions_payload(results: Sequence[DecisionResult]) -> list[dict[str, object]]:
+    """The ``decision_dates`` list of the JSON report."""
+    return [
+        {
+            **r.report.model_dump(mode="json"),
+            "reference": None if r.reference is None else r.reference.model_dump(mode="json"),
+        }
+        for r in results
+    ]
+
+
 # options evaluate and report share
 PredictionsFileOption = Annotated[
     Path | None,
     typer.Option(exists=True, dir_okay=False, help="Score snapshots as JSON Lines, one Prediction per line."),
+]
+DecisionDateOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--decision-date",
+        help="Rank each customer by their last snapshot at or before this date (RFC 3339; a bare date "
+        "is its start, UTC); repeat for more dates.",
+    ),
+]
+HorizonDaysOption = Annotated[
+    float,
+    typer.Option(min=0.001, help="At a decision date, a customer is positive if churn follows within this."),
+]
+EventsOption = Annotated[
+    Path | None,
+    typer.Option(
+        exists=True,
+        help="The simulator's event files (a directory of JSON Lines, or one file): fit the batch "
+        "reference on the customer table at each decision date.",
+    ),
 ]
 TrainingFileOption = Annotated[
     Path | None,
@@ -586,6 +828,9 @@ def evaluate(
     ] = 60.0,
     timeout_s: Annotated[float, typer.Option(min=0.1, help="Give up reading the topic after this.")] = 120.0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")] = None,
+    decision_date: DecisionDateOption = None,
+    horizon_days: HorizonDaysOption = 30.0,
+    events: EventsOption = None,
 ) -> None:
     """Measure whether alerts warned real churners ahead of time, against ground truth."""
     console = Console()
@@ -606,12 +851,23 @@ def evaluate(
         console,
     )
     read, known, history_end, predictions = run.alerts, run.truth, run.history_end, run.predictions
+    if events is not None and not decision_date:
+        raise typer.BadParameter("--events needs at least one --decision-date")
+    try:
+        given = decision_date or []
+        dates = decision_dates(given, run.history_start, history_end, horizon_days, default=False)
+    except EvaluationInputError as error:
+        console.print(f"[red]cannot evaluate:[/red] {error}")
+        raise typer.Exit(1) from error
     config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
     report = evaluate_warnings(
         known.rows, read.items, history_end=history_end, config=config, absent_stayed=known.absent_stayed
     )
     render(report, console)
     payload = report.model_dump(mode="json")
+    point = run_operating_point(run, config)
+    render_operating_point(point, console)
+    payload["operating_point"] = point.model_dump(mode="json")
     quality = None
     if predictions is not None:
         profit_config = ProfitConfig(
@@ -630,6 +886,11 @@ def evaluate(
     comparison = offline_comparison(run.training, known, quality, console)
     render_offline_comparison(comparison, console)
     payload.update(comparison.payload())
+    results = decision_results(run, dates, horizon_days, truth, events, console)
+    for result in results:
+        render_decision(result, console)
+    if results:
+        payload["decision_dates"] = decisions_payload(results)
     if json_path is not None:
         json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         console.print(f"report written to {json_path}")
@@ -766,6 +1027,9 @@ def report(
         float, typer.Option(min=0.001, help="A snapshot is positive if churn follows within this many days.")
     ] = 30.0,
     timeout_s: Annotated[float, typer.Option(min=0.1, help="Give up reading a topic after this.")] = 120.0,
+    decision_date: DecisionDateOption = None,
+    horizon_days: HorizonDaysOption = 30.0,
+    events: EventsOption = None,
 ) -> None:
     """Write the evaluation as Markdown with plots (ROC, lift and profit, calibration, lead time, weeks)."""
     console = Console()
@@ -788,6 +1052,17 @@ def report(
         timeout_s,
         console,
     )
+    try:
+        dates = decision_dates(
+            decision_date or [],
+            run.history_start,
+            run.history_end,
+            horizon_days,
+            default=run.predictions is not None,
+        )
+    except EvaluationInputError as error:
+        console.print(f"[red]cannot report:[/red] {error}")
+        raise typer.Exit(1) from error
     config = EvaluationConfig(recall_horizon_days=recall_horizon_days)
     warnings = evaluate_warnings(
         run.truth.rows, run.alerts.items, run.history_end, config, absent_stayed=run.truth.absent_stayed
@@ -817,6 +1092,8 @@ def report(
         yardstick=None if comparison.yardstick is None else comparison.yardstick.report,
         yardstick_later={} if comparison.yardstick is None else comparison.yardstick.later,
         ceilings=comparison.ceilings,
+        operating_point=run_operating_point(run, config),
+        decisions=decision_results(run, dates, horizon_days, truth, events, console),
     )
     for path in write_report(inputs, out):
         console.print(f"wrote {path}")

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evaluation.ceiling import CeilingReport
+from evaluation.decision import DecisionReport
+from evaluation.operating_point import OperatingPoint
 from evaluation.profit import ProfitReport, profit_lines, snapshot_values
 from evaluation.ranking import LabelledSnapshot, RankingMetrics, RankingReport, ranking_curves, week_of
+from evaluation.reference import ReferenceSummary
 from evaluation.warnings import WARNING_ZONES, AlertMark, EvaluationReport
 from evaluation.yardstick import GRADIENT_BOOSTING, ONLINE_MODEL, RULES, SCORES, YardstickReport
 
@@ -27,6 +30,14 @@ if TYPE_CHECKING:
 
 REPORT_FILE = "report.md"
 _DPI = 110
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """One decision date's per-customer ranking and, with event files, the batch reference."""
+
+    report: DecisionReport
+    reference: ReferenceSummary | None
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class ReportInputs:
     yardstick_later: Mapping[str, Sequence[LabelledSnapshot]] = field(default_factory=dict)
     """Per score, the later half's labelled examples (the ROC plot's curves)."""
     ceilings: Mapping[str, CeilingReport] = field(default_factory=dict)
+    operating_point: OperatingPoint | None = None
+    decisions: Sequence[DecisionResult] = ()
 
 
 def alerts_per_week(alerts: Sequence[AlertMark]) -> dict[str, int]:
@@ -269,6 +282,78 @@ def _ceiling_lines(ceilings: Mapping[str, CeilingReport]) -> list[str]:
     return lines
 
 
+def _operating_point_lines(point: OperatingPoint) -> list[str]:
+    horizons = [p.horizon_days for p in point.by_zone[0].precision] if point.by_zone else []
+    lines = [
+        "## The operating point",
+        "",
+        f"{point.alerted_customers:,} of {point.customers:,} customers ({_pct(point.alerted_share)}) "
+        "had a yellow or red alert over the whole history.",
+        "",
+        "Alerts by zone; precision is the share of customers whose first alert in the zone was "
+        "followed by churn within the horizon (customers judged in brackets).",
+        "",
+        "| zone | alerts | alerted customers | "
+        + " | ".join(f"precision {h:g} days" for h in horizons)
+        + " |",
+        "|---|---:|---:|" + "---:|" * len(horizons),
+    ]
+    lines += [
+        f"| {z.zone} | {z.alerts:,} | {z.alerted_customers:,} | "
+        + " | ".join(f"{_pct(p.precision)} ({p.judged_customers:,})" for p in z.precision)
+        + " |"
+        for z in point.by_zone
+    ]
+    lines += [
+        "",
+        "Customers alerted (yellow or red) per calendar month of event time, over the customers "
+        "active that month:",
+        "",
+        "| month | alerted customers | active customers | share |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {m.month} | {m.alerted_customers:,} | {m.active_customers:,} | {_pct(m.share)} |"
+        for m in point.by_month
+    ]
+    return [*lines, ""]
+
+
+def _decision_lines(result: DecisionResult) -> list[str]:
+    r = result.report
+    lines = [
+        f"## At the decision date {r.decision_time:%Y-%m-%d}",
+        "",
+        f"What a retention team working from the list on {r.decision_time:%Y-%m-%d %H:%M} UTC gets: "
+        f"each of {r.customers:,} customers ranked once, by their last snapshot at or before then "
+        f"(median age {_num(r.snapshot_age_days_median, 1)} days, p90 {_num(r.snapshot_age_days_p90, 1)}), "
+        f"{r.positives:,} of whom churned within {r.horizon_days:g} days. Left out: "
+        f"{r.left_out_churned_before:,} already churned, {r.left_out_never_scored:,} never scored, "
+        f"{r.left_out_unknown_customer:,} not in the truth.",
+        "",
+        "| group | score | customers | churned | base rate | ROC AUC | lift top 10% | precision top 10% |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group in [r.overall, *r.by_segment]:
+        for index, (name, m) in enumerate(group.by_score.items()):
+            lines.append(
+                f"| {group.group if index == 0 else ''} | {name.replace('_', ' ')} | {m.customers:,} "
+                f"| {m.positives:,} | {_pct(m.base_rate)} | {_num(m.roc_auc)} | {_num(m.lift_top_10, 2)} "
+                f"| {_pct(m.precision_top_10)} |"
+            )
+    ref = result.reference
+    if ref is not None:
+        gap = "-" if ref.roc_auc_gap is None else f"{ref.roc_auc_gap:+.3f}"
+        lines += [
+            "",
+            f"Batch reference: a gradient boosting fitted on the customer table ({len(ref.inputs)} "
+            f"inputs: the truth's attributes and 90-day behaviour before the date), scored "
+            f"{ref.folds}-fold out of fold. ROC AUC {_num(ref.roc_auc)} against the product's "
+            f"{_num(ref.score_used_roc_auc)}: gap {gap}.",
+        ]
+    return [*lines, ""]
+
+
 def _group_rows(groups: Sequence[RankingMetrics]) -> list[str]:
     rows = [
         "| group | snapshots | churned | base rate | ROC AUC | PR AUC | lift top 1% | lift top 5% "
@@ -390,6 +475,10 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> list[Path]:
         ]
     if inputs.ceilings:
         lines += _ceiling_lines(inputs.ceilings)
+    for result in inputs.decisions:
+        lines += _decision_lines(result)
+    if inputs.operating_point is not None:
+        lines += _operating_point_lines(inputs.operating_point)
     lead = _lead_time_plot(inputs.lead_days, inputs.warnings.recall_horizon_days, out_dir / "lead_time.png")
     weeks = _weekly_plot(
         ranking.by_week if ranking is not None else [], alerts_per_week(inputs.alerts), out_dir / "weekly.png"

@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -71,6 +71,8 @@ class TruthRow:
     decoy_start: datetime | None
     decoy_end: datetime | None
     reactivated_time: datetime | None
+    activated_time: datetime | None = None
+    """When the subscription began, where the truth says (``activated_on``)."""
 
     @property
     def churns(self) -> bool:
@@ -100,6 +102,21 @@ def _time(field: str, text: str) -> datetime | None:
     if moment.tzinfo is None:
         raise EvaluationInputError(field, text, "needs a UTC offset")
     return moment
+
+
+def _activation(text: str) -> datetime | None:
+    """``activated_on``: RFC 3339; a date or a time without offset is read as UTC.
+
+    >>> _activation("2024-05-01").isoformat(), _activation("")
+    ('2024-05-01T00:00:00+00:00', None)
+    """
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise EvaluationInputError("activated_on", text, "not an RFC 3339 time") from error
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 UNKNOWN_SEGMENT = "unknown"
@@ -168,6 +185,7 @@ def parse_truth_row(row: Mapping[str, str]) -> TruthRow:
         decoy_start=_time("decoy_start", row.get("decoy_start", "")),
         decoy_end=_time("decoy_end", row.get("decoy_end", "")),
         reactivated_time=_time("reactivated_time", row.get("reactivated_time", "")),
+        activated_time=_activation(row.get("activated_on") or ""),
     )
 
 
@@ -308,9 +326,17 @@ def _warning(customer: _Customer, horizon: timedelta) -> datetime | None:
     return next((t for t in customer.alert_times if churn - horizon <= t < churn), None)
 
 
-def _precision(
+def precision_within(
     first_alerts: Iterable[tuple[datetime, datetime | None]], horizon_days: float, history_end: datetime
 ) -> Precision:
+    """Share of (alert time, churn time) pairs with churn within ``horizon_days`` after the
+    alert, among those whose horizon ended by ``history_end``.
+
+    >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> pairs = [(t0, t0 + timedelta(days=10)), (t0, None), (t0 + timedelta(days=100), None)]
+    >>> precision_within(pairs, 30.0, t0 + timedelta(days=120)).precision
+    0.5
+    """
     horizon = timedelta(days=horizon_days)
     judged = hits = 0
     for alert_time, churn_time in first_alerts:
@@ -345,7 +371,7 @@ def _group(
         recall=_share(len(leads), len(churners)),
         lead_days=LeadTimeDays.of(leads),
         alerted_customers=len(first),
-        precision=[_precision(first, h, history_end) for h in config.precision_horizons_days],
+        precision=[precision_within(first, h, history_end) for h in config.precision_horizons_days],
     )
 
 
@@ -510,7 +536,9 @@ def evaluate(
         ],
         trajectory_elapsed_at_warning=quantile(elapsed, 0.5),
         precision=overall.precision,
-        alert_precision=[_precision(every_alert, h, history_end) for h in config.precision_horizons_days],
+        alert_precision=[
+            precision_within(every_alert, h, history_end) for h in config.precision_horizons_days
+        ],
         alerts_while_churned=sum(_while_churned(c.truth, t) for c in customers for t in c.alert_times),
         segments=[_group(name, by_segment[name], config, history_end) for name in sorted(by_segment)],
         signals=[_group(name, members, config, history_end) for name, members in signal_groups],
