@@ -3,7 +3,8 @@
 A customer's day follows from static traits (``sim.population``) and a few multipliers:
 weekday or weekend, calendar season, the churn trajectory's progress, decoy windows and
 area outages. The only state carried from day to day is when each customer next tops up
-and which plan they are on, so memory does not grow with the number of days.
+and which plan (and fee) they are on, so memory does not grow with the number of days.
+Customers who join during history say nothing before their activation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from schemas.events import ComplaintCategory
-from sim.population import CATEGORIES, SECONDS_PER_DAY, Decoy, Population, Signal
+from sim.population import CATEGORIES, CHANNELS, SECONDS_PER_DAY, Decoy, Population, Signal
 from sim.table import (
     FLAG_DROPPED,
     FLAG_RESOLVED,
@@ -29,8 +30,8 @@ from sim.table import (
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
-LIFECYCLE_KINDS = ("activated", "plan_changed", "port_out", "deactivated", "reactivated")
-TOPUP_CHANNELS = ("retail", "online", "app", "voucher", "auto", "bank")
+LIFECYCLE_KINDS = ("activated", "plan_changed", "port_out", "deactivated", "reactivated", "profile")
+TOPUP_CHANNELS = tuple(channel.value for channel in CHANNELS)
 COMPLAINT_CHANNELS = ("hotline", "store", "app", "social", "regulator")
 PAYMENT_TYPES = ("prepaid", "postpaid")
 
@@ -42,6 +43,7 @@ _VOUCHERS = np.asarray([5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 75.0, 100
 _OUTAGE_COMPLAINTS_PER_DAY = 0.06
 _OUTAGE_DROP_FACTOR = 6.0
 _PLAN_CHANGED = LIFECYCLE_KINDS.index("plan_changed")
+_PROFILE = LIFECYCLE_KINDS.index("profile")
 _HOUR_BANDS = np.asarray([0] * 7 + [1] * 11 + [2] * 6)  # night 0-6, day 7-17, evening 18-23
 
 
@@ -92,9 +94,17 @@ class DayGenerator:
         self._plan_count = np.asarray([len(s.plans) for s in segments])[plan_segment]
         rng = np.random.default_rng([seed, 0x70F])
         self._current_plan = pop.plan.copy()
+        self._current_fee = pop.monthly_fee.copy()
         self._next_topup_day = np.where(
             pop.prepaid, rng.random(pop.size) * pop.topup_gap_days, rng.random(pop.size) * 30.0
-        )
+        ) + np.maximum(pop.activation_day, 0.0)
+        self._channel_cdf = np.zeros((len(segments), 2, len(CHANNELS)))
+        for index, s in enumerate(segments):
+            for payment, mix in enumerate((s.prepaid_channels, s.postpaid_channels)):
+                weights = np.asarray([mix.get(channel, 0.0) for channel in CHANNELS])
+                self._channel_cdf[index, payment] = np.cumsum(weights) / weights.sum()
+                self._channel_cdf[index, payment, -1] = 1.0
+        self._activation_s = np.floor(self._start_s + pop.activation_day * SECONDS_PER_DAY).astype(np.int64)
         self._churn_s = self._start_s + pop.churn_day * SECONDS_PER_DAY
         self._reactivation_s = self._start_s + pop.reactivation_day * SECONDS_PER_DAY
 
@@ -251,11 +261,11 @@ class DayGenerator:
         amount = np.minimum(np.where(prepaid, voucher, np.round(bill, 2)), 100_000.0)
         amount = np.maximum(amount, 0.01)
 
-        channel = np.where(
-            prepaid,
-            rng.choice([0, 1, 2, 3], size=count, p=[0.35, 0.15, 0.3, 0.2]),
-            rng.choice([4, 5], size=count, p=[0.6, 0.4]),
-        )
+        # mostly the customer's usual channel, otherwise any of the segment's channels
+        cdf = self._channel_cdf[pop.segment[due], np.where(prepaid, 0, 1)]
+        other = np.argmax(rng.random(count)[:, None] < cdf, axis=1)
+        usual = rng.random(count) < pop.config.usual_channel_share
+        channel = np.where(usual, pop.topup_channel[due], other)
         next_gap = np.where(
             prepaid, gap * rng.gamma(8.0, 1.0 / 8.0, count) / consumption, 30.0 + rng.normal(0, 0.5, count)
         )
@@ -314,23 +324,17 @@ class DayGenerator:
         )
 
     def _lifecycle(self, rng: np.random.Generator, day: int) -> EventTable:
-        """Activations on day 0, churn at its exact moment, reactivations and plan changes."""
+        """Go-live profiles, activations of joiners, churn at its exact moment, returns, plan changes."""
         pop = self._pop
         tables = []
-        payment = np.where(pop.prepaid, 0, 1)
         if day == 0:
-            everyone = np.arange(pop.size)
-            tables.append(
-                EventTable.build(
-                    pop.size,
-                    KIND_LIFECYCLE,
-                    time_s=np.full(pop.size, self.day_start_s(0)),
-                    customer=everyone,
-                    code_a=np.full(pop.size, LIFECYCLE_KINDS.index("activated")),
-                    code_b=self._current_plan,
-                    code_c=payment,
-                )
-            )
+            standing = np.flatnonzero(~pop.joins_during_history())
+            go_live_s = np.full(standing.shape[0], self.day_start_s(0))
+            tables.append(self._with_profile(standing, _PROFILE, go_live_s))
+        joining = np.flatnonzero(np.floor(pop.activation_day) == day)
+        tables.append(
+            self._with_profile(joining, LIFECYCLE_KINDS.index("activated"), self._activation_s[joining])
+        )
         churning = np.flatnonzero(np.floor(pop.churn_day) == day)
         tables.append(
             EventTable.build(
@@ -341,42 +345,52 @@ class DayGenerator:
                 code_a=np.where(pop.port_out[churning], 2, 3),
                 code_b=np.full(churning.shape[0], -1),
                 code_c=np.full(churning.shape[0], -1),
+                code_d=np.full(churning.shape[0], -1),
             )
         )
         returning = np.flatnonzero(np.floor(pop.reactivation_day) == day)
         tables.append(
-            EventTable.build(
-                returning.shape[0],
-                KIND_LIFECYCLE,
-                time_s=self._reactivation_s[returning].astype(np.int64),
-                customer=returning,
-                code_a=np.full(returning.shape[0], LIFECYCLE_KINDS.index("reactivated")),
-                code_b=self._current_plan[returning],
-                code_c=payment[returning],
+            self._with_profile(
+                returning,
+                LIFECYCLE_KINDS.index("reactivated"),
+                self._reactivation_s[returning].astype(np.int64),
             )
         )
         if day > 0:
-            changing = np.flatnonzero(rng.random(pop.size) < pop.config.plan_change_per_year / 365.0)
+            drawn = rng.random(pop.size) < pop.config.plan_change_per_year / 365.0
+            changing = np.flatnonzero(drawn & (pop.activation_day + 1.0 <= day))
             plan = self._current_plan[changing]
             first = self._plan_first[plan]
             new_plan = first + (plan - first + 1) % self._plan_count[plan]
             self._current_plan[changing] = new_plan
-            tables.append(
-                EventTable.build(
-                    changing.shape[0],
-                    KIND_LIFECYCLE,
-                    time_s=self.day_start_s(day) + rng.integers(9 * 3600, 18 * 3600, changing.shape[0]),
-                    customer=changing,
-                    code_a=np.full(changing.shape[0], LIFECYCLE_KINDS.index("plan_changed")),
-                    code_b=new_plan,
-                    code_c=payment[changing],
-                )
-            )
+            self._current_fee[changing] = np.round(pop.plan_fees[new_plan] * pop.fee_factor[changing], 2)
+            time_s = self.day_start_s(day) + rng.integers(9 * 3600, 18 * 3600, changing.shape[0])
+            tables.append(self._with_profile(changing, _PLAN_CHANGED, time_s))
         return EventTable.concat(tables)
 
+    def _with_profile(self, customer: Ints, kind: int, time_s: npt.ArrayLike) -> EventTable:
+        """Lifecycle rows carrying the customer's standing facts: plan, payment type, fee,
+        commitment, bundles and activation time (see ``sim.table`` for the columns)."""
+        pop = self._pop
+        payment = np.where(pop.prepaid[customer], 0, 1)
+        return EventTable.build(
+            customer.shape[0],
+            KIND_LIFECYCLE,
+            time_s=time_s,
+            customer=customer,
+            code_a=np.full(customer.shape[0], kind),
+            code_b=self._current_plan[customer],
+            code_c=payment + 2 * pop.bundled_services[customer].astype(np.int64),
+            code_d=pop.commitment_months[customer],
+            amount=self._current_fee[customer],
+            number=self._activation_s[customer],
+        )
+
     def _drop_while_churned(self, table: EventTable) -> EventTable:
-        """A churned customer is silent until reactivated; its churn and return events stay."""
+        """A churned customer is silent until reactivated, its churn and return events kept;
+        a joiner is silent before its activation."""
         customer = table.customer
         gone = (table.time_s >= self._churn_s[customer]) & (table.time_s < self._reactivation_s[customer])
         gone &= (table.kind != KIND_LIFECYCLE) | (table.code_a == _PLAN_CHANGED)
+        gone |= table.time_s < self._activation_s[customer]
         return table.take(~gone)

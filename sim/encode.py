@@ -52,12 +52,13 @@ def encode(
             chunk.code_a.tolist(),
             chunk.code_b.tolist(),
             chunk.code_c.tolist(),
+            chunk.code_d.tolist(),
             chunk.amount.tolist(),
             chunk.charge.tolist(),
             chunk.number.tolist(),
             strict=True,
         )
-        for time, seq, customer, kind, code_a, code_b, code_c, amount, charge, number in rows:
+        for time, seq, customer, kind, code_a, code_b, code_c, code_d, amount, charge, number in rows:
             head = {
                 "event_id": f"{event_id_prefix}{seq}",
                 "customer_id": f"C{customer:07d}",
@@ -96,6 +97,18 @@ def encode(
                 event = {"type": "lifecycle", **head, "kind": LIFECYCLE_KINDS[code_a]}
                 if code_b >= 0:
                     event["plan"] = plans[code_b]
-                if code_c >= 0:
-                    event["payment_type"] = PAYMENT_TYPES[code_c]
+                    event["payment_type"] = PAYMENT_TYPES[code_c & 1]
+                    event["activated_on"] = _rfc3339(number)
+                    event["commitment_months"] = code_d
+                    event["monthly_fee"] = amount
+                    event["bundled_services"] = code_c >> 1
                 yield event
+
+
+def _rfc3339(epoch_s: int) -> str:
+    """UTC time of ``epoch_s`` as RFC 3339 text with a ``Z`` offset, to the second.
+
+    >>> _rfc3339(86_400 * 365)
+    '1971-01-01T00:00:00Z'
+    """
+    return f"{np.datetime_as_string(np.datetime64(epoch_s, 's'), unit='s')}Z"
