@@ -373,6 +373,16 @@ class SimConfig(BaseModel):
     no_warning_share: Share = 0.25
     # range of the time between the start of a churn trajectory and the churn itself, in days
     lead_days: tuple[float, float] = (14.0, 56.0)
+    # churners (with a trajectory) whose usage declines
+    usage_signal_share: Share = 0.75
+    # churners (with a trajectory) whose top-ups stretch and shrink
+    topup_signal_share: Share = 0.7
+    # churners (with a trajectory) whose calls shift to off-net numbers
+    off_net_signal_share: Share = 0.4
+    # range of a trajectory's strength (how far behaviour falls by the churn, 0..1)
+    strength: tuple[float, float] = (0.35, 0.95)
+    # range of a trajectory's curvature exponent (below 1: early decline, above 1: late)
+    shape: tuple[float, float] = (0.6, 2.5)
     # churners (with a trajectory) whose trajectory shows no complaint at all
     silent_share: Share = 0.35
     # churners who port out (the rest deactivate); prepaid 15 points fewer, postpaid 10 more
@@ -414,6 +424,10 @@ class SimConfig(BaseModel):
             raise ValueError("sudden_heavy_share must not exceed churn_share")
         if self.lead_days[0] <= 0 or self.lead_days[0] > self.lead_days[1]:
             raise ValueError(f"lead_days={self.lead_days}: need 0 < low <= high")
+        if not 0 <= self.strength[0] <= self.strength[1] <= 1:
+            raise ValueError(f"strength={self.strength}: need 0 <= low <= high <= 1")
+        if not 0 < self.shape[0] <= self.shape[1]:
+            raise ValueError(f"shape={self.shape}: need 0 < low <= high")
         return self
 
 
@@ -604,6 +618,11 @@ CONTRACT_HEAVY = SimConfig(
     churn_share=0.20,
     no_warning_share=0.4,
     lead_days=(10.0, 45.0),
+    usage_signal_share=0.6,
+    topup_signal_share=0.8,
+    off_net_signal_share=0.55,
+    strength=(0.3, 0.9),
+    shape=(0.8, 3.0),
     silent_share=0.5,
     port_out_share=0.8,
     reactivation_share=0.03,

@@ -518,12 +518,12 @@ def _draw_churn(
     day = _at_term_end(rng, config.effects, day, low, days, attributes["term_end_day"][regular])
     churn_day[regular] = day
     trajectory_start_day[regular] = day - lead
-    strength[regular] = rng.uniform(0.35, 0.95, n_churn)
-    shape[regular] = rng.uniform(0.6, 2.5, n_churn)
+    strength[regular] = rng.uniform(config.strength[0], config.strength[1], n_churn)
+    shape[regular] = rng.uniform(config.shape[0], config.shape[1], n_churn)
     bits = (
-        (rng.random(n_churn) < 0.75) * Signal.USAGE
-        + (rng.random(n_churn) < 0.7) * Signal.TOPUPS
-        + (rng.random(n_churn) < 0.4) * Signal.OFF_NET
+        (rng.random(n_churn) < config.usage_signal_share) * Signal.USAGE
+        + (rng.random(n_churn) < config.topup_signal_share) * Signal.TOPUPS
+        + (rng.random(n_churn) < config.off_net_signal_share) * Signal.OFF_NET
         + (rng.random(n_churn) >= config.silent_share) * Signal.COMPLAINTS
     ).astype(np.uint8)
     bits[bits == 0] = Signal.USAGE
