@@ -19,6 +19,7 @@ from sim.table import (
     FLAG_ROAMING,
     KIND_CALL,
     KIND_COMPLAINT,
+    KIND_LIFECYCLE,
     KIND_TOPUP,
     EventTable,
 )
@@ -44,6 +45,10 @@ def encode(
     for first in range(0, len(table), CHUNK_ROWS):
         chunk = table.take(np.arange(first, min(first + CHUNK_ROWS, len(table))))
         times = np.datetime_as_string(chunk.time_s.astype("datetime64[s]"), unit="s").tolist()
+        with_profile = (chunk.kind == KIND_LIFECYCLE) & (chunk.code_b >= 0)
+        activated_on = iter(
+            np.datetime_as_string(chunk.number[with_profile].astype("datetime64[s]"), unit="s").tolist()
+        )
         rows = zip(
             times,
             chunk.seq.tolist(),
@@ -98,17 +103,8 @@ def encode(
                 if code_b >= 0:
                     event["plan"] = plans[code_b]
                     event["payment_type"] = PAYMENT_TYPES[code_c & 1]
-                    event["activated_on"] = _rfc3339(number)
+                    event["activated_on"] = f"{next(activated_on)}Z"
                     event["commitment_months"] = code_d
                     event["monthly_fee"] = amount
                     event["bundled_services"] = code_c >> 1
                 yield event
-
-
-def _rfc3339(epoch_s: int) -> str:
-    """UTC time of ``epoch_s`` as RFC 3339 text with a ``Z`` offset, to the second.
-
-    >>> _rfc3339(86_400 * 365)
-    '1971-01-01T00:00:00Z'
-    """
-    return f"{np.datetime_as_string(np.datetime64(epoch_s, 's'), unit='s')}Z"

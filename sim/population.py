@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -151,13 +151,17 @@ class Population:
     def write_truth(self, path: Path) -> None:
         """Write the ground truth, one row per customer, as CSV (times RFC 3339, UTC)."""
         segment_names = [segment.name for segment in self.config.segments]
+        # one vectorised conversion: a datetime per customer would double the file's writing time
+        start = self.start.astimezone(UTC).replace(tzinfo=None) if self.start.tzinfo else self.start
+        offset_s = np.floor(self.activation_day * SECONDS_PER_DAY).astype("timedelta64[s]")
+        activated_on = np.datetime_as_string(np.datetime64(start, "s") + offset_s, unit="s").tolist()
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(TRUTH_COLUMNS)
             for index in range(self.size):
-                writer.writerow(self._truth_row(index, segment_names))
+                writer.writerow(self._truth_row(index, segment_names, f"{activated_on[index]}Z"))
 
-    def _truth_row(self, index: int, segment_names: list[str]) -> list[Any]:
+    def _truth_row(self, index: int, segment_names: list[str], activated_on: str) -> list[Any]:
         churns = bool(np.isfinite(self.churn_day[index]))
         decoy = Decoy(int(self.decoy[index]))
         signals = int(self.signals[index])
@@ -190,7 +194,7 @@ class Population:
             round(float(self.monthly_fee[index]), 2),
             int(self.bundled_services[index]),
             CHANNELS[int(self.topup_channel[index])].value,
-            self._iso(self.activation_day[index]),
+            activated_on,
             int(self.no_warning[index]),
             round(float(self.attribute_hazard[index]), 4),
         ]
