@@ -2,7 +2,7 @@
 
 Everything a customer will do is decided here, up front and from the seed, so the ground
 truth (``truth.csv``) is known before the first event and memory grows with the number of
-customers only (about 180 bytes per customer).
+customers only (about 160 bytes per customer).
 
 Who churns depends on the customer: each one's attributes (commitment and where its term
 stands, tenure, usual payment channel, fee against the segment's, bundles, the area's
