@@ -404,6 +404,54 @@ class SimConfig(BaseModel):
         ("12-22", "01-02", 0.8),
         ("08-01", "08-21", 0.85),
     )
+    # usage of a churned customer who came back, relative to before
+    reactivated_usage: Annotated[float, Field(ge=0)] = 0.8
+    # days between churn and a reactivation
+    reactivation_after_days: tuple[float, float] = (7.0, 28.0)
+    # days of (invisible) warning of a sudden heavy churner
+    sudden_lead_days: tuple[float, float] = (0.5, 2.5)
+    # categories of a churner's complaint burst (weights)
+    burst_mix: dict[ComplaintCategory, float] = Field(
+        default_factory=lambda: {
+            ComplaintCategory.NETWORK: 0.3,
+            ComplaintCategory.PRICE: 0.3,
+            ComplaintCategory.BILLING: 0.2,
+            ComplaintCategory.SERVICE: 0.15,
+            ComplaintCategory.TECHNICAL: 0.05,
+        }
+    )
+    # daily complaint probability of a bursting churner: base + slope x strength x progress
+    burst_per_day: tuple[float, float] = (0.02, 0.12)
+    # share of calls moved off-net at full progress, per unit of strength (off-net signal)
+    off_net_shift: Share = 0.6
+    # dropped-call factor of a churner whose burst is about the network
+    network_trouble_drop_factor: Annotated[float, Field(ge=1)] = 2.5
+    # how far a top-up fade stretches top-up gaps (1 = the full strength)
+    topup_fade: Share = 0.85
+    # range of a dip decoy's length, in days
+    dip_days: tuple[float, float] = (10.0, 25.0)
+    # range of a dip decoy's usage level, relative to normal
+    dip_depth: tuple[float, float] = (0.25, 0.6)
+    # range of a holiday decoy's length, in days
+    holiday_days: tuple[float, float] = (7.0, 16.0)
+    # range of a holiday decoy's usage level, relative to normal
+    holiday_depth: tuple[float, float] = (0.3, 0.45)
+    # share of a holiday maker's calls made while roaming
+    holiday_roaming_share: Share = 0.6
+    # usage level of customers in an outage area during the outage
+    outage_usage: Annotated[float, Field(ge=0)] = 0.85
+    # dropped-call factor in an outage area during the outage
+    outage_drop_factor: Annotated[float, Field(ge=1)] = 6.0
+    # daily probability of a network complaint per customer in an outage area
+    outage_complaints_per_day: Share = 0.06
+    # share of calls that are outgoing
+    outgoing_share: Share = 0.55
+    # share of calls to one-off numbers outside the customer's circle
+    one_off_share: Share = 0.15
+    # per-minute price of an on-net, off-net and international call (prepaid outgoing; postpaid international)
+    call_rate_per_minute: tuple[float, float, float] = (0.04, 0.10, 0.45)
+    # per-minute surcharge of an outgoing call while roaming
+    roaming_rate_per_minute: Annotated[float, Field(ge=0)] = 0.3
     # plan changes per customer per year
     plan_change_per_year: Annotated[float, Field(ge=0)] = 0.3
     # events that arrive late but within the allowed lateness
@@ -412,6 +460,10 @@ class SimConfig(BaseModel):
     too_late_share: Share = 0.002
     # the worker's allowed lateness, in days
     allowed_lateness_days: Annotated[float, Field(gt=0)] = 3.0
+    # mean delay of a late event (exponential, at least 5 minutes, below 90% of the lateness), in hours
+    late_mean_hours: Annotated[float, Field(gt=0)] = 6.0
+    # a duplicate arrives within this many hours of the original
+    duplicate_within_hours: Annotated[float, Field(gt=0)] = 2.0
     # events delivered twice (same event_id, same content) within two hours
     duplicate_share: Share = 0.005
 

@@ -35,13 +35,7 @@ TOPUP_CHANNELS = tuple(channel.value for channel in CHANNELS)
 COMPLAINT_CHANNELS = ("hotline", "store", "app", "social", "regulator")
 PAYMENT_TYPES = ("prepaid", "postpaid")
 
-_OUTGOING_SHARE = 0.55
-_ONE_OFF_SHARE = 0.15
-_RATE_PER_MINUTE = np.asarray([0.04, 0.10, 0.45])  # on_net, off_net, international
-_ROAMING_RATE_PER_MINUTE = 0.3
 _VOUCHERS = np.asarray([5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 75.0, 100.0, 150.0, 200.0])
-_OUTAGE_COMPLAINTS_PER_DAY = 0.06
-_OUTAGE_DROP_FACTOR = 6.0
 _PLAN_CHANGED = LIFECYCLE_KINDS.index("plan_changed")
 _PROFILE = LIFECYCLE_KINDS.index("profile")
 _HOUR_BANDS = np.asarray([0] * 7 + [1] * 11 + [2] * 6)  # night 0-6, day 7-17, evening 18-23
@@ -167,8 +161,8 @@ class DayGenerator:
         level[declining] *= 1.0 - pop.strength[declining] * progress[declining]
         dipping = self._decoy_window(day, Decoy.DIP_RECOVER) | self._decoy_window(day, Decoy.HOLIDAY)
         level[dipping] *= pop.decoy_depth[dipping]
-        level[self._in_outage(day)] *= 0.85
-        level[day >= pop.reactivation_day] *= 0.8
+        level[self._in_outage(day)] *= pop.config.outage_usage
+        level[day >= pop.reactivation_day] *= pop.config.reactivated_usage
         return level
 
     def _calls(self, rng: np.random.Generator, day: int, progress: Floats, level: Floats) -> EventTable:
@@ -191,18 +185,19 @@ class DayGenerator:
             hour[chosen] = np.minimum(np.searchsorted(cdf, uniform[chosen], side="right"), 23)
         time_s = self.day_start_s(day) + hour * 3600 + second
 
-        incoming = rng.random(size) >= _OUTGOING_SHARE
+        config = pop.config
+        incoming = rng.random(size) >= config.outgoing_share
         mean_s = self._mean_call_s[segment]
         duration_s = rng.lognormal(np.log(mean_s) - 0.405, 0.9)
 
         contacts = self._contacts[segment]
         slot = (contacts * rng.random(size) ** 2).astype(np.int64)
-        one_off = rng.random(size) < _ONE_OFF_SHARE
+        one_off = rng.random(size) < config.one_off_share
         slot[one_off] = 1000 + rng.integers(0, 1_000_000, int(one_off.sum()))
         number = (customer * 2_654_435_761 + slot * 97_531 + 12_345) % 10_000_000
         network = np.where((number * 7 + slot) % 1000 < pop.on_net_permille[customer], 0, 1).astype(np.int8)
         shifting = (pop.signals[customer] & Signal.OFF_NET) != 0
-        shift_p = np.where(shifting, 0.6 * pop.strength[customer] * progress[customer], 0.0)
+        shift_p = np.where(shifting, config.off_net_shift * pop.strength[customer] * progress[customer], 0.0)
         moved = rng.random(size) < shift_p
         new_slot = contacts[moved] + rng.integers(0, 5, int(moved.sum()))
         number[moved] = (customer[moved] * 2_654_435_761 + new_slot * 97_531 + 777) % 10_000_000
@@ -210,20 +205,21 @@ class DayGenerator:
         network[rng.random(size) < self._international[segment]] = 2
 
         holiday = self._decoy_window(day, Decoy.HOLIDAY)[customer]
-        roaming = rng.random(size) < np.where(holiday, 0.6, self._roaming[segment])
+        roaming = rng.random(size) < np.where(holiday, config.holiday_roaming_share, self._roaming[segment])
         drop_p = pop.area_drop_rate[pop.area[customer]]
-        drop_p = np.where(self._in_outage(day)[customer], drop_p * _OUTAGE_DROP_FACTOR, drop_p)
+        drop_p = np.where(self._in_outage(day)[customer], drop_p * config.outage_drop_factor, drop_p)
         network_trouble = (
             ((pop.signals[customer] & Signal.COMPLAINTS) != 0)
             & (pop.burst_category[customer] == CATEGORIES.index(ComplaintCategory.NETWORK))
             & (progress[customer] > 0)
         )
-        drop_p = np.where(network_trouble, drop_p * 2.5, drop_p)
+        drop_p = np.where(network_trouble, drop_p * config.network_trouble_drop_factor, drop_p)
         dropped = rng.random(size) < np.minimum(drop_p, 0.6)
         duration_s[dropped] *= rng.uniform(0.05, 0.6, int(dropped.sum()))
         duration_s = np.round(np.minimum(duration_s, 86_400.0), 1)
 
-        per_minute = _RATE_PER_MINUTE[network] + np.where(roaming, _ROAMING_RATE_PER_MINUTE, 0.0)
+        rate_per_minute = np.asarray(config.call_rate_per_minute)  # on_net, off_net, international
+        per_minute = rate_per_minute[network] + np.where(roaming, config.roaming_rate_per_minute, 0.0)
         billed = ~incoming & (pop.prepaid[customer] | (network == 2) | roaming)
         charge = np.where(billed, np.round(duration_s / 60.0 * per_minute, 2), 0.0)
         flags = np.where(dropped, FLAG_DROPPED, 0) | np.where(roaming, FLAG_ROAMING, 0)
@@ -251,7 +247,7 @@ class DayGenerator:
 
         fading = (pop.signals[due] & Signal.TOPUPS) != 0
         fade = np.where(fading, pop.strength[due] * progress[due], 0.0)
-        consumption = np.clip(level[due] * (1.0 - 0.85 * fade), 0.1, 1.5)
+        consumption = np.clip(level[due] * (1.0 - pop.config.topup_fade * fade), 0.1, 1.5)
         gap = pop.topup_gap_days[due]
         voucher = pop.monthly_spend[due] * gap / 30.0 * (1.0 - 0.4 * fade)
         slot = np.minimum(np.searchsorted(_VOUCHERS, voucher), _VOUCHERS.shape[0] - 1)
@@ -284,9 +280,11 @@ class DayGenerator:
         pop = self._pop
         everyone = np.arange(pop.size)
         background = np.flatnonzero(rng.random(pop.size) < pop.complaint_rate)
-        outage = np.flatnonzero(self._in_outage(day) & (rng.random(pop.size) < _OUTAGE_COMPLAINTS_PER_DAY))
+        outage_p = pop.config.outage_complaints_per_day
+        outage = np.flatnonzero(self._in_outage(day) & (rng.random(pop.size) < outage_p))
         bursting = ((pop.signals & Signal.COMPLAINTS) != 0) & (progress > 0.1)
-        burst_p = np.where(bursting, 0.02 + 0.12 * pop.strength * progress, 0.0)
+        base, slope = pop.config.burst_per_day
+        burst_p = np.where(bursting, base + slope * pop.strength * progress, 0.0)
         burst = everyone[rng.random(pop.size) < burst_p]
 
         background_category = np.argmax(

@@ -58,15 +58,6 @@ class Decoy(IntEnum):
     SUDDEN_HEAVY = 4
 
 
-_BURST_CATEGORIES = (
-    ComplaintCategory.NETWORK,
-    ComplaintCategory.PRICE,
-    ComplaintCategory.BILLING,
-    ComplaintCategory.SERVICE,
-    ComplaintCategory.TECHNICAL,
-)
-_BURST_WEIGHTS = (0.3, 0.3, 0.2, 0.15, 0.05)
-
 Floats = npt.NDArray[np.float64]
 
 
@@ -532,17 +523,15 @@ def _draw_churn(
     ).astype(np.uint8)
     bits[bits == 0] = Signal.USAGE
     signals[regular] = bits
-    category_codes = np.asarray([CATEGORIES.index(c) for c in _BURST_CATEGORIES])
-    burst_category[regular] = category_codes[
-        rng.choice(len(_BURST_CATEGORIES), size=n_churn, p=_BURST_WEIGHTS)
-    ]
+    category_codes = [CATEGORIES.index(c) for c in config.burst_mix]
+    burst_category[regular] = _choose(rng, category_codes, list(config.burst_mix.values()), n_churn)
     # no-warning churners keep their habits to the end: no trajectory at all
     signals[quiet] = 0
     strength[quiet] = 0.0
     trajectory_start_day[quiet] = churn_day[quiet]
     no_warning[quiet] = True
 
-    sudden_lead = rng.uniform(0.5, 2.5, n_sudden)
+    sudden_lead = rng.uniform(config.sudden_lead_days[0], config.sudden_lead_days[1], n_sudden)
     churn_day[sudden] = rng.uniform(0.3 * days, days - 0.05, n_sudden)
     trajectory_start_day[sudden] = churn_day[sudden] - sudden_lead
     decoy[sudden] = Decoy.SUDDEN_HEAVY
@@ -553,7 +542,8 @@ def _draw_churn(
     port_out = rng.random(n) < port_share
     reactivation_day = np.full(n, np.inf)
     comes_back = churners & (rng.random(n) < config.reactivation_share)
-    reactivation_day[comes_back] = churn_day[comes_back] + rng.uniform(7.0, 28.0, n)[comes_back]
+    back_after = rng.uniform(config.reactivation_after_days[0], config.reactivation_after_days[1], n)
+    reactivation_day[comes_back] = churn_day[comes_back] + back_after[comes_back]
     return {
         "churn_day": churn_day,
         "trajectory_start_day": trajectory_start_day,
@@ -607,8 +597,8 @@ def _draw_decoys(
     holiday = stayers[n_dip : n_dip + n_holiday]
     kinds = np.zeros(n, dtype=np.int8)
     for chosen, kind, length, depth in (
-        (dip, Decoy.DIP_RECOVER, (10.0, 25.0), (0.25, 0.6)),
-        (holiday, Decoy.HOLIDAY, (7.0, 16.0), (0.3, 0.45)),
+        (dip, Decoy.DIP_RECOVER, config.dip_days, config.dip_depth),
+        (holiday, Decoy.HOLIDAY, config.holiday_days, config.holiday_depth),
     ):
         count = chosen.shape[0]
         span = rng.uniform(length[0], length[1], count)
