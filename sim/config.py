@@ -1,9 +1,12 @@
-"""Every simulator parameter, for every named population, in one place.
+"""The simulator's parameters, for every named population, in one place.
 
 A population is a ``SimConfig``: its segments (how members call, pay and complain, and
 how their contract attributes are distributed), the effects those attributes have on the
-churn hazard, the churn shares, the decoys and the delivery disorder. ``POPULATIONS``
-names the ready-made ones (``default``, ``contract_heavy``); ``SimConfig()`` is ``default``.
+churn hazard, the churn shares and trajectories, the decoys, outages, call prices and the
+delivery disorder. ``POPULATIONS`` names the ready-made ones (``default``,
+``contract_heavy``); ``SimConfig()`` is ``default``. What stays in ``sim/day.py`` is the
+shape of the records themselves (voucher denominations, complaint severities and
+channels, bill noise).
 
 Rates are per customer per day unless the name says otherwise; money is in ``currency``;
 "multiplier" means a factor on the churn hazard (1 = no effect). The default population
