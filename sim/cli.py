@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sim.config import SimConfig
+from sim.config import POPULATIONS, population_config
 from sim.errors import ReplayError
 from sim.kafka_producer import open_producer
 from sim.pacing import EventTimeSpeedup, FixedRate, FullSpeed, Pacer
@@ -80,6 +80,10 @@ def simulate_command(
     customers: Annotated[int, typer.Option(min=1, help="Population size.")] = 20_000,
     days: Annotated[int, typer.Option(min=1, help="Days of event time to simulate.")] = 120,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same events.")] = 7,
+    population: Annotated[
+        str,
+        typer.Option(help=f"Which population to draw: {', '.join(POPULATIONS)} (see sim/config.py)."),
+    ] = "default",
     start: Annotated[str, typer.Option(help="First day of history, RFC 3339 with offset.")] = DEFAULT_START,
     out: Annotated[
         Path | None, typer.Option(help="Write events.jsonl and truth.csv into this directory.")
@@ -99,8 +103,10 @@ def simulate_command(
     console = Console(stderr=True)
     if (out is None) == (not publish):
         raise typer.BadParameter("give exactly one of --out DIR or --publish")
+    if population not in POPULATIONS:
+        raise typer.BadParameter(f"population={population!r}: choose one of {', '.join(POPULATIONS)}")
     broker = reachable_broker(bootstrap, console) if publish else ""
-    simulation = Simulation(customers, days, seed, _aware(start), SimConfig())
+    simulation = Simulation(customers, days, seed, _aware(start), population_config(population))
     with _day_progress(console, days) as (progress, task):
 
         def on_day(days_done: int, events: int) -> None:

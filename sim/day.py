@@ -3,7 +3,8 @@
 A customer's day follows from static traits (``sim.population``) and a few multipliers:
 weekday or weekend, calendar season, the churn trajectory's progress, decoy windows and
 area outages. The only state carried from day to day is when each customer next tops up
-and which plan they are on, so memory does not grow with the number of days.
+and which plan (and fee) they are on, so memory does not grow with the number of days.
+Customers who join during history say nothing before their activation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from schemas.events import ComplaintCategory
-from sim.population import CATEGORIES, SECONDS_PER_DAY, Decoy, Population, Signal
+from sim.population import CATEGORIES, CHANNELS, SECONDS_PER_DAY, Decoy, Population, Signal
 from sim.table import (
     FLAG_DROPPED,
     FLAG_RESOLVED,
@@ -29,19 +30,14 @@ from sim.table import (
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
-LIFECYCLE_KINDS = ("activated", "plan_changed", "port_out", "deactivated", "reactivated")
-TOPUP_CHANNELS = ("retail", "online", "app", "voucher", "auto", "bank")
+LIFECYCLE_KINDS = ("activated", "plan_changed", "port_out", "deactivated", "reactivated", "profile")
+TOPUP_CHANNELS = tuple(channel.value for channel in CHANNELS)
 COMPLAINT_CHANNELS = ("hotline", "store", "app", "social", "regulator")
 PAYMENT_TYPES = ("prepaid", "postpaid")
 
-_OUTGOING_SHARE = 0.55
-_ONE_OFF_SHARE = 0.15
-_RATE_PER_MINUTE = np.asarray([0.04, 0.10, 0.45])  # on_net, off_net, international
-_ROAMING_RATE_PER_MINUTE = 0.3
 _VOUCHERS = np.asarray([5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 75.0, 100.0, 150.0, 200.0])
-_OUTAGE_COMPLAINTS_PER_DAY = 0.06
-_OUTAGE_DROP_FACTOR = 6.0
 _PLAN_CHANGED = LIFECYCLE_KINDS.index("plan_changed")
+_PROFILE = LIFECYCLE_KINDS.index("profile")
 _HOUR_BANDS = np.asarray([0] * 7 + [1] * 11 + [2] * 6)  # night 0-6, day 7-17, evening 18-23
 
 
@@ -92,9 +88,17 @@ class DayGenerator:
         self._plan_count = np.asarray([len(s.plans) for s in segments])[plan_segment]
         rng = np.random.default_rng([seed, 0x70F])
         self._current_plan = pop.plan.copy()
+        self._current_fee = pop.monthly_fee.copy()
         self._next_topup_day = np.where(
             pop.prepaid, rng.random(pop.size) * pop.topup_gap_days, rng.random(pop.size) * 30.0
-        )
+        ) + np.maximum(pop.activation_day, 0.0)
+        self._channel_cdf = np.zeros((len(segments), 2, len(CHANNELS)))
+        for index, s in enumerate(segments):
+            for payment, mix in enumerate((s.prepaid_channels, s.postpaid_channels)):
+                weights = np.asarray([mix.get(channel, 0.0) for channel in CHANNELS])
+                self._channel_cdf[index, payment] = np.cumsum(weights) / weights.sum()
+                self._channel_cdf[index, payment, -1] = 1.0
+        self._activation_s = np.floor(self._start_s + pop.activation_day * SECONDS_PER_DAY).astype(np.int64)
         self._churn_s = self._start_s + pop.churn_day * SECONDS_PER_DAY
         self._reactivation_s = self._start_s + pop.reactivation_day * SECONDS_PER_DAY
 
@@ -157,8 +161,8 @@ class DayGenerator:
         level[declining] *= 1.0 - pop.strength[declining] * progress[declining]
         dipping = self._decoy_window(day, Decoy.DIP_RECOVER) | self._decoy_window(day, Decoy.HOLIDAY)
         level[dipping] *= pop.decoy_depth[dipping]
-        level[self._in_outage(day)] *= 0.85
-        level[day >= pop.reactivation_day] *= 0.8
+        level[self._in_outage(day)] *= pop.config.outage_usage
+        level[day >= pop.reactivation_day] *= pop.config.reactivated_usage
         return level
 
     def _calls(self, rng: np.random.Generator, day: int, progress: Floats, level: Floats) -> EventTable:
@@ -181,18 +185,19 @@ class DayGenerator:
             hour[chosen] = np.minimum(np.searchsorted(cdf, uniform[chosen], side="right"), 23)
         time_s = self.day_start_s(day) + hour * 3600 + second
 
-        incoming = rng.random(size) >= _OUTGOING_SHARE
+        config = pop.config
+        incoming = rng.random(size) >= config.outgoing_share
         mean_s = self._mean_call_s[segment]
         duration_s = rng.lognormal(np.log(mean_s) - 0.405, 0.9)
 
         contacts = self._contacts[segment]
         slot = (contacts * rng.random(size) ** 2).astype(np.int64)
-        one_off = rng.random(size) < _ONE_OFF_SHARE
+        one_off = rng.random(size) < config.one_off_share
         slot[one_off] = 1000 + rng.integers(0, 1_000_000, int(one_off.sum()))
         number = (customer * 2_654_435_761 + slot * 97_531 + 12_345) % 10_000_000
         network = np.where((number * 7 + slot) % 1000 < pop.on_net_permille[customer], 0, 1).astype(np.int8)
         shifting = (pop.signals[customer] & Signal.OFF_NET) != 0
-        shift_p = np.where(shifting, 0.6 * pop.strength[customer] * progress[customer], 0.0)
+        shift_p = np.where(shifting, config.off_net_shift * pop.strength[customer] * progress[customer], 0.0)
         moved = rng.random(size) < shift_p
         new_slot = contacts[moved] + rng.integers(0, 5, int(moved.sum()))
         number[moved] = (customer[moved] * 2_654_435_761 + new_slot * 97_531 + 777) % 10_000_000
@@ -200,20 +205,21 @@ class DayGenerator:
         network[rng.random(size) < self._international[segment]] = 2
 
         holiday = self._decoy_window(day, Decoy.HOLIDAY)[customer]
-        roaming = rng.random(size) < np.where(holiday, 0.6, self._roaming[segment])
+        roaming = rng.random(size) < np.where(holiday, config.holiday_roaming_share, self._roaming[segment])
         drop_p = pop.area_drop_rate[pop.area[customer]]
-        drop_p = np.where(self._in_outage(day)[customer], drop_p * _OUTAGE_DROP_FACTOR, drop_p)
+        drop_p = np.where(self._in_outage(day)[customer], drop_p * config.outage_drop_factor, drop_p)
         network_trouble = (
             ((pop.signals[customer] & Signal.COMPLAINTS) != 0)
             & (pop.burst_category[customer] == CATEGORIES.index(ComplaintCategory.NETWORK))
             & (progress[customer] > 0)
         )
-        drop_p = np.where(network_trouble, drop_p * 2.5, drop_p)
+        drop_p = np.where(network_trouble, drop_p * config.network_trouble_drop_factor, drop_p)
         dropped = rng.random(size) < np.minimum(drop_p, 0.6)
         duration_s[dropped] *= rng.uniform(0.05, 0.6, int(dropped.sum()))
         duration_s = np.round(np.minimum(duration_s, 86_400.0), 1)
 
-        per_minute = _RATE_PER_MINUTE[network] + np.where(roaming, _ROAMING_RATE_PER_MINUTE, 0.0)
+        rate_per_minute = np.asarray(config.call_rate_per_minute)  # on_net, off_net, international
+        per_minute = rate_per_minute[network] + np.where(roaming, config.roaming_rate_per_minute, 0.0)
         billed = ~incoming & (pop.prepaid[customer] | (network == 2) | roaming)
         charge = np.where(billed, np.round(duration_s / 60.0 * per_minute, 2), 0.0)
         flags = np.where(dropped, FLAG_DROPPED, 0) | np.where(roaming, FLAG_ROAMING, 0)
@@ -241,7 +247,7 @@ class DayGenerator:
 
         fading = (pop.signals[due] & Signal.TOPUPS) != 0
         fade = np.where(fading, pop.strength[due] * progress[due], 0.0)
-        consumption = np.clip(level[due] * (1.0 - 0.85 * fade), 0.1, 1.5)
+        consumption = np.clip(level[due] * (1.0 - pop.config.topup_fade * fade), 0.1, 1.5)
         gap = pop.topup_gap_days[due]
         voucher = pop.monthly_spend[due] * gap / 30.0 * (1.0 - 0.4 * fade)
         slot = np.minimum(np.searchsorted(_VOUCHERS, voucher), _VOUCHERS.shape[0] - 1)
@@ -251,11 +257,11 @@ class DayGenerator:
         amount = np.minimum(np.where(prepaid, voucher, np.round(bill, 2)), 100_000.0)
         amount = np.maximum(amount, 0.01)
 
-        channel = np.where(
-            prepaid,
-            rng.choice([0, 1, 2, 3], size=count, p=[0.35, 0.15, 0.3, 0.2]),
-            rng.choice([4, 5], size=count, p=[0.6, 0.4]),
-        )
+        # mostly the customer's usual channel, otherwise any of the segment's channels
+        cdf = self._channel_cdf[pop.segment[due], np.where(prepaid, 0, 1)]
+        other = np.argmax(rng.random(count)[:, None] < cdf, axis=1)
+        usual = rng.random(count) < pop.config.usual_channel_share
+        channel = np.where(usual, pop.topup_channel[due], other)
         next_gap = np.where(
             prepaid, gap * rng.gamma(8.0, 1.0 / 8.0, count) / consumption, 30.0 + rng.normal(0, 0.5, count)
         )
@@ -274,9 +280,11 @@ class DayGenerator:
         pop = self._pop
         everyone = np.arange(pop.size)
         background = np.flatnonzero(rng.random(pop.size) < pop.complaint_rate)
-        outage = np.flatnonzero(self._in_outage(day) & (rng.random(pop.size) < _OUTAGE_COMPLAINTS_PER_DAY))
+        outage_p = pop.config.outage_complaints_per_day
+        outage = np.flatnonzero(self._in_outage(day) & (rng.random(pop.size) < outage_p))
         bursting = ((pop.signals & Signal.COMPLAINTS) != 0) & (progress > 0.1)
-        burst_p = np.where(bursting, 0.02 + 0.12 * pop.strength * progress, 0.0)
+        base, slope = pop.config.burst_per_day
+        burst_p = np.where(bursting, base + slope * pop.strength * progress, 0.0)
         burst = everyone[rng.random(pop.size) < burst_p]
 
         background_category = np.argmax(
@@ -314,23 +322,17 @@ class DayGenerator:
         )
 
     def _lifecycle(self, rng: np.random.Generator, day: int) -> EventTable:
-        """Activations on day 0, churn at its exact moment, reactivations and plan changes."""
+        """Go-live profiles, activations of joiners, churn at its exact moment, returns, plan changes."""
         pop = self._pop
         tables = []
-        payment = np.where(pop.prepaid, 0, 1)
         if day == 0:
-            everyone = np.arange(pop.size)
-            tables.append(
-                EventTable.build(
-                    pop.size,
-                    KIND_LIFECYCLE,
-                    time_s=np.full(pop.size, self.day_start_s(0)),
-                    customer=everyone,
-                    code_a=np.full(pop.size, LIFECYCLE_KINDS.index("activated")),
-                    code_b=self._current_plan,
-                    code_c=payment,
-                )
-            )
+            standing = np.flatnonzero(~pop.joins_during_history())
+            go_live_s = np.full(standing.shape[0], self.day_start_s(0))
+            tables.append(self._with_profile(standing, _PROFILE, go_live_s))
+        joining = np.flatnonzero(np.floor(pop.activation_day) == day)
+        tables.append(
+            self._with_profile(joining, LIFECYCLE_KINDS.index("activated"), self._activation_s[joining])
+        )
         churning = np.flatnonzero(np.floor(pop.churn_day) == day)
         tables.append(
             EventTable.build(
@@ -341,42 +343,52 @@ class DayGenerator:
                 code_a=np.where(pop.port_out[churning], 2, 3),
                 code_b=np.full(churning.shape[0], -1),
                 code_c=np.full(churning.shape[0], -1),
+                code_d=np.full(churning.shape[0], -1),
             )
         )
         returning = np.flatnonzero(np.floor(pop.reactivation_day) == day)
         tables.append(
-            EventTable.build(
-                returning.shape[0],
-                KIND_LIFECYCLE,
-                time_s=self._reactivation_s[returning].astype(np.int64),
-                customer=returning,
-                code_a=np.full(returning.shape[0], LIFECYCLE_KINDS.index("reactivated")),
-                code_b=self._current_plan[returning],
-                code_c=payment[returning],
+            self._with_profile(
+                returning,
+                LIFECYCLE_KINDS.index("reactivated"),
+                self._reactivation_s[returning].astype(np.int64),
             )
         )
         if day > 0:
-            changing = np.flatnonzero(rng.random(pop.size) < pop.config.plan_change_per_year / 365.0)
+            drawn = rng.random(pop.size) < pop.config.plan_change_per_year / 365.0
+            changing = np.flatnonzero(drawn & (pop.activation_day + 1.0 <= day))
             plan = self._current_plan[changing]
             first = self._plan_first[plan]
             new_plan = first + (plan - first + 1) % self._plan_count[plan]
             self._current_plan[changing] = new_plan
-            tables.append(
-                EventTable.build(
-                    changing.shape[0],
-                    KIND_LIFECYCLE,
-                    time_s=self.day_start_s(day) + rng.integers(9 * 3600, 18 * 3600, changing.shape[0]),
-                    customer=changing,
-                    code_a=np.full(changing.shape[0], LIFECYCLE_KINDS.index("plan_changed")),
-                    code_b=new_plan,
-                    code_c=payment[changing],
-                )
-            )
+            self._current_fee[changing] = np.round(pop.plan_fees[new_plan] * pop.fee_factor[changing], 2)
+            time_s = self.day_start_s(day) + rng.integers(9 * 3600, 18 * 3600, changing.shape[0])
+            tables.append(self._with_profile(changing, _PLAN_CHANGED, time_s))
         return EventTable.concat(tables)
 
+    def _with_profile(self, customer: Ints, kind: int, time_s: npt.ArrayLike) -> EventTable:
+        """Lifecycle rows carrying the customer's standing facts: plan, payment type, fee,
+        commitment, bundles and activation time (see ``sim.table`` for the columns)."""
+        pop = self._pop
+        payment = np.where(pop.prepaid[customer], 0, 1)
+        return EventTable.build(
+            customer.shape[0],
+            KIND_LIFECYCLE,
+            time_s=time_s,
+            customer=customer,
+            code_a=np.full(customer.shape[0], kind),
+            code_b=self._current_plan[customer],
+            code_c=payment + 2 * pop.bundled_services[customer].astype(np.int64),
+            code_d=pop.commitment_months[customer],
+            amount=self._current_fee[customer],
+            number=self._activation_s[customer],
+        )
+
     def _drop_while_churned(self, table: EventTable) -> EventTable:
-        """A churned customer is silent until reactivated; its churn and return events stay."""
+        """A churned customer is silent until reactivated, its churn and return events kept;
+        a joiner is silent before its activation."""
         customer = table.customer
         gone = (table.time_s >= self._churn_s[customer]) & (table.time_s < self._reactivation_s[customer])
         gone &= (table.kind != KIND_LIFECYCLE) | (table.code_a == _PLAN_CHANGED)
+        gone |= table.time_s < self._activation_s[customer]
         return table.take(~gone)

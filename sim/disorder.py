@@ -3,8 +3,8 @@
 Each event gets an arrival time (``arrival_s``); the stream is emitted in arrival order.
 Most events arrive at their event time. ``late_share`` arrive up to 90% of the allowed
 lateness later, ``too_late_share`` between 1.1 and 2 times the allowed lateness later
-(lifecycle events are never too late, so churn labels are not lost, and activations are
-never late, so they come first), and
+(lifecycle events are never too late, so churn labels are not lost, and activations and
+go-live profiles are never late, so they come first), and
 ``duplicate_share`` are delivered a second time, identical, within two hours.
 """
 
@@ -17,9 +17,8 @@ from sim.day import LIFECYCLE_KINDS
 from sim.population import SECONDS_PER_DAY
 from sim.table import KIND_LIFECYCLE, EventTable
 
+_PROFILE = LIFECYCLE_KINDS.index("profile")
 _MIN_DELAY_S = 300
-_MEAN_LATE_DELAY_S = 6 * 3600
-_DUPLICATE_WITHIN_S = 2 * 3600
 
 
 def add_disorder(table: EventTable, config: SimConfig, rng: np.random.Generator) -> EventTable:
@@ -38,16 +37,18 @@ def add_disorder(table: EventTable, config: SimConfig, rng: np.random.Generator)
     too_late = (~late) & (draw < config.late_share + config.too_late_share)
     lifecycle = table.kind == KIND_LIFECYCLE
     too_late &= ~lifecycle
-    late &= ~(lifecycle & (table.code_a == LIFECYCLE_KINDS.index("activated")))
+    opening = (table.code_a == LIFECYCLE_KINDS.index("activated")) | (table.code_a == _PROFILE)
+    late &= ~(lifecycle & opening)
     delay = np.zeros(size, dtype=np.int64)
-    late_delay = np.clip(rng.exponential(_MEAN_LATE_DELAY_S, size), _MIN_DELAY_S, 0.9 * allowed_s)
+    late_delay = np.clip(rng.exponential(config.late_mean_hours * 3600, size), _MIN_DELAY_S, 0.9 * allowed_s)
     delay[late] = late_delay[late].astype(np.int64)
     too_late_delay = rng.uniform(1.1 * allowed_s, 2.0 * allowed_s, size)
     delay[too_late] = too_late_delay[too_late].astype(np.int64)
     table.arrival_s = table.time_s + delay
 
     copies = table.take(rng.random(size) < config.duplicate_share)
-    copies.arrival_s = copies.arrival_s + rng.integers(1, _DUPLICATE_WITHIN_S, len(copies))
+    within_s = max(int(config.duplicate_within_hours * 3600), 2)
+    copies.arrival_s = copies.arrival_s + rng.integers(1, within_s, len(copies))
     return EventTable.concat([table, copies])
 
 

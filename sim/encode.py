@@ -19,6 +19,7 @@ from sim.table import (
     FLAG_ROAMING,
     KIND_CALL,
     KIND_COMPLAINT,
+    KIND_LIFECYCLE,
     KIND_TOPUP,
     EventTable,
 )
@@ -44,6 +45,10 @@ def encode(
     for first in range(0, len(table), CHUNK_ROWS):
         chunk = table.take(np.arange(first, min(first + CHUNK_ROWS, len(table))))
         times = np.datetime_as_string(chunk.time_s.astype("datetime64[s]"), unit="s").tolist()
+        with_profile = (chunk.kind == KIND_LIFECYCLE) & (chunk.code_b >= 0)
+        activated_on = iter(
+            np.datetime_as_string(chunk.number[with_profile].astype("datetime64[s]"), unit="s").tolist()
+        )
         rows = zip(
             times,
             chunk.seq.tolist(),
@@ -52,12 +57,13 @@ def encode(
             chunk.code_a.tolist(),
             chunk.code_b.tolist(),
             chunk.code_c.tolist(),
+            chunk.code_d.tolist(),
             chunk.amount.tolist(),
             chunk.charge.tolist(),
             chunk.number.tolist(),
             strict=True,
         )
-        for time, seq, customer, kind, code_a, code_b, code_c, amount, charge, number in rows:
+        for time, seq, customer, kind, code_a, code_b, code_c, code_d, amount, charge, number in rows:
             head = {
                 "event_id": f"{event_id_prefix}{seq}",
                 "customer_id": f"C{customer:07d}",
@@ -96,6 +102,9 @@ def encode(
                 event = {"type": "lifecycle", **head, "kind": LIFECYCLE_KINDS[code_a]}
                 if code_b >= 0:
                     event["plan"] = plans[code_b]
-                if code_c >= 0:
-                    event["payment_type"] = PAYMENT_TYPES[code_c]
+                    event["payment_type"] = PAYMENT_TYPES[code_c & 1]
+                    event["activated_on"] = f"{next(activated_on)}Z"
+                    event["commitment_months"] = code_d
+                    event["monthly_fee"] = amount
+                    event["bundled_services"] = code_c >> 1
                 yield event

@@ -1,15 +1,21 @@
-"""The simulated customer base: static traits, churn fates and decoys, one numpy array each.
+"""The simulated customer base: static traits, contract attributes, churn fates and decoys.
 
 Everything a customer will do is decided here, up front and from the seed, so the ground
 truth (``truth.csv``) is known before the first event and memory grows with the number of
-customers only (about 120 bytes per customer).
+customers only (about 160 bytes per customer).
+
+Who churns depends on the customer: each one's attributes (commitment and where its term
+stands, tenure, usual payment channel, fee against the segment's, bundles, the area's
+network quality) give a hazard multiplier, and churners are drawn with probabilities
+rising with it (``attribute_hazard``). How they churn (a trajectory of declining
+behaviour, or none at all) is drawn independently of who they are.
 """
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -17,14 +23,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from schemas.events import ComplaintCategory
-from sim.config import SimConfig
+from schemas.events import ComplaintCategory, TopupChannel
+from sim.config import AttributeEffects, SimConfig
 from sim.errors import SimulationError
 
 SECONDS_PER_DAY = 86_400
 
 CATEGORIES: tuple[ComplaintCategory, ...] = tuple(ComplaintCategory)
 """Complaint category codes used in the event table (index = code)."""
+
+CHANNELS: tuple[TopupChannel, ...] = tuple(TopupChannel)
+"""Top-up channel codes used in the population and the event table (index = code)."""
+
+DAYS_PER_MONTH = 30.44
+DAYS_PER_YEAR = 365.25
 
 
 class Signal(IntEnum):
@@ -46,15 +58,6 @@ class Decoy(IntEnum):
     SUDDEN_HEAVY = 4
 
 
-_BURST_CATEGORIES = (
-    ComplaintCategory.NETWORK,
-    ComplaintCategory.PRICE,
-    ComplaintCategory.BILLING,
-    ComplaintCategory.SERVICE,
-    ComplaintCategory.TECHNICAL,
-)
-_BURST_WEIGHTS = (0.3, 0.3, 0.2, 0.15, 0.05)
-
 Floats = npt.NDArray[np.float64]
 
 
@@ -69,7 +72,11 @@ class Outage:
 
 @dataclass(slots=True)
 class Population:
-    """Per-customer traits (index = customer number) plus the area-level network state."""
+    """Per-customer traits (index = customer number) plus the area-level network state.
+
+    Days are counted from the start of history: ``activation_day`` is negative for
+    customers who joined before it, ``inf`` means never.
+    """
 
     config: SimConfig
     days: int
@@ -78,7 +85,16 @@ class Population:
     prepaid: npt.NDArray[np.bool_]
     plan: npt.NDArray[np.int16]
     area: npt.NDArray[np.int16]
-    tenure_years: npt.NDArray[np.float32]
+    tenure_years: npt.NDArray[np.float32]  # at the start of history; 0 for joiners
+    activation_day: Floats
+    commitment_months: npt.NDArray[np.int8]
+    term_end_day: Floats  # inf: no commitment
+    topup_channel: npt.NDArray[np.int8]  # usual channel, index into CHANNELS
+    fee_factor: Floats  # the customer's fee relative to the plan's list price
+    monthly_fee: Floats  # at the start of history (or activation)
+    bundled_services: npt.NDArray[np.int8]
+    attribute_hazard: Floats
+    no_warning: npt.NDArray[np.bool_]
     monthly_spend: Floats
     call_rate: Floats
     on_net_permille: npt.NDArray[np.int32]
@@ -99,6 +115,7 @@ class Population:
     area_drop_rate: Floats
     outages: tuple[Outage, ...]
     plans: tuple[str, ...]
+    plan_fees: Floats  # list price per plan index
 
     @property
     def size(self) -> int:
@@ -117,16 +134,25 @@ class Population:
         """Customers who churn within the horizon."""
         return np.isfinite(self.churn_day)
 
+    def joins_during_history(self) -> npt.NDArray[np.bool_]:
+        """Customers activated after the start of history (the rest get a profile at go-live)."""
+        joined: npt.NDArray[np.bool_] = self.activation_day >= 0
+        return joined
+
     def write_truth(self, path: Path) -> None:
         """Write the ground truth, one row per customer, as CSV (times RFC 3339, UTC)."""
         segment_names = [segment.name for segment in self.config.segments]
+        # one vectorised conversion: a datetime per customer would double the file's writing time
+        start = self.start.astimezone(UTC).replace(tzinfo=None) if self.start.tzinfo else self.start
+        offset_s = np.floor(self.activation_day * SECONDS_PER_DAY).astype("timedelta64[s]")
+        activated_on = np.datetime_as_string(np.datetime64(start, "s") + offset_s, unit="s").tolist()
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(TRUTH_COLUMNS)
             for index in range(self.size):
-                writer.writerow(self._truth_row(index, segment_names))
+                writer.writerow(self._truth_row(index, segment_names, f"{activated_on[index]}Z"))
 
-    def _truth_row(self, index: int, segment_names: list[str]) -> list[Any]:
+    def _truth_row(self, index: int, segment_names: list[str], activated_on: str) -> list[Any]:
         churns = bool(np.isfinite(self.churn_day[index]))
         decoy = Decoy(int(self.decoy[index]))
         signals = int(self.signals[index])
@@ -155,10 +181,17 @@ class Population:
             self._iso(self.reactivation_day[index])
             if np.isfinite(self.reactivation_day[index]) and self.reactivation_day[index] < self.days
             else "",
+            int(self.commitment_months[index]),
+            round(float(self.monthly_fee[index]), 2),
+            int(self.bundled_services[index]),
+            CHANNELS[int(self.topup_channel[index])].value,
+            activated_on,
+            int(self.no_warning[index]),
+            round(float(self.attribute_hazard[index]), 4),
         ]
 
     def _iso(self, day: float) -> str:
-        moment = self.start + timedelta(seconds=int(float(day) * SECONDS_PER_DAY))
+        moment = self.start + timedelta(seconds=int(np.floor(float(day) * SECONDS_PER_DAY)))
         return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -181,6 +214,13 @@ TRUTH_COLUMNS = (
     "decoy_start",
     "decoy_end",
     "reactivated_time",
+    "commitment_months",
+    "monthly_fee",
+    "bundled_services",
+    "topup_channel",
+    "activated_on",
+    "no_warning",
+    "attribute_hazard",
 )
 
 
@@ -201,6 +241,7 @@ def build_population(
 
     prepaid = rng.random(n) < per_segment([s.prepaid_share for s in segments])
     plans = tuple(plan for s in segments for plan in s.plans)
+    plan_fees = np.asarray([fee for s in segments for fee in s.plan_fees], dtype=np.float64)
     plan_offset = np.cumsum([0] + [len(s.plans) for s in segments[:-1]])
     plan_count = np.asarray([len(s.plans) for s in segments])[segment]
     plan = (plan_offset[segment] + rng.integers(0, 1 << 30, n) % plan_count).astype(np.int16)
@@ -225,7 +266,28 @@ def build_population(
     # a prepaid customer buys at least a 5-unit voucher, so small spenders top up less often
     usual_gap = np.where(prepaid, np.clip(np.maximum(usual_gap, 150.0 / monthly_spend), 3.0, 60.0), 30.0)
 
-    fates = _draw_churn(rng, config, n, days, call_rate, prepaid)
+    attributes = _draw_attributes(
+        np.random.default_rng([seed, 0xA77]), config, days, segment, prepaid, tenure_years, value_factor
+    )
+    tenure_years = np.where(attributes["activation_day"] >= 0, 0.0, tenure_years).astype(np.float32)
+    fee_factor = attributes.pop("fee_factor")
+    monthly_fee = np.round(plan_fees[plan] * fee_factor, 2)
+    area_drop_rate = np.clip(
+        rng.lognormal(np.log(config.area_drop_rate), config.area_drop_sigma, config.areas), 0.002, 0.08
+    )
+    hazard = attribute_hazard(
+        config.effects,
+        commitment_months=attributes["commitment_months"],
+        term_end_day=attributes["term_end_day"],
+        days=days,
+        tenure_years=tenure_years,
+        channel=attributes["topup_channel"],
+        fee_ratio=monthly_fee / _group_median(monthly_fee, segment),
+        bundles=attributes["bundled_services"],
+        drop_ratio=area_drop_rate[area] / np.median(area_drop_rate),
+    )
+
+    fates = _draw_churn(rng, config, n, days, call_rate, prepaid, hazard, attributes)
     decoys = _draw_decoys(rng, config, n, days, fates["churn_day"])
     kinds = decoys.pop("decoy_kinds")
     decoy = np.where(kinds != Decoy.NONE, kinds, fates["decoy"]).astype(np.int8)
@@ -239,7 +301,6 @@ def build_population(
         decoy[hit] = Decoy.OUTAGE
         decoys["decoy_start_day"][hit] = outage.start_day
         decoys["decoy_end_day"][hit] = outage.end_day
-    area_drop_rate = np.clip(rng.lognormal(np.log(0.012), 0.6, config.areas), 0.002, 0.08)
 
     return Population(
         config=config,
@@ -250,6 +311,9 @@ def build_population(
         plan=plan,
         area=area,
         tenure_years=tenure_years,
+        fee_factor=fee_factor,
+        monthly_fee=monthly_fee,
+        attribute_hazard=hazard,
         monthly_spend=monthly_spend,
         call_rate=call_rate,
         on_net_permille=(on_net * 1000).astype(np.int32),
@@ -258,9 +322,141 @@ def build_population(
         area_drop_rate=area_drop_rate,
         outages=outages,
         plans=plans,
+        plan_fees=plan_fees,
+        **attributes,
         **fates,
         **decoys,
     )
+
+
+def _group_median(values: Floats, group: npt.NDArray[np.int8]) -> Floats:
+    """Each element's group median (the norm a customer is compared with).
+
+    >>> _group_median(np.asarray([1.0, 3.0, 10.0]), np.asarray([0, 0, 1], dtype=np.int8)).tolist()
+    [2.0, 2.0, 10.0]
+    """
+    medians = np.ones(int(group.max()) + 1)
+    for code in np.unique(group):
+        medians[code] = np.median(values[group == code])
+    norm: Floats = medians[group]
+    return norm
+
+
+def _draw_attributes(
+    rng: np.random.Generator,
+    config: SimConfig,
+    days: int,
+    segment: npt.NDArray[np.int8],
+    prepaid: npt.NDArray[np.bool_],
+    tenure_years: npt.NDArray[np.float32],
+    value_factor: Floats,
+) -> dict[str, Any]:
+    """Contract attributes per segment and payment type, from their own random stream.
+
+    A committed customer sits somewhere in their current term (renewed terms start again),
+    but no term starts before the customer joined.
+    """
+    n = segment.shape[0]
+    commitment = np.zeros(n, dtype=np.int8)
+    channel = np.zeros(n, dtype=np.int8)
+    bundles = np.zeros(n, dtype=np.int8)
+    for code, profile in enumerate(config.segments):
+        members = segment == code
+        for is_prepaid, terms, channels in (
+            (True, profile.prepaid_commitment, profile.prepaid_channels),
+            (False, profile.postpaid_commitment, profile.postpaid_channels),
+        ):
+            chosen = np.flatnonzero(members & (prepaid == is_prepaid))
+            commitment[chosen] = _choose(rng, list(terms), list(terms.values()), chosen.shape[0])
+            codes = [CHANNELS.index(c) for c in channels]
+            channel[chosen] = _choose(rng, codes, list(channels.values()), chosen.shape[0])
+        chosen = np.flatnonzero(members)
+        bundles[chosen] = _choose(rng, [0, 1, 2, 3], list(profile.bundles), chosen.shape[0])
+
+    activation_day = -tenure_years.astype(np.float64) * DAYS_PER_YEAR
+    joins = np.flatnonzero(rng.random(n) < config.joiner_share)
+    activation_day[joins] = rng.uniform(0.0, config.joiner_window * days, joins.shape[0])
+    term_days = commitment * DAYS_PER_MONTH
+    term_start = np.maximum(-rng.random(n) * term_days, activation_day)
+    term_end_day = np.where(commitment > 0, term_start + term_days, np.inf)
+    sigma = config.fee_sigma
+    fee_factor = value_factor**config.fee_value_exponent * rng.lognormal(-sigma * sigma / 2, sigma, n)
+    return {
+        "commitment_months": commitment,
+        "term_end_day": term_end_day,
+        "topup_channel": channel,
+        "bundled_services": bundles,
+        "activation_day": activation_day,
+        "fee_factor": fee_factor,
+    }
+
+
+def _choose(rng: np.random.Generator, values: list[int], weights: list[float], size: int) -> Any:
+    """``size`` draws of ``values`` with probabilities proportional to ``weights``."""
+    p = np.asarray(weights, dtype=np.float64)
+    return np.asarray(values)[rng.choice(len(values), size=size, p=p / p.sum())]
+
+
+def term_end_overlap(term_end_day: Floats, days: int, effects: AttributeEffects) -> Floats:
+    """Share of each customer's end-of-term window inside the churnable part of history.
+
+    Churn falls in the last three quarters of history (``_draw_churn``), so that is where
+    a term ending can show; 0 for customers without a commitment.
+
+    >>> from sim.config import AttributeEffects
+    >>> effects = AttributeEffects(term_end_before_days=10.0, term_end_after_days=10.0)
+    >>> term_end_overlap(np.asarray([np.inf, 50.0, 96.0, 300.0]), 100, effects).tolist()
+    [0.0, 1.0, 0.7, 0.0]
+    """
+    width = effects.term_end_before_days + effects.term_end_after_days
+    finite = np.isfinite(term_end_day)
+    end = np.where(finite, term_end_day, 0.0)
+    first = np.maximum(end - effects.term_end_before_days, 0.25 * days)
+    last = np.minimum(end + effects.term_end_after_days, float(days))
+    overlap: Floats = np.where(finite, np.clip(last - first, 0.0, None) / max(width, 1e-9), 0.0)
+    return overlap
+
+
+def attribute_hazard(
+    effects: AttributeEffects,
+    *,
+    commitment_months: npt.NDArray[np.int8],
+    term_end_day: Floats,
+    days: int,
+    tenure_years: npt.NDArray[np.float32],
+    channel: npt.NDArray[np.int8],
+    fee_ratio: Floats,
+    bundles: npt.NDArray[np.int8],
+    drop_ratio: Floats,
+) -> Floats:
+    """The churn hazard multiplier each customer's attributes give (1 = no effect).
+
+    ``fee_ratio`` is the fee over the segment's median fee, ``drop_ratio`` the area's
+    dropped-call rate over the median area's; both are clipped to 1/4..4 before the
+    exponent so one outlier cannot dominate the draw.
+
+    >>> from sim.config import NEUTRAL_EFFECTS
+    >>> one = np.ones(1)
+    >>> args = dict(commitment_months=np.asarray([0], dtype=np.int8), term_end_day=np.full(1, np.inf),
+    ...     days=100, tenure_years=np.zeros(1, dtype=np.float32), channel=np.zeros(1, dtype=np.int8),
+    ...     fee_ratio=one * 2.0, bundles=np.asarray([1], dtype=np.int8), drop_ratio=one)
+    >>> attribute_hazard(NEUTRAL_EFFECTS, **args).tolist()
+    [1.0]
+    >>> round(float(attribute_hazard(NEUTRAL_EFFECTS.model_copy(update={"fee_exponent": 1.0}), **args)[0]), 3)
+    2.0
+    """
+    committed = commitment_months > 0
+    spike = 1.0 + (effects.term_end_spike - 1.0) * term_end_overlap(term_end_day, days, effects)
+    commitment = np.where(committed, effects.committed * spike, effects.no_commitment)
+    tenure = effects.tenure_long + (effects.tenure_new - effects.tenure_long) * np.exp(
+        -np.maximum(tenure_years.astype(np.float64), 0.0) / effects.tenure_decay_years
+    )
+    by_channel = np.asarray([effects.channel.get(c, 1.0) for c in CHANNELS])[channel]
+    fee = np.clip(fee_ratio, 0.25, 4.0) ** effects.fee_exponent
+    bundled = effects.per_bundle ** bundles.astype(np.float64)
+    quality = np.clip(drop_ratio, 0.25, 4.0) ** effects.quality_exponent
+    hazard: Floats = commitment * tenure * by_channel * fee * bundled * quality
+    return hazard
 
 
 def _draw_churn(
@@ -270,8 +466,16 @@ def _draw_churn(
     days: int,
     call_rate: Floats,
     prepaid: npt.NDArray[np.bool_],
+    hazard: Floats,
+    attributes: dict[str, Any],
 ) -> dict[str, Any]:
-    """Who churns, when, how visibly; sudden churners come from the heaviest callers."""
+    """Who churns (weighted by ``hazard``), when, how visibly.
+
+    Churners are the ``churn_share`` customers with the smallest exponential race times
+    ``E / hazard``, so a customer churns with probability ``1 - exp(-hazard * t)``, ``t``
+    set by the share: close to proportional to the hazard while churn is rare. Sudden
+    churners come from the heaviest callers; joiners churn only after settling in.
+    """
     churn_day = np.full(n, np.inf)
     trajectory_start_day = np.full(n, np.inf)
     strength = np.zeros(n)
@@ -279,47 +483,67 @@ def _draw_churn(
     signals = np.zeros(n, dtype=np.uint8)
     burst_category = np.zeros(n, dtype=np.int8)
     decoy = np.zeros(n, dtype=np.int8)
+    no_warning = np.zeros(n, dtype=bool)
 
-    order = rng.permutation(n)
+    activation_day: Floats = attributes["activation_day"]
+    joiner = activation_day >= 0
+    earliest_start = np.where(joiner, activation_day + config.joiner_settle_days, -np.inf)
+    feasible = earliest_start + 1.0 < days - 0.05
+    weight = np.where(feasible, hazard, 0.0)
+    with np.errstate(divide="ignore"):
+        race = rng.exponential(1.0, n) / weight
+
     heavy_cut = np.quantile(call_rate, 0.9)
-    heavy = order[call_rate[order] >= heavy_cut]
+    heavy = np.flatnonzero((call_rate >= heavy_cut) & ~joiner & feasible)
     n_sudden = min(round(config.sudden_heavy_share * n), heavy.shape[0])
-    sudden = heavy[:n_sudden]
-    rest = np.setdiff1d(order, sudden, assume_unique=True)
-    rest = rest[rng.permutation(rest.shape[0])]
-    n_churn = max(round(config.churn_share * n) - n_sudden, 0)
-    regular = rest[:n_churn]
+    sudden = heavy[np.argsort(race[heavy], kind="stable")[:n_sudden]]
+    race[sudden] = np.inf
+    n_churn = min(max(round(config.churn_share * n) - n_sudden, 0), int(np.isfinite(race).sum()))
+    regular = np.argsort(race, kind="stable")[:n_churn]
+    regular = regular[rng.permutation(n_churn)]
+    n_quiet = min(max(round(config.no_warning_share * (n_churn + n_sudden)) - n_sudden, 0), n_churn)
+    quiet = regular[:n_quiet]
 
     lead = rng.uniform(config.lead_days[0], config.lead_days[1], n_churn)
+    room = days - 0.05 - earliest_start[regular]
+    lead = np.where(joiner[regular], np.minimum(lead, 0.8 * room), lead)
     low = np.minimum(np.maximum(lead + 21.0, 0.25 * days), 0.6 * days)
-    churn_day[regular] = low + rng.random(n_churn) * (days - 0.05 - low)
-    trajectory_start_day[regular] = churn_day[regular] - lead
-    strength[regular] = rng.uniform(0.35, 0.95, n_churn)
-    shape[regular] = rng.uniform(0.6, 2.5, n_churn)
+    low = np.minimum(np.maximum(low, earliest_start[regular] + lead), days - 0.06)
+    day = low + rng.random(n_churn) * (days - 0.05 - low)
+    day = _at_term_end(rng, config.effects, day, low, days, attributes["term_end_day"][regular])
+    churn_day[regular] = day
+    trajectory_start_day[regular] = day - lead
+    strength[regular] = rng.uniform(config.strength[0], config.strength[1], n_churn)
+    shape[regular] = rng.uniform(config.shape[0], config.shape[1], n_churn)
     bits = (
-        (rng.random(n_churn) < 0.75) * Signal.USAGE
-        + (rng.random(n_churn) < 0.7) * Signal.TOPUPS
-        + (rng.random(n_churn) < 0.4) * Signal.OFF_NET
+        (rng.random(n_churn) < config.usage_signal_share) * Signal.USAGE
+        + (rng.random(n_churn) < config.topup_signal_share) * Signal.TOPUPS
+        + (rng.random(n_churn) < config.off_net_signal_share) * Signal.OFF_NET
         + (rng.random(n_churn) >= config.silent_share) * Signal.COMPLAINTS
     ).astype(np.uint8)
     bits[bits == 0] = Signal.USAGE
     signals[regular] = bits
-    category_codes = np.asarray([CATEGORIES.index(c) for c in _BURST_CATEGORIES])
-    burst_category[regular] = category_codes[
-        rng.choice(len(_BURST_CATEGORIES), size=n_churn, p=_BURST_WEIGHTS)
-    ]
+    category_codes = [CATEGORIES.index(c) for c in config.burst_mix]
+    burst_category[regular] = _choose(rng, category_codes, list(config.burst_mix.values()), n_churn)
+    # no-warning churners keep their habits to the end: no trajectory at all
+    signals[quiet] = 0
+    strength[quiet] = 0.0
+    trajectory_start_day[quiet] = churn_day[quiet]
+    no_warning[quiet] = True
 
-    sudden_lead = rng.uniform(0.5, 2.5, n_sudden)
+    sudden_lead = rng.uniform(config.sudden_lead_days[0], config.sudden_lead_days[1], n_sudden)
     churn_day[sudden] = rng.uniform(0.3 * days, days - 0.05, n_sudden)
     trajectory_start_day[sudden] = churn_day[sudden] - sudden_lead
     decoy[sudden] = Decoy.SUDDEN_HEAVY
+    no_warning[sudden] = True  # no signal bits, no strength: nothing changes before they leave
 
     churners = np.isfinite(churn_day)
     port_share = np.where(prepaid, config.port_out_share - 0.15, config.port_out_share + 0.1)
     port_out = rng.random(n) < port_share
     reactivation_day = np.full(n, np.inf)
     comes_back = churners & (rng.random(n) < config.reactivation_share)
-    reactivation_day[comes_back] = churn_day[comes_back] + rng.uniform(7.0, 28.0, n)[comes_back]
+    back_after = rng.uniform(config.reactivation_after_days[0], config.reactivation_after_days[1], n)
+    reactivation_day[comes_back] = churn_day[comes_back] + back_after[comes_back]
     return {
         "churn_day": churn_day,
         "trajectory_start_day": trajectory_start_day,
@@ -330,7 +554,32 @@ def _draw_churn(
         "port_out": port_out,
         "reactivation_day": reactivation_day,
         "decoy": decoy,
+        "no_warning": no_warning,
     }
+
+
+def _at_term_end(
+    rng: np.random.Generator,
+    effects: AttributeEffects,
+    day: Floats,
+    low: Floats,
+    days: int,
+    term_end_day: Floats,
+) -> Floats:
+    """Move the churn of customers drawn for their term's end into the end-of-term window.
+
+    A churner's hazard is the spike's ``1 + (spike - 1) * overlap`` times the rest, so the
+    spike's part, ``(m - 1) / m`` of it, churns inside the window; the rest anywhere.
+    """
+    overlap = term_end_overlap(term_end_day, days, effects)
+    spike = 1.0 + (effects.term_end_spike - 1.0) * overlap
+    moved = rng.random(day.shape[0]) < (spike - 1.0) / spike
+    end = np.where(np.isfinite(term_end_day), term_end_day, 0.0)
+    first = np.maximum(end - effects.term_end_before_days, low)
+    last = np.minimum(end + effects.term_end_after_days, days - 0.05)
+    moved &= last > first
+    placed: Floats = np.where(moved, first + rng.random(day.shape[0]) * (last - first), day)
+    return placed
 
 
 def _draw_decoys(
@@ -348,8 +597,8 @@ def _draw_decoys(
     holiday = stayers[n_dip : n_dip + n_holiday]
     kinds = np.zeros(n, dtype=np.int8)
     for chosen, kind, length, depth in (
-        (dip, Decoy.DIP_RECOVER, (10.0, 25.0), (0.25, 0.6)),
-        (holiday, Decoy.HOLIDAY, (7.0, 16.0), (0.3, 0.45)),
+        (dip, Decoy.DIP_RECOVER, config.dip_days, config.dip_depth),
+        (holiday, Decoy.HOLIDAY, config.holiday_days, config.holiday_depth),
     ):
         count = chosen.shape[0]
         span = rng.uniform(length[0], length[1], count)

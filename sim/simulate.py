@@ -144,6 +144,6 @@ def simulate(
 
     >>> events = list(simulate(5, 2, seed=1, start=datetime(2026, 1, 5, tzinfo=UTC)))
     >>> events[0]["type"], events[0]["kind"]
-    ('lifecycle', 'activated')
+    ('lifecycle', 'profile')
     """
     return Simulation(customers, days, seed, start, config).events()

@@ -4,17 +4,20 @@ The simulator never holds Python objects for a whole day: a day of one million c
 is a few million rows here, turned into dicts only chunk by chunk on the way out.
 Column meaning depends on ``kind`` (see ``sim.encode``):
 
-========== ============ ============ ========== ============ ==========
-kind       ``code_a``   ``code_b``   ``code_c`` ``amount``   ``charge``
-========== ============ ============ ========== ============ ==========
-call       direction    network      flags      duration_s   charge
-topup      channel      -            -          amount       -
-complaint  category     severity     channel    -            -
-lifecycle  kind         plan (or -1) payment    -            -
-========== ============ ============ ========== ============ ==========
+========== ============ ============ ============= ============ ============= ========== ==============
+kind       ``code_a``   ``code_b``   ``code_c``    ``code_d``   ``amount``    ``charge`` ``number``
+========== ============ ============ ============= ============ ============= ========== ==============
+call       direction    network      flags         -            duration_s    charge     counterparty
+topup      channel      -            -             -            amount        -          -
+complaint  category     severity     channel       -            -             -          -
+lifecycle  kind         plan (or -1) payment (-1)  commitment   monthly fee   -          activated_on
+========== ============ ============ ============= ============ ============= ========== ==============
 
-``number`` is the counterparty's subscriber number (calls only); ``flags`` bit 1 = dropped,
-bit 2 = roaming; a complaint's ``code_c`` is its channel, plus 8 if resolved.
+``flags`` bit 1 = dropped, bit 2 = roaming; a complaint's ``code_c`` is its channel, plus 8
+if resolved. A lifecycle row with a plan (``code_b`` >= 0) carries the customer's profile:
+``code_c`` is the payment type plus twice the number of bundled services, ``code_d`` the
+commitment in months, ``number`` the activation time in epoch seconds; a churn row has -1
+in ``code_b``, ``code_c`` and ``code_d`` and no profile.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class EventTable:
     code_a: npt.NDArray[np.int8]
     code_b: npt.NDArray[np.int8]
     code_c: npt.NDArray[np.int8]
+    code_d: npt.NDArray[np.int8]
     amount: npt.NDArray[np.float64]
     charge: npt.NDArray[np.float64]
     number: npt.NDArray[np.int64]
@@ -113,6 +117,7 @@ _COLUMN_TYPES: tuple[type[np.generic], ...] = (
     np.int8,  # code_a
     np.int8,  # code_b
     np.int8,  # code_c
+    np.int8,  # code_d
     np.float64,  # amount
     np.float64,  # charge
     np.int64,  # number

@@ -45,7 +45,7 @@ from tests.fixtures.scenario import ALERTING_POLICY, wait_finished
 pytestmark = pytest.mark.integration
 
 TOKEN = "queue-test-token-" + "x" * 24
-CUSTOMERS, DAYS, SEED = 120, 30, 5
+CUSTOMERS, DAYS, SEED = 200, 30, 5
 SCREENSHOT_DIR_VARIABLE = "CHURNWATCH_SCREENSHOT_DIR"  # where to keep the screenshots (default: tmp)
 
 

@@ -47,17 +47,20 @@ class TestPopulationShares:
             assert share == pytest.approx(segment.share, abs=0.015), segment.name
 
     def test_churn_happens_inside_the_horizon_after_the_trajectory_starts(self) -> None:
-        """Every churner churns before the end of history and after its trajectory began."""
+        """Every churner churns before the end of history, after its trajectory began if it has one."""
         population = build_population(5_000, days=90, seed=5, start=START)
         churners = population.churns()
+        warned = churners & ~population.no_warning
         assert (population.churn_day[churners] < 90).all()
-        assert (population.trajectory_start_day[churners] < population.churn_day[churners]).all()
+        assert (population.trajectory_start_day[warned] < population.churn_day[warned]).all()
+        assert (population.trajectory_start_day[churners] <= population.churn_day[churners]).all()
 
     def test_lead_times_vary_within_the_configured_range(self) -> None:
-        """Regular churners' lead times spread over the configured range."""
+        """Regular churners' lead times (warned, joined before history) spread over the configured range."""
         config = SimConfig(lead_days=(14.0, 56.0))
         population = build_population(5_000, days=120, seed=6, start=START, config=config)
-        regular = population.churns() & (population.decoy != Decoy.SUDDEN_HEAVY)
+        regular = population.churns() & (population.decoy != Decoy.SUDDEN_HEAVY) & ~population.no_warning
+        regular &= ~population.joins_during_history()
         lead = population.churn_day[regular] - population.trajectory_start_day[regular]
         assert lead.min() >= 14.0
         assert lead.max() <= 56.0
