@@ -40,13 +40,14 @@ def live_stamp(event: dict[str, Any], index: int, wall_s: float) -> bytes:
 def live_events(count: int, customers: int, seed: int, start: datetime) -> list[dict[str, Any]]:
     """Ongoing traffic, generated before the clock starts so generation never slows the offered load.
 
-    The simulator opens with every customer's activation (one each); those are left out, so
-    the live mix is calls, top-ups, complaints and later lifecycle changes, as on a normal day.
+    The simulator opens with every customer's go-live profile or activation (one each); those
+    are left out, so the live mix is calls, top-ups, complaints and later lifecycle changes,
+    as on a normal day.
     """
     ongoing = (
         event
         for event in simulated_events(count * 2 + customers, customers, seed, start)
-        if not (event["type"] == "lifecycle" and event.get("kind") == "activated")
+        if not (event["type"] == "lifecycle" and event.get("kind") in ("activated", "profile"))
     )
     return list(itertools.islice(ongoing, count))
 
