@@ -60,6 +60,17 @@ METRICS_POLL_S = 0.25
 LIVE_REFRESH_S = 0.25
 PLAIN_STATUS_EVERY_S = 5.0
 PLAIN_ALERTS_PER_STATUS = 3
+DEMO_LEARNING_SETTINGS = {
+    # A demo compresses months into a minute on one worker: every partition group moves in
+    # step, so the learner needs no two weeks of event-time slack, and a few hundred
+    # customers give labels of both classes within weeks, not months. Scores, labels and
+    # the hand-over rule are the product's own; only these pacing settings differ.
+    "CHURNWATCH_SCORING__LEARNING__VERSION_LAG_DAYS": "2",
+    "CHURNWATCH_SCORING__LEARNING__HANDOVER_DAYS": "3",
+    "CHURNWATCH_SCORING__LEARNING__HANDOVER_WINDOW_EXAMPLES": "4000",
+    "CHURNWATCH_SCORING__ONLINE__MIN_LABELS_PER_CLASS": "50",
+}
+"""Worker settings that let the model take over within a minute's demo (docs/learning.md)."""
 
 
 class DemoPacer:
@@ -284,6 +295,8 @@ def demo(
                     "CHURNWATCH_WORKER__DATA_DIR": str(root / "worker-data"),
                     "CHURNWATCH_WORKER__APP_ID": f"churnwatch-{run_id}",
                     "CHURNWATCH_FEATURES__KEY_PREFIX": run_id,
+                    # the user's own CHURNWATCH_* settings win over the demo's pacing
+                    **{name: value for name, value in DEMO_LEARNING_SETTINGS.items() if name not in os.environ},
                 },
             )
             try:

@@ -86,6 +86,7 @@ class OutputTally:
 
     alerts: list[AlertRow] = field(default_factory=list)
     alerts_by_zone: Counter[str] = field(default_factory=Counter)
+    alerts_by_source: Counter[str] = field(default_factory=Counter)
     dead_letters_by_reason: Counter[str] = field(default_factory=Counter)
     recent_window: int = 60
     _recent: deque[AlertRow] = field(default_factory=deque)
@@ -95,6 +96,7 @@ class OutputTally:
         row = AlertRow.from_record(record)
         self.alerts.append(row)
         self.alerts_by_zone[row.zone] += 1
+        self.alerts_by_source[row.score_source] += 1
         self._recent.append(row)
         while len(self._recent) > self.recent_window:
             self._recent.popleft()
@@ -160,6 +162,10 @@ class WorkerMetrics:
     events_applied: float = 0.0
     dead_letters: float = 0.0
     alerts: float = 0.0
+    model_weight: float = 0.0  # the model's share of each score (0: the rules alone)
+    labels_learned: float = 0.0
+    model_auc: float | None = None  # prequential ROC AUC on the hand-over window
+    rules_auc: float | None = None  # the rules' on the same examples
 
     @classmethod
     def parse(cls, exposition: str) -> WorkerMetrics:
@@ -170,18 +176,47 @@ class WorkerMetrics:
         ... churnwatch_events_applied_total 12.0
         ... churnwatch_dead_letters_total{reason="not_json"} 3.0
         ... '''
-        >>> WorkerMetrics.parse(text)
-        WorkerMetrics(events_in=15.0, events_applied=12.0, dead_letters=3.0, alerts=0.0)
+        >>> WorkerMetrics.parse(text).events_in, WorkerMetrics.parse(text).dead_letters
+        (15.0, 3.0)
         """
         totals: defaultdict[str, float] = defaultdict(float)
+        quality: dict[str, float] = {}
         for family in text_string_to_metric_families(exposition):
             for sample in family.samples:
                 totals[sample.name] += sample.value
+                if sample.name == "churnwatch_model_quality" and sample.labels.get("metric") == "roc_auc":
+                    quality[sample.labels.get("scorer", "")] = sample.value
         return cls(
             events_in=totals["churnwatch_events_in_total"],
             events_applied=totals["churnwatch_events_applied_total"],
             dead_letters=totals["churnwatch_dead_letters_total"],
             alerts=totals["churnwatch_alerts_total"],
+            model_weight=totals["churnwatch_model_weight"],
+            labels_learned=totals["churnwatch_model_examples_learned"],
+            model_auc=quality.get("model_recent"),
+            rules_auc=quality.get("rules_recent"),
+        )
+
+    def learning_text(self) -> str:
+        """Who scores, and how the model ranks against the rules on the same recent labels.
+
+        >>> warm = WorkerMetrics(model_weight=1.0, labels_learned=5200, model_auc=0.81, rules_auc=0.66)
+        >>> warm.learning_text()
+        'the model scores alone; ROC AUC on recent labels: model 0.81, rules 0.66 (5,200 labels learned)'
+        >>> WorkerMetrics().learning_text()
+        'the rules score (no labels learned yet)'
+        """
+        if self.model_weight >= 1.0:
+            who = "the model scores alone"
+        elif self.model_weight > 0.0:
+            who = f"the model is taking over ({self.model_weight:.0%} of each score)"
+        else:
+            who = "the rules score"
+        if self.model_auc is None or self.rules_auc is None:
+            return f"{who} (no labels learned yet)" if not self.labels_learned else f"{who}"
+        return (
+            f"{who}; ROC AUC on recent labels: model {self.model_auc:.2f}, rules {self.rules_auc:.2f}"
+            f" ({self.labels_learned:,.0f} labels learned)"
         )
 
 
@@ -260,6 +295,23 @@ def _zone_rank(zone: str) -> int:
     return len(ZONE_ORDER) - ZONE_ORDER.index(zone) if zone in ZONE_ORDER else 0
 
 
+SOURCE_NAMES = {"cold_start_rules": "rules", "blend": "rules and model blended", "online_model": "model"}
+
+
+def _source_counts(counts: Mapping[str, int]) -> str:
+    """``model 40, rules and model blended 6, rules 21``: the model first.
+
+    >>> _source_counts({"cold_start_rules": 21, "online_model": 40, "blend": 6})
+    'model 40, rules and model blended 6, rules 21'
+    >>> _source_counts({})
+    'none yet'
+    """
+    order = list(SOURCE_NAMES)[::-1]
+    ranked = sorted(counts.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    shown = ", ".join(f"{SOURCE_NAMES.get(source, source)} {count:,}" for source, count in ranked)
+    return shown or "none yet"
+
+
 def _zone_text(zone: str) -> Text:
     return Text(zone, style=ZONE_STYLES.get(zone, ""))
 
@@ -336,6 +388,8 @@ def render_live(progress: DemoProgress, tally: OutputTally, rows: int = 12) -> R
     counters = Table.grid(padding=(0, 2))
     counters.add_row(Text("alerts", style="bold"), _zone_counts(tally.alerts_by_zone))
     counters.add_row(Text("dead letters", style="bold"), Text(_reason_counts(tally.dead_letters_by_reason)))
+    counters.add_row(Text("alerts by scorer", style="bold"), Text(_source_counts(tally.alerts_by_source)))
+    counters.add_row(Text("learning", style="bold"), Text(progress.worker.learning_text()))
     board = alert_table(tally.board(rows), f"latest alerts by priority ({len(tally.alerts):,} so far)")
     return Group(
         Panel(header, title="Churnwatch demo", border_style="cyan"),
@@ -350,7 +404,7 @@ def plain_status(progress: DemoProgress, tally: OutputTally) -> str:
     >>> p = DemoProgress(5.0, 60.0, "live", 1000, 200.0, None, WorkerMetrics(events_in=900.0), 180.0)
     >>> print(plain_status(p, OutputTally()).replace(" alerts=", "\\n alerts="))
     [  5s/60s] live published=1,000 (200/s) worker_in=900 (180/s) applied=0 behind=100
-     alerts=0 () dead_letters=0 ()
+     alerts=0 () dead_letters=0 () model_weight=0%
     """
     zones = " ".join(f"{z}={tally.alerts_by_zone[z]}" for z in ZONE_ORDER if tally.alerts_by_zone[z])
     reasons = " ".join(f"{r}={n}" for r, n in sorted(tally.dead_letters_by_reason.items()))
@@ -359,7 +413,8 @@ def plain_status(progress: DemoProgress, tally: OutputTally) -> str:
         f"published={progress.published:,} ({progress.publish_rate:,.0f}/s) "
         f"worker_in={progress.worker.events_in:,.0f} ({progress.worker_rate:,.0f}/s) "
         f"applied={progress.worker.events_applied:,.0f} behind={progress.backlog:,.0f} "
-        f"alerts={len(tally.alerts)} ({zones}) dead_letters={tally.dead_letters} ({reasons})"
+        f"alerts={len(tally.alerts)} ({zones}) dead_letters={tally.dead_letters} ({reasons}) "
+        f"model_weight={progress.worker.model_weight:.0%}"
     )
 
 
@@ -404,6 +459,8 @@ def render_summary(summary: DemoSummary, tally: OutputTally, examples: int = 3) 
         totals.add_row(what, Text(value))
     totals.add_row("alerts", Text(f"{len(tally.alerts):,}: ").append_text(_zone_counts(tally.alerts_by_zone)))
     totals.add_row("first alert", Text(first_alert))
+    totals.add_row("alerts by scorer", Text(_source_counts(tally.alerts_by_source)))
+    totals.add_row("learning", Text(summary.worker.learning_text()))
     totals.add_row(
         "events/s (worker)",
         Text(f"{summary.events_per_s:,.0f} average over the run, {summary.peak_events_per_s:,.0f} peak"),
