@@ -296,7 +296,11 @@ def demo(
                     "CHURNWATCH_WORKER__APP_ID": f"churnwatch-{run_id}",
                     "CHURNWATCH_FEATURES__KEY_PREFIX": run_id,
                     # the user's own CHURNWATCH_* settings win over the demo's pacing
-                    **{name: value for name, value in DEMO_LEARNING_SETTINGS.items() if name not in os.environ},
+                    **{
+                        name: value
+                        for name, value in DEMO_LEARNING_SETTINGS.items()
+                        if name not in os.environ
+                    },
                 },
             )
             try:
