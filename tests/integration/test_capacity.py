@@ -23,11 +23,12 @@ import json
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from bench.capacity_replay import (
     CANDIDATES_FIXTURE,
@@ -38,8 +39,20 @@ from bench.capacity_replay import (
     streamed_candidates,
     top_share,
 )
+from features.config import FeatureConfig
+from features.redis_store import RedisFeatureStore
+from features.store import PositionedEvent, SourcePosition
+from policy.alert_state_store import AlertStateStore
 from policy.capacity import DEFAULT_BASE_SHARE_30D, LABEL_HORIZON_DAYS, CapacityConfig
+from policy.config import PolicyConfig
+from policy.playbook import load_playbook
+from policy.suppression import SuppressionStore
+from schemas.events import LifecycleEvent, LifecycleKind
 from sim.simulate import simulate
+from streams.activity_index import ActivityIndex
+from streams.capacity_store import CapacityStore
+from streams.processor import TickProcessor
+from streams.progress_store import ProgressStore
 from tests.fixtures.pipeline import (
     PARTITIONS,
     PipelineRun,
@@ -50,6 +63,7 @@ from tests.fixtures.pipeline import (
     read_topic,
 )
 from tests.fixtures.scenario import wait_finished
+from tests.integration.test_daily_sweep import DAY0, RULES, START, apply_and_index, calls
 
 pytestmark = pytest.mark.integration
 
@@ -259,3 +273,41 @@ class TestDefaultOperatingPoint:
         sent, budgets = within_share(*outputs(larger), self.SHARE, self.CUSTOMERS)
         assert budgets >= self.SHARE * self.CUSTOMERS * (self.DAYS - 7) / LABEL_HORIZON_DAYS
         assert sent >= 0.9 * budgets  # candidates abound: the budgets are spent
+
+
+class TestActiveBase:
+    async def test_a_days_close_counts_the_customers_seen_by_its_end_and_not_churned(
+        self, redis_client: aioredis.Redis, key_prefix: str
+    ) -> None:
+        """The sweep of day D stores the group's active base at D's end (everyone last seen by
+        then, less the churned, none seen only later), and the next day's budget is its share."""
+        activity = ActivityIndex(redis_client, key_prefix, "g")
+        share = CapacityConfig(base_share_30d=0.5)
+        processor = TickProcessor(
+            store=RedisFeatureStore(redis_client, FeatureConfig(key_prefix=key_prefix)),
+            alert_states=AlertStateStore(redis_client, key_prefix),
+            policy=PolicyConfig(capacity=share),
+            playbook=load_playbook(),
+            clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
+            activity=activity,
+            suppressions=SuppressionStore(redis_client, key_prefix),
+            capacity=CapacityStore(redis_client, key_prefix, "g", share.history_days),
+        )
+        progress = ProgressStore(redis_client, key_prefix, "g", activity)
+        port_out = PositionedEvent(
+            LifecycleEvent(
+                event_id="po",
+                customer_id="gone",
+                event_time=START + timedelta(days=1, hours=18),
+                kind=LifecycleKind.PORT_OUT,
+            ),
+            SourcePosition("lifecycle", 0, 0),
+        )
+        events = calls("a", range(0, 3), 0) + calls("b", range(1, 2), 100) + calls("gone", range(0, 2), 200)
+        await apply_and_index(processor, progress, [*events, port_out, *calls("later", range(5, 6), 300)])
+        sweep = await processor.sweep(0, DAY0 + 2, RULES)
+        assert sweep.capacity is not None
+        assert (sweep.capacity.day, sweep.capacity.base) == (DAY0 + 3, 2)
+        budgets = share.budgets(0, 1, DAY0 + 3, sweep.capacity.base, sweep.capacity.carry)
+        assert budgets == {"all": 0}  # half of two customers over 30 days: a thirtieth of an alert
+        assert share.carry_after(sweep.capacity.base, sweep.capacity.carry) == pytest.approx(1 / 30)
