@@ -34,6 +34,7 @@ from policy.capacity import (
     share_budget,
 )
 from schemas.outputs import ValueTier
+from streams.settings import Settings
 
 FIRST_DAY = 20_514  # 2026-03-02
 
@@ -140,6 +141,40 @@ class TestConfig:
     def test_a_groups_first_day_sends_nothing_by_share(self) -> None:
         """Before a group's first day closes its base is unknown: its budget is zero."""
         assert CapacityConfig(base_share_30d=0.2).budgets(0, 4, FIRST_DAY, base=None) == {"all": 0}
+
+
+class TestSettings:
+    """The operating point as the worker reads it, from ``CHURNWATCH_POLICY__CAPACITY__*``."""
+
+    def test_the_worker_defaults_to_the_share_of_the_base(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D", raising=False)
+        monkeypatch.delenv("CHURNWATCH_POLICY__CAPACITY__DAILY_ALERTS", raising=False)
+        assert Settings().policy.capacity.by_base_share
+
+    def test_a_share_from_the_environment_is_used(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D", "0.03")
+        assert Settings().policy.capacity.base_share_30d == 0.03
+
+    @pytest.mark.parametrize("share", ["0", "1.5", "-0.2"])
+    def test_a_share_outside_zero_to_one_stops_the_worker(
+        self, monkeypatch: pytest.MonkeyPatch, share: str
+    ) -> None:
+        monkeypatch.setenv("CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D", share)
+        with pytest.raises(ValidationError, match="base_share_30d"):
+            Settings()
+
+    def test_off_without_daily_alerts_is_uncapped(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D", "off")
+        monkeypatch.delenv("CHURNWATCH_POLICY__CAPACITY__DAILY_ALERTS", raising=False)
+        assert not Settings().policy.capacity.enabled
+
+    def test_daily_alerts_from_the_environment_take_precedence(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Both set: the absolute capacity decides, the groups' budgets adding up to it."""
+        monkeypatch.setenv("CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D", "0.5")
+        monkeypatch.setenv("CHURNWATCH_POLICY__CAPACITY__DAILY_ALERTS", "40")
+        config = Settings().policy.capacity
+        assert not config.by_base_share
+        assert sum(config.budgets(p, 4, FIRST_DAY, base=1_000_000)["all"] for p in range(4)) == 40
 
 
 class TestShareBudget:
