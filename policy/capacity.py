@@ -141,7 +141,7 @@ class CapacityConfig(BaseModel):
 
         ``base`` and ``carry`` are the group's (``CapacityState``): its active base when
         the previous day closed (None before: a group's first day sends nothing by share)
-        and the fraction of an alert the earlier days left over.
+        and what the earlier days left unsent (``carried``).
 
         >>> CapacityConfig(base_share_30d=0.1).budgets(0, 4, day=0, base=450, carry=0.5)
         {'all': 2}
@@ -156,22 +156,25 @@ class CapacityConfig(BaseModel):
             totals[ALL_TIERS] = share_budget(self.base_share_30d, base, carry)[0]
         return dict(sorted(totals.items()))
 
-    def carry_after(self, base: int | None, carry: float) -> float:
-        """The fraction of an alert a day with ``base`` and ``carry`` leaves to the next (0 but by share)."""
+    def carry_after(self, base: int | None, carry: float, sent: int) -> float:
+        """What a day with ``base`` and ``carry`` that sent ``sent`` leaves to the next (0 but by share)."""
         if not self.by_base_share or self.base_share_30d is None:
             return 0.0
-        return share_budget(self.base_share_30d, base, carry)[1]
+        return carried(share_budget(self.base_share_30d, base, carry)[1], sent)
+
+
+MAX_CARRY = 1.0
+"""At most one unspent alert waits for a later day: a day's budget by share is at most one
+above its own share, and a small group's alert, once due, waits for its candidate."""
 
 
 def share_budget(base_share_30d: float, base: int | None, carry: float) -> tuple[int, float]:
-    """A day's budget by share of the base: whole alerts of ``share / 30 x base + carry``, and the rest.
+    """A day's budget by share of the base, and its allowance: whole alerts of ``share / 30 x base + carry``.
 
-    The rest is carried to the next day, so over any run of days the budgets add up to
-    the share of the bases to within one alert, however small a group's daily share is.
     No base yet (a group's first day): nothing, and nothing carried.
 
     >>> share_budget(0.1, 600, 0.0), share_budget(0.1, 100, 0.0), share_budget(0.1, 100, 0.75)
-    ((2, 0.0), (0, 0.3333333333333333), (1, 0.08333333333333326))
+    ((2, 2.0), (0, 0.3333333333333333), (1, 1.0833333333333333))
     >>> share_budget(0.1, None, 0.5)
     (0, 0.0)
     """
@@ -179,7 +182,20 @@ def share_budget(base_share_30d: float, base: int | None, carry: float) -> tuple
         return 0, 0.0
     allowance = base_share_30d * base / LABEL_HORIZON_DAYS + carry
     whole = math.floor(allowance + 1e-9)  # 0.1 * 600 / 30 is 1.9999999999999998
-    return whole, max(allowance - whole, 0.0)
+    return whole, max(allowance, float(whole))
+
+
+def carried(allowance: float, sent: int) -> float:
+    """The allowance a day leaves to the next: what it did not send, at most ``MAX_CARRY``.
+
+    So the alerts sent over any run of days stay within the share of the bases (an alert
+    is carried only while unsent), and a group whose daily share is below one alert still
+    sends one every few days: its budget of one waits, day after day, for a candidate.
+
+    >>> carried(0.4, 0), carried(2.3, 2), carried(2.3, 0)
+    (0.4, 0.2999999999999998, 1.0)
+    """
+    return min(max(allowance - sent, 0.0), MAX_CARRY)
 
 
 def group_budget(total: int, partition: int, partitions: int, day: int) -> int:
@@ -298,7 +314,7 @@ class CapacityState:
 
     ``day`` is None until the group's first candidate or first closed day. ``base`` is
     the group's active base counted when its last day closed (None before), ``carry``
-    the fraction of an alert the days by share of the base left over (``share_budget``).
+    the allowance by share of the base the earlier days left unsent (``carried``).
     """
 
     day: int | None

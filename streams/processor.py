@@ -25,8 +25,8 @@ from models.scorer import Score
 from policy.alert_state import AlertState
 from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
+from policy.capacity import ALL_TIERS, Candidate, CapacityState, choose, close_day, day_summary
 from policy.capacity import DAY_S as CAPACITY_DAY_S
-from policy.capacity import Candidate, CapacityState, choose, close_day, day_summary
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
 from policy.suppression import SuppressionStore
@@ -263,7 +263,7 @@ class TickProcessor:
                 config.budgets(partition, self._partitions, day, before.base, before.carry),
                 config.history_days,
                 base,
-                config.carry_after(before.base, before.carry),
+                config.carry_after(before.base, before.carry, before.lane(ALL_TIERS).today.sent),
             )
             outcome.capacity = state
             outcome.capacity_write = CapacityWrite.after_close(state, day, self._capacity_config.history_days)

@@ -310,4 +310,4 @@ class TestActiveBase:
         assert (sweep.capacity.day, sweep.capacity.base) == (DAY0 + 3, 2)
         budgets = share.budgets(0, 1, DAY0 + 3, sweep.capacity.base, sweep.capacity.carry)
         assert budgets == {"all": 0}  # half of two customers over 30 days: a thirtieth of an alert
-        assert share.carry_after(sweep.capacity.base, sweep.capacity.carry) == pytest.approx(1 / 30)
+        assert share.carry_after(sweep.capacity.base, sweep.capacity.carry, 0) == pytest.approx(1 / 30)
