@@ -1,6 +1,10 @@
 """Daily contact capacity: at most N alerts per event-time day, chosen as candidates stream in.
 
-The retention team can contact only so many customers a day. With a capacity set, each
+How many customers to alert is an operating point, not a side effect of zone thresholds.
+The retention team can contact only so many customers a day: an absolute N for the
+deployment (``daily_alerts``), or by default a share of the base per 30 days worth
+contacting (``base_share_30d``, the expected-profit-maximising share), each partition
+group sending a thirtieth of it of its own active base per day (``share_budget``). Each
 candidate alert is sent or held back the moment it is decided, against a bar: the lower
 of the day's cut-off as it looks so far (the N-th priority among today's candidates and
 those still expected) and a pacing bar (the priority above which as many candidates are
@@ -12,10 +16,11 @@ days). What is left is spent on the last candidates of the day (the day's sweep)
 Nothing waits for the end of the day.
 
 Everything here is a pure function of the candidates and their event times, so a
-replay, a restart or a rebalance hold back the same alerts. A partition group decides
-alone, so the deployment's N is split across groups (``group_budget``): the sum never
-exceeds N, but a day whose top N crowd into one group loses some of them to that
-group's share (the loss shrinks as N per group grows; see docs/alert-policy.md).
+replay, a restart or a rebalance hold back the same alerts; the active base is counted
+when a group's day closes, in event time. A partition group decides alone, so the
+deployment's N is split across groups (``group_budget``): the sum never exceeds N, but
+a day whose top N crowd into one group loses some of them to that group's share (the
+loss shrinks as N per group grows; see docs/alert-policy.md).
 
 The priority sketch is a histogram over logarithmic buckets (2 % relative accuracy), so
 its size depends on the spread of priorities, not on how many candidates there were.
@@ -38,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from policy.errors import CapacityStateError
 from schemas.outputs import CapacityDay, CapacityLane, ValueTier
@@ -61,44 +66,136 @@ LOWEST_PRIORITY = 1e-6
 _ZERO_BUCKET = math.ceil(math.log(LOWEST_PRIORITY) / _LOG_GAMMA) - 1
 
 
-class CapacityConfig(BaseModel):
-    """The team's daily capacity; unset (the default), every alert goes out.
+LABEL_HORIZON_DAYS = 30
+"""The days a share of the base is spread over: the label horizon of a 30-day churn warning."""
 
-    ``daily_alerts`` caps the alerts of a whole deployment per event-time day;
-    ``per_tier`` gives value tiers budgets of their own (the other tiers share
-    ``daily_alerts``, or are not capped when it is unset). ``history_days`` is how many
-    recent event-time days the bar learns from.
+DEFAULT_BASE_SHARE_30D = 0.00165
+"""The default operating point: the share of the active base alerted per 30 days.
+
+The expected-profit-maximising share (EMPC's ``eta*``) of the judged 30-day snapshots of
+one simulated population: 2,000 customers x 150 days, seed 7, ``cold_start_rules``
+scores, ``evaluation/profit.py`` with the product's campaign (offer 10, contact 1,
+acceptance ~ Beta(6, 14), each snapshot valued at its 90-day revenue, 200 without one):
+0.00165 of 68,159 snapshots (``churnwatch evaluate``, 2026-12-06). Judged on seed 11 in
+docs/alert-policy.md.
+"""
+
+BaseShare = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class CapacityConfig(BaseModel):
+    """How many alerts go out per event-time day: the operating point.
+
+    ``daily_alerts`` caps the alerts of a whole deployment per event-time day, and takes
+    precedence. Without it, each partition group may send ``base_share_30d`` of its
+    active base (the customers it has seen and who have not churned) per 30 days, a
+    thirtieth of it per day (``share_budget``); ``None`` (or ``"off"``) turns that off, and then, with
+    no ``daily_alerts`` either, every alert goes out. ``per_tier`` gives value tiers
+    budgets of their own (the other tiers share the lane above, or are not capped
+    without one). ``history_days`` is how many recent event-time days the bar learns from.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     daily_alerts: Annotated[int, Field(ge=0)] | None = None
+    base_share_30d: BaseShare | None = DEFAULT_BASE_SHARE_30D
     per_tier: dict[ValueTier, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     history_days: Annotated[int, Field(ge=1, le=60)] = 7
 
+    @field_validator("base_share_30d", mode="before")
+    @classmethod
+    def _off_is_none(cls, value: object) -> object:
+        """``off`` (as an environment variable can say it) turns the share of the base off."""
+        return None if isinstance(value, str) and value.strip().lower() == "off" else value
+
     @property
     def enabled(self) -> bool:
-        return self.daily_alerts is not None or bool(self.per_tier)
+        return self.shared_lane or bool(self.per_tier)
+
+    @property
+    def shared_lane(self) -> bool:
+        """Whether the tiers without a budget of their own are capped (the ``all`` lane)."""
+        return self.daily_alerts is not None or self.base_share_30d is not None
+
+    @property
+    def by_base_share(self) -> bool:
+        """Whether the shared lane's budget comes from the active base (no absolute ``daily_alerts``)."""
+        return self.daily_alerts is None and self.base_share_30d is not None
 
     def lane(self, tier: ValueTier) -> str | None:
         """The budget an alert of this tier draws on, or None when it is not capped.
 
         >>> config = CapacityConfig(daily_alerts=10, per_tier={ValueTier.KEY: 2})
-        >>> config.lane(ValueTier.KEY), config.lane(ValueTier.LOW), CapacityConfig().lane(ValueTier.LOW)
+        >>> uncapped = CapacityConfig(base_share_30d=None)
+        >>> config.lane(ValueTier.KEY), config.lane(ValueTier.LOW), uncapped.lane(ValueTier.LOW)
         ('key', 'all', None)
         """
         if tier in self.per_tier:
             return tier.value
-        return ALL_TIERS if self.daily_alerts is not None else None
+        return ALL_TIERS if self.shared_lane else None
 
-    def budgets(self, partition: int, partitions: int, day: int) -> dict[str, int]:
-        """Each lane's budget for one partition group on one event-time day."""
-        totals = {tier.value: count for tier, count in self.per_tier.items()}
-        if self.daily_alerts is not None:
-            totals[ALL_TIERS] = self.daily_alerts
-        return {
-            lane: group_budget(total, partition, partitions, day) for lane, total in sorted(totals.items())
+    def budgets(
+        self, partition: int, partitions: int, day: int, base: int | None = None, carry: float = 0.0
+    ) -> dict[str, int]:
+        """Each lane's budget for one partition group on one event-time day.
+
+        ``base`` and ``carry`` are the group's (``CapacityState``): its active base when
+        the previous day closed (None before: a group's first day sends nothing by share)
+        and what the earlier days left unsent (``carried``).
+
+        >>> CapacityConfig(base_share_30d=0.1).budgets(0, 4, day=0, base=450, carry=0.5)
+        {'all': 2}
+        """
+        totals = {
+            tier.value: group_budget(count, partition, partitions, day)
+            for tier, count in self.per_tier.items()
         }
+        if self.daily_alerts is not None:
+            totals[ALL_TIERS] = group_budget(self.daily_alerts, partition, partitions, day)
+        elif self.base_share_30d is not None:
+            totals[ALL_TIERS] = share_budget(self.base_share_30d, base, carry)[0]
+        return dict(sorted(totals.items()))
+
+    def carry_after(self, base: int | None, carry: float, sent: int) -> float:
+        """What a day with ``base`` and ``carry`` that sent ``sent`` leaves to the next (0 but by share)."""
+        if not self.by_base_share or self.base_share_30d is None:
+            return 0.0
+        return carried(share_budget(self.base_share_30d, base, carry)[1], sent)
+
+
+MAX_CARRY = 1.0
+"""At most one unspent alert waits for a later day: a day's budget by share is at most one
+above its own share, and a small group's alert, once due, waits for its candidate."""
+
+
+def share_budget(base_share_30d: float, base: int | None, carry: float) -> tuple[int, float]:
+    """A day's budget by share of the base, and its allowance: whole alerts of ``share / 30 x base + carry``.
+
+    No base yet (a group's first day): nothing, and nothing carried.
+
+    >>> share_budget(0.1, 600, 0.0), share_budget(0.1, 100, 0.0), share_budget(0.1, 100, 0.75)
+    ((2, 2.0), (0, 0.3333333333333333), (1, 1.0833333333333333))
+    >>> share_budget(0.1, None, 0.5)
+    (0, 0.0)
+    """
+    if base is None:
+        return 0, 0.0
+    allowance = base_share_30d * base / LABEL_HORIZON_DAYS + carry
+    whole = math.floor(allowance + 1e-9)  # 0.1 * 600 / 30 is 1.9999999999999998
+    return whole, max(allowance, float(whole))
+
+
+def carried(allowance: float, sent: int) -> float:
+    """The allowance a day leaves to the next: what it did not send, at most ``MAX_CARRY``.
+
+    So the alerts sent over any run of days stay within the share of the bases (an alert
+    is carried only while unsent), and a group whose daily share is below one alert still
+    sends one every few days: its budget of one waits, day after day, for a candidate.
+
+    >>> carried(0.4, 0), carried(2.3, 2), carried(2.3, 0)
+    (0.4, 0.2999999999999998, 1.0)
+    """
+    return min(max(allowance - sent, 0.0), MAX_CARRY)
 
 
 def group_budget(total: int, partition: int, partitions: int, day: int) -> int:
@@ -215,11 +312,15 @@ class LaneSummary:
 class CapacityState:
     """A partition group's capacity state: the open event-time day and each lane's state.
 
-    ``day`` is None until the group's first candidate or first closed day.
+    ``day`` is None until the group's first candidate or first closed day. ``base`` is
+    the group's active base counted when its last day closed (None before), ``carry``
+    the allowance by share of the base the earlier days left unsent (``carried``).
     """
 
     day: int | None
     lanes: Mapping[str, LaneState]
+    base: int | None = None
+    carry: float = 0.0
 
     @classmethod
     def empty(cls) -> CapacityState:
@@ -375,14 +476,20 @@ def choose(
                 highest_bar=bar if today.highest_bar is None else max(today.highest_bar, bar),
             ),
         )
-    return CapacityState(day=day, lanes=lanes), frozenset(sent)
+    return replace(state, day=day, lanes=lanes), frozenset(sent)
 
 
 def close_day(
-    state: CapacityState, day: int, budgets: Mapping[str, int], history_days: int
+    state: CapacityState,
+    day: int,
+    budgets: Mapping[str, int],
+    history_days: int,
+    base: int | None = None,
+    carry: float = 0.0,
 ) -> tuple[CapacityState, list[LaneSummary]]:
     """End event-time ``day``: one summary per lane with a budget, today into the history
-    (the oldest day leaves it), and ``day + 1`` opens empty."""
+    (the oldest day leaves it), and ``day + 1`` opens empty, with the group's active
+    ``base`` counted at the day's end and the ``carry`` the day leaves."""
     lanes: dict[str, LaneState] = {}
     summaries = []
     for name in sorted(set(state.lanes) | set(budgets)):
@@ -404,7 +511,7 @@ def close_day(
         closed = ClosedDay(day=day, counts=dict(today.counts), hours=today.hours)
         history = (*(d for d in lane.history if d.day > day - history_days), closed)
         lanes[name] = LaneState(history=history[-history_days:])
-    return CapacityState(day=day + 1, lanes=lanes), summaries
+    return CapacityState(day=day + 1, lanes=lanes, base=base, carry=carry), summaries
 
 
 def day_date(day: int) -> date:
@@ -439,6 +546,10 @@ def encode_today(state: CapacityState) -> str:
     ...                   datetime(2026, 3, 2, 9, tzinfo=UTC))
     >>> decode(encode_today(state), {}).lanes["all"].today == state.lanes["all"].today
     True
+    >>> closed, _ = close_day(state, state.day, {"all": 1}, 7, base=480, carry=0.25)
+    >>> restored = decode(encode_today(closed), {})
+    >>> restored.day - state.day, restored.base, restored.carry
+    (1, 480, 0.25)
     """
     lanes = {
         name: {
@@ -454,7 +565,8 @@ def encode_today(state: CapacityState) -> str:
         }
         for name, lane in sorted(state.lanes.items())
     }
-    return json.dumps({"day": state.day, "lanes": lanes}, separators=(",", ":"))
+    header = {"day": state.day, "base": state.base, "carry": state.carry}
+    return json.dumps({**header, "lanes": lanes}, separators=(",", ":"))
 
 
 def encode_closed(state: CapacityState, day: int) -> str:
@@ -500,8 +612,13 @@ def decode(today_text: str | None, closed_texts: Mapping[int, str]) -> CapacityS
                     highest_bar=_bar(highest),
                 )
             lanes[name] = LaneState(today=lane_day, history=tuple(histories.get(name, ())))
-        day_value = today["day"]
-        return CapacityState(day=None if day_value is None else int(day_value), lanes=lanes)
+        day_value, base = today["day"], today.get("base")
+        return CapacityState(
+            day=None if day_value is None else int(day_value),
+            lanes=lanes,
+            base=None if base is None else int(base),
+            carry=float(today.get("carry", 0.0)),
+        )
     except (ValueError, KeyError, TypeError) as error:
         raise CapacityStateError(f"capacity state={today_text[:80]!r}: {error}") from error
 

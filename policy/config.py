@@ -40,7 +40,11 @@ class PolicyConfig(BaseModel):
     # expected revenue lost if the customer leaves = revenue_90d scaled to this horizon
     value_horizon_days: Annotated[float, Field(gt=0.0)] = 90.0
     playbook_path: Path | None = None  # None: the packaged policy/playbook.yaml
-    # the team's daily contact capacity (CHURNWATCH_POLICY__CAPACITY__DAILY_ALERTS); unset: no cap
+    # how many alerts go out per event-time day (the operating point): an absolute daily
+    # capacity (CHURNWATCH_POLICY__CAPACITY__DAILY_ALERTS) if set, else by default the
+    # expected-profit-maximising share of the active base per 30 days
+    # (CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D; "off" with no daily_alerts: no cap).
+    # The zones above decide the zone shown and who may be alerted; this decides how many.
     capacity: CapacityConfig = CapacityConfig()
 
     @model_validator(mode="after")

@@ -39,6 +39,13 @@ class ActivityIndex:
         if left:
             pipe.zrem(key, *left)  # type: ignore[attr-defined]
 
+    async def count_seen(self, partition: int, until_s: float) -> int:
+        """How many customers of the group were last seen at or before ``until_s`` (churned ones left)."""
+        try:
+            return int(await self._redis.zcount(self.key(partition), "-inf", until_s))
+        except RedisError as error:
+            raise StorageUnavailableError(f"activity index read failed: {error}") from error
+
     async def seen_between(self, partition: int, ranges: Sequence[tuple[float, float]]) -> list[list[str]]:
         """Customers last seen in each ``[start_s, end_s)`` range, in one round trip, sorted by id."""
         pipe = self._redis.pipeline(transaction=False)

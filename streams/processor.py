@@ -25,8 +25,8 @@ from models.scorer import Score
 from policy.alert_state import AlertState
 from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
+from policy.capacity import ALL_TIERS, Candidate, CapacityState, choose, close_day, day_summary
 from policy.capacity import DAY_S as CAPACITY_DAY_S
-from policy.capacity import Candidate, CapacityState, choose, close_day, day_summary
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
 from policy.suppression import SuppressionStore
@@ -252,11 +252,18 @@ class TickProcessor:
         decisions = await self._decide(partition, candidates)
         outcome.decisions, capacity = await self._within_capacity(partition, decisions, as_of, True)
         if self._capacity is not None:
+            config = self._capacity_config
+            before = capacity or await self._capacity_state(partition)
+            base = None
+            if config.by_base_share:  # the active base the next day's budget is a share of
+                base = await self.activity.count_seen(partition, as_of.timestamp())
             state, lanes = close_day(
-                capacity or await self._capacity_state(partition),
+                before,
                 day,
-                self._capacity_config.budgets(partition, self._partitions, day),
-                self._capacity_config.history_days,
+                config.budgets(partition, self._partitions, day, before.base, before.carry),
+                config.history_days,
+                base,
+                config.carry_after(before.base, before.carry, before.lane(ALL_TIERS).today.sent),
             )
             outcome.capacity = state
             outcome.capacity_write = CapacityWrite.after_close(state, day, self._capacity_config.history_days)
@@ -287,7 +294,7 @@ class TickProcessor:
             return decisions, None
         state = await self._capacity_state(partition)
         day = state.day if state.day is not None else int(at.timestamp() // CAPACITY_DAY_S)
-        budgets = config.budgets(partition, self._partitions, day)
+        budgets = config.budgets(partition, self._partitions, day, state.base, state.carry)
         state, sent = choose(state, budgets, candidates, at, last_of_day)
         held = {candidate.key for candidate in candidates} - sent
         return [

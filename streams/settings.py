@@ -50,7 +50,7 @@ class TopicSettings(BaseModel):
     predictions: str = "churn.predictions"
     training: str = "churn.training"
     dead_letters: str = "churn.dlq"
-    capacity: str = "retention.capacity"  # daily capacity summaries (only with a capacity set)
+    capacity: str = "retention.capacity"  # daily capacity summaries (unless the capacity is off)
     partitions: Annotated[int, Field(ge=1)] = 4
     replicas: Annotated[int, Field(ge=1)] = 1
 

@@ -46,6 +46,7 @@ ALERTING_POLICY = {
     "CHURNWATCH_POLICY__YELLOW_MIN_SCORE": "0.2",
     "CHURNWATCH_POLICY__RED_MIN_SCORE": "0.45",
     "CHURNWATCH_POLICY__MIN_HISTORY_DAYS": "14",
+    "CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D": "off",  # every yellow and red alert goes out
 }
 PHONE_NUMBER = re.compile(rb"\+\d{6,15}")
 

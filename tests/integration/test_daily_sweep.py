@@ -14,6 +14,7 @@ from models.cold_start import ColdStartRules
 from models.online import OnlineModel
 from models.routing import VersionScorer
 from policy.alert_state_store import AlertStateStore
+from policy.capacity import CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
 from policy.suppression import SuppressionStore
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.integration
 DAY0 = 20_454  # 2026-01-01 as days since the epoch
 START = datetime.fromtimestamp(DAY0 * DAY_S, UTC)
 RULES = VersionScorer(ColdStartRules(), OnlineModel(), 0.0, "untrained")
+# every yellow and red alert goes out (no operating point): these tests are about the sweep
+ZONES_ALONE = PolicyConfig(capacity=CapacityConfig(base_share_30d=None))
 
 
 def calls(customer_id: str, days: range, offset: int) -> list[PositionedEvent]:
@@ -55,7 +58,7 @@ async def setup(client: aioredis.Redis, prefix: str) -> tuple[TickProcessor, Pro
     processor = TickProcessor(
         store=RedisFeatureStore(client, FeatureConfig(key_prefix=prefix)),
         alert_states=AlertStateStore(client, prefix),
-        policy=PolicyConfig(),
+        policy=ZONES_ALONE,
         playbook=load_playbook(),
         clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
         activity=activity,
@@ -119,7 +122,7 @@ class TestDailySweep:
         processor = TickProcessor(
             store=RedisFeatureStore(redis_client, FeatureConfig(key_prefix=key_prefix)),
             alert_states=AlertStateStore(redis_client, key_prefix),
-            policy=PolicyConfig(),
+            policy=ZONES_ALONE,
             playbook=load_playbook(),
             clock=lambda: datetime(2026, 12, 1, tzinfo=UTC),
             activity=ActivityIndex(redis_client, key_prefix, "g"),

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.integration
 # simulated day, which a worker gets through within the run on two cores (the pacer slows
 # simulated time to the worker's speed). With the default policy this small population raises
 # a single alert, on a score of 0.42, so whether it shows depends on how ticks fall; a yellow
-# bar of 0.3 gives the demo several alerts to show.
-DEMO_POLICY = {"CHURNWATCH_POLICY__YELLOW_MIN_SCORE": "0.3"}
+# bar of 0.3 gives the demo several alerts to show. By share of the base the groups of 300
+# customers would send one alert every few days, so the operating point is off.
+DEMO_POLICY = {
+    "CHURNWATCH_POLICY__YELLOW_MIN_SCORE": "0.3",
+    "CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D": "off",
+}
 DEMO_ARGS = [
     "--seconds", "30",
     "--customers", "300",

@@ -15,6 +15,7 @@ from features.config import FeatureConfig
 from features.redis_store import RedisFeatureStore
 from policy.alert_state_store import AlertStateStore
 from policy.alerts import sendable
+from policy.capacity import CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
 from policy.suppression import Suppression, SuppressionReason, SuppressionStore
@@ -27,7 +28,11 @@ pytestmark = pytest.mark.integration
 ADDED = datetime(2026, 11, 30, 9, tzinfo=UTC)
 # zones low enough that any customer with calls is red: every scored customer is an alert candidate
 EVERYONE_ALERTS = PolicyConfig(
-    green_min_score=0.001, yellow_min_score=0.002, red_min_score=0.003, min_history_days=0.0
+    green_min_score=0.001,
+    yellow_min_score=0.002,
+    red_min_score=0.003,
+    min_history_days=0.0,
+    capacity=CapacityConfig(base_share_30d=None),  # no operating point: only suppression holds alerts
 )
 
 
