@@ -69,8 +69,12 @@ DEMO_LEARNING_SETTINGS = {
     "CHURNWATCH_SCORING__LEARNING__HANDOVER_DAYS": "3",
     "CHURNWATCH_SCORING__LEARNING__HANDOVER_WINDOW_EXAMPLES": "4000",
     "CHURNWATCH_SCORING__ONLINE__MIN_LABELS_PER_CLASS": "50",
+    # The default operating point (the EMPC share, docs/alert-policy.md) alerts about 0.2% of
+    # the base a month: a few alerts for a few hundred customers. The demo's team contacts 5%.
+    "CHURNWATCH_POLICY__CAPACITY__BASE_SHARE_30D": "0.05",
 }
-"""Worker settings that let the model take over within a minute's demo (docs/learning.md)."""
+"""Worker settings that let the model take over within a minute's demo (docs/learning.md) and
+give its retention queue a few alerts a simulated day."""
 
 
 class DemoPacer:
