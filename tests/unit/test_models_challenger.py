@@ -19,12 +19,12 @@ LEARNING = LearningConfig(handover_window_examples=200, handover_days=4, negativ
 BAD_CHAMPION = ScoringConfig(
     online=OnlineModelConfig(min_labels_per_class=5, learning_rate=50.0),
     learning=LEARNING,
-    challenger=ChallengerConfig(learning_rate=0.05),
+    challenger=ChallengerConfig(model="logreg", learning_rate=0.05),
 )
 SOUND_CHAMPION = ScoringConfig(
     online=OnlineModelConfig(min_labels_per_class=5, learning_rate=0.05),
     learning=LEARNING,
-    challenger=ChallengerConfig(learning_rate=50.0),
+    challenger=ChallengerConfig(model="logreg", learning_rate=50.0),
 )
 
 
@@ -46,7 +46,11 @@ class TestShadowComparison:
     def test_both_models_score_each_example_before_either_learns_it(self) -> None:
         """The windows hold exactly the scores two models give when each scores an example's
         stored inputs and only then learns it; the first example is scored by untrained models."""
-        config = ScoringConfig(online=OnlineModelConfig(min_labels_per_class=5), learning=LEARNING)
+        config = ScoringConfig(
+            online=OnlineModelConfig(min_labels_per_class=5),
+            learning=LEARNING,
+            challenger=ChallengerConfig(model="logreg"),
+        )
         records = one_group(2)
         checkpoints = learned(DailyLearner(config), records)
         champion, challenger = (
@@ -106,7 +110,7 @@ class TestPromotion:
         same = ScoringConfig(
             online=OnlineModelConfig(min_labels_per_class=5),
             learning=LEARNING,
-            challenger=ChallengerConfig(learning_rate=0.005),
+            challenger=ChallengerConfig(model="logreg", learning_rate=0.005),
         )
         for config in (SOUND_CHAMPION, same):
             checkpoints = learned(DailyLearner(config), interleave(two_groups(6), 3))
@@ -207,7 +211,7 @@ class TestStateSavedBeforeTheChallenger:
         assert restored.challenger.model.n_learned == 0
         learned_before = restored.model.n_learned
         checkpoints = learned(restored, records)
-        assert checkpoints[-1].challenger == "logreg-lr0.002"
+        assert checkpoints[-1].challenger == "arf-n3-d8-g200"  # the default challenger of today
         assert restored.challenger.model.n_learned == restored.model.n_learned - learned_before > 0
 
     def test_an_old_checkpoint_loads_with_the_defaults_of_the_new_fields(self) -> None:
