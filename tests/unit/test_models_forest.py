@@ -111,6 +111,13 @@ class TestPickling:
             assert canonical(restored) == canonical(model)
         assert [restored.probability(f) for f, _ in later] == [model.probability(f) for f, _ in later]
 
+    def test_a_leaf_costs_a_few_kib_in_a_checkpoint(self) -> None:
+        """The split observers' Gaussians share one generator: a pickle does not carry one per input."""
+        model = trained("arf", 2_000)
+        leaves = sum(member.n_leaves for member in model.estimator.data)
+        assert leaves > 3
+        assert len(pickle.dumps(model)) / leaves < 4_096
+
 
 class TestQualityAndWeights:
     @pytest.mark.parametrize("kind", KINDS)
