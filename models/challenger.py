@@ -36,7 +36,7 @@ def challenger_model(config: ScoringConfig) -> ChurnModel:
     linear settings.
 
     >>> challenger_model(ScoringConfig()).name
-    'arf-n3-d8-g200'
+    'arf-n3-d6-g200'
     >>> challenger_model(ScoringConfig(challenger={"model": "logreg"})).name
     'logreg-lr0.002'
     """

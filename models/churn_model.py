@@ -19,7 +19,7 @@ class ChurnModel(Protocol):
 
     @property
     def name(self) -> str:
-        """The configuration in short (``logreg-lr0.005``, ``arf-n3-d8-g200``)."""
+        """The configuration in short (``logreg-lr0.005``, ``arf-n3-d6-g200``)."""
         ...
 
     @property

@@ -36,8 +36,17 @@ from models.online import model_inputs
 from models.scorer import ExplainedOnDemand, Score
 from schemas.outputs import Reason, ScoreSource
 
-_UNDRAWN_RNG = random.Random(0)
-"""The generator every split observer's Gaussian holds: the trees never sample from them."""
+
+class _UndrawnRandom(random.Random):
+    """A generator pickled as a reference to the one module-level instance, not as its state."""
+
+    def __reduce__(self) -> str:
+        return "_UNDRAWN_RNG"
+
+
+_UNDRAWN_RNG = _UndrawnRandom(0)
+"""The generator every split observer's Gaussian holds: the trees never sample from them, and a
+restored model's Gaussians share it with those created later (identical pickles after a restore)."""
 
 
 class SeededGaussianSplitter(tree.splitter.GaussianSplitter):
@@ -95,10 +104,10 @@ def forest_estimator(config: ForestConfig) -> Any:
 
 
 def forest_name(config: ForestConfig) -> str:
-    """The configuration in short, ``arf-n3-d8-g200``: which model is champion or challenger.
+    """The configuration in short, ``arf-n3-d6-g200``: which model is champion or challenger.
 
     >>> forest_name(ForestConfig()), forest_name(ForestConfig(kind="amf", n_models=5))
-    ('arf-n3-d8-g200', 'amf-n5-nodes1000')
+    ('arf-n3-d6-g200', 'amf-n5-nodes1000')
     """
     if config.kind == "amf":
         return f"amf-n{config.n_models}-nodes{config.max_nodes or 'all'}"
@@ -117,7 +126,7 @@ class ForestModel:
     >>> model.score(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))).value
     0.5
     >>> model.model_version, model.name, model.is_warm()
-    ('river-arf-0', 'arf-n3-d8-g200', False)
+    ('river-arf-0', 'arf-n3-d6-g200', False)
     """
 
     def __init__(

@@ -217,7 +217,7 @@ class TestStateSavedBeforeTheChallenger:
         assert restored.challenger.model.n_learned == 0
         learned_before = restored.model.n_learned
         checkpoints = learned(restored, records)
-        assert checkpoints[-1].challenger == "arf-n3-d8-g200"  # the default challenger of today
+        assert checkpoints[-1].challenger == "arf-n3-d6-g200"  # the default challenger of today
         assert restored.challenger.model.n_learned == restored.model.n_learned - learned_before > 0
 
     def test_an_old_checkpoint_loads_with_the_defaults_of_the_new_fields(self) -> None:
@@ -245,9 +245,9 @@ class TestNonlinearChallenger:
         learner = DailyLearner(FOREST_CHALLENGER)
         checkpoints = learned(learner, interleave(two_groups(6), 3))
         promoted = next(c for c in checkpoints if c.promotions == 1)
-        assert (promoted.champion, promoted.challenger) == ("arf-n3-d8-g20-f100", "logreg-lr50")
+        assert (promoted.champion, promoted.challenger) == ("arf-n3-d6-g20-f100", "logreg-lr50")
         assert isinstance(promoted.model, ForestModel)
-        assert checkpoints[-1].champion == "arf-n3-d8-g20-f100"
+        assert checkpoints[-1].champion == "arf-n3-d6-g20-f100"
         restored = Checkpoint.from_bytes(checkpoints[-1].to_bytes())
         scorer = VersionScorer(
             ColdStartRules(FOREST_CHALLENGER), restored.model, 1.0, restored.version, restored.risk_scale
