@@ -55,7 +55,7 @@ class SeededGaussianSplitter(tree.splitter.GaussianSplitter):
     River creates each class's Gaussian with its own unseeded ``random.Random``, which the
     trees never draw from but which a pickle carries: two forests learned alike pickled to
     different bytes, and the ~3 KiB state of each (two per input a leaf observes) was most of
-    a checkpoint (3.1 MiB for three trees of 39 leaves, 142 KiB shared). Shared and seeded,
+    a checkpoint (3.1 MiB for three trees of depth 8, 142 KiB shared). Shared and seeded,
     they pickle alike, once, and the trees learn exactly as before.
     """
 
