@@ -20,9 +20,18 @@ the run refuses (``BenchError``) to consume one that is not resolved yet.
 
 At the ~4% positive rate, negatives are learned with probability ``negative_learn_share``
 (decided by a hash of the snapshot id, so every candidate learns the same examples);
-positives always. That trains on a rebalanced stream and cuts learning CPU; a learner's
-scores are mapped back to the population odds (``p q / (p q + 1 - p)``, monotone, so
-ranking metrics are untouched) before log loss and calibration are computed.
+positives always. ``weighted`` (the default, as the production learner does): a learned
+negative carries weight ``1 / negative_learn_share``, and the production models (which
+take weights) score at the population's odds; River's own ensembles ignore weights, so
+their scores, like every learner's without ``weighted``, are mapped back to the
+population odds (``p q / (p q + 1 - p)``, monotone, so ranking metrics are untouched)
+before log loss and calibration are computed.
+
+The batch yardsticks (``batch_logreg``: scikit-learn's standardised ``LogisticRegression``;
+``batch_gbm``: ``HistGradientBoostingClassifier``) are fitted once on every example whose
+snapshot lies in the earlier half of the snapshot days, on the same inputs
+(``model_inputs``), and judged on the later half, where every candidate also has a
+``later`` metric over the same examples (its prequential scores there).
 
 Metrics are kept over three example sets: all, *warm* (snapshots scored once the learners
 had learned ``min_labels_per_class`` labels of each class, the cold-start hand-over
@@ -42,6 +51,7 @@ import math
 import statistics
 import time
 import zlib
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,7 +60,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from rich.table import Table
 
-from bench.candidates import CANDIDATES, Candidate, candidate_factories
+from bench.batch_models import fit_and_judge
+from bench.candidates import ALL_MODELS, BATCH_MODELS, Candidate, candidate_factory, check_model_spec
 from bench.delayed_labels import DelayedLabels, ResolvedExample
 from bench.errors import BenchError
 from bench.event_time_days import FeedCounts, event_time_days
@@ -58,11 +69,11 @@ from features.aging import aged
 from features.reference_store import InMemoryFeatureStore
 from features.vector import FeatureVector
 from models.config import ScoringConfig
+from models.online import model_inputs
 from models.prequential import MetricsSnapshot, PrequentialMetrics
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from sim.simulate import Simulation
 
-ALL_MODELS = CANDIDATES
 _ONE_US = timedelta(microseconds=1)
 
 Progress = Callable[[str], None]
@@ -80,7 +91,8 @@ class ComparisonConfig(BaseModel):
     horizon_days: Annotated[int, Field(ge=1)] = 30
     warmup_days: Annotated[int, Field(ge=0)] = 30
     snapshot_every_days: Annotated[int, Field(ge=1)] = 1
-    negative_learn_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    negative_learn_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    weighted: bool = True  # learned negatives weigh 1 / negative_learn_share, as in production
     window_examples: Annotated[int, Field(ge=1)] = 20_000
     lateness_days: Annotated[float, Field(ge=0.0)] = 3.0
     models: tuple[str, ...] = ALL_MODELS
@@ -96,10 +108,18 @@ class ComparisonConfig(BaseModel):
                 f"days={self.days}: need more than warmup_days + horizon_days "
                 f"({self.warmup_days} + {self.horizon_days}) for any snapshot to resolve"
             )
-        unknown = sorted(set(self.models) - set(ALL_MODELS))
-        if unknown or not self.models:
-            raise ValueError(f"models={list(self.models)}: choose from {list(ALL_MODELS)}")
+        if not self.models:
+            raise ValueError(f"models: choose at least one of {list(ALL_MODELS)}")
+        for spec in self.models:
+            check_model_spec(spec, ScoringConfig())
+        if len(set(self.models)) < len(self.models):
+            raise ValueError(f"models={list(self.models)}: each at most once")
         return self
+
+    @property
+    def split_day(self) -> int:
+        """The first day of the later half of the snapshot days (batch models: judged from it)."""
+        return (self.warmup_days + self.last_snapshot_day + 1) // 2
 
     @property
     def last_snapshot_day(self) -> int:
@@ -128,6 +148,7 @@ class ModelResult:
     cumulative: MetricsSnapshot
     warm: MetricsSnapshot
     window: MetricsSnapshot
+    later: MetricsSnapshot  # snapshots of the later half (where the batch models are judged)
     scores: int
     score_cpu_s: float
     learns: int
@@ -150,6 +171,7 @@ class ModelResult:
             "cumulative": self.cumulative.to_dict(),
             "warm": self.warm.to_dict(),
             "window": self.window.to_dict(),
+            "later": self.later.to_dict(),
             "scores": self.scores,
             "us_per_score": self.us_per_score,
             "learns": self.learns,
@@ -197,6 +219,8 @@ class ModelSummary:
     warm_log_loss: float | None
     roc_auc: float | None
     window_roc_auc: float | None
+    later_roc_auc: float | None
+    later_lift_top_decile: float | None
     us_per_score: float
     us_per_learn: float | None
     checkpoint_bytes: float
@@ -224,6 +248,8 @@ class ComparisonResult:
             warm_log_loss=_mean(r.warm.log_loss for r in results),
             roc_auc=_mean(r.cumulative.roc_auc for r in results),
             window_roc_auc=_mean(r.window.roc_auc for r in results),
+            later_roc_auc=_mean(r.later.roc_auc for r in results),
+            later_lift_top_decile=_mean(r.later.lift_top_decile for r in results),
             us_per_score=statistics.fmean(r.us_per_score for r in results),
             us_per_learn=_mean(r.us_per_learn for r in results),
             checkpoint_bytes=statistics.fmean(r.checkpoint_bytes for r in results),
@@ -253,6 +279,8 @@ class ComparisonResult:
             "log loss",
             "AUC all",
             "AUC last N",
+            "AUC later half",
+            "lift later half",
             "µs/score",
             "µs/learn",
             "checkpoint KiB",
@@ -270,6 +298,8 @@ class ComparisonResult:
                     _fmt(r.warm.log_loss, 3),
                     _fmt(r.cumulative.roc_auc, 3),
                     _fmt(r.window.roc_auc, 3),
+                    _fmt(r.later.roc_auc, 3),
+                    _fmt(r.later.lift_top_decile, 2),
                     _fmt(r.us_per_score, 0),
                     _fmt(r.us_per_learn, 0),
                     _fmt(r.checkpoint_bytes / 1024, 0),
@@ -285,6 +315,8 @@ class ComparisonResult:
                 _fmt(m.warm_log_loss, 3),
                 _fmt(m.roc_auc, 3),
                 _fmt(m.window_roc_auc, 3),
+                _fmt(m.later_roc_auc, 3),
+                _fmt(m.later_lift_top_decile, 2),
                 _fmt(m.us_per_score, 0),
                 _fmt(m.us_per_learn, 0),
                 _fmt(m.checkpoint_bytes / 1024, 0),
@@ -332,6 +364,30 @@ def snapshot_due(customer_id: str, day: int, every_days: int) -> bool:
     return every_days == 1 or zlib.crc32(customer_id.encode()) % every_days == day % every_days
 
 
+class _ExampleTable:
+    """Resolved examples as rows of float32 inputs (columns by first appearance), for batch fits."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, int] = {}
+        self.rows: list[array[float]] = []
+        self.labels: list[bool] = []
+        self.later: list[bool] = []
+
+    def add(self, inputs: dict[str, float], churned: bool, later: bool) -> None:
+        columns = self.columns
+        for name in inputs:
+            columns.setdefault(name, len(columns))
+        row = [0.0] * len(columns)
+        for name, value in inputs.items():
+            row[columns[name]] = value
+        self.rows.append(array("f", row))
+        self.labels.append(churned)
+        self.later.append(later)
+
+    def earlier_count(self) -> int:
+        return len(self.later) - sum(self.later)
+
+
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     features: FeatureVector
@@ -346,6 +402,7 @@ class _Tally:
     cumulative: PrequentialMetrics
     warm: PrequentialMetrics
     window: PrequentialMetrics
+    later: PrequentialMetrics
     scores: int = 0
     score_cpu_s: float = 0.0
     learns: int = 0
@@ -358,17 +415,21 @@ class _SeedReplay:
     def __init__(self, config: ComparisonConfig, seed: int, scoring: ScoringConfig) -> None:
         self.config = config
         self.seed = seed
-        factories = candidate_factories(scoring, config.ensemble_size)
+        self.batch_models = [name for name in config.models if name in BATCH_MODELS]
         self.tallies = [
             _Tally(
                 name,
-                factories[name](seed),
+                candidate_factory(name, scoring, config.ensemble_size)(seed),
                 PrequentialMetrics(),
                 PrequentialMetrics(),
                 PrequentialMetrics(window=config.window_examples),
+                PrequentialMetrics(),
             )
             for name in config.models
+            if name not in BATCH_MODELS
         ]
+        # every example's inputs, label and half, for the batch models (only when they run)
+        self.examples = _ExampleTable()
         self.labels = DelayedLabels[_Snapshot](timedelta(days=config.horizon_days))
         self.store = InMemoryFeatureStore()
         self.latest: dict[str, FeatureVector] = {}
@@ -403,6 +464,10 @@ class _SeedReplay:
         self._consume(self._ready(history_end, flush=True), history_end, learn=False)
         if self.labels.pending:
             raise BenchError(f"seed {self.seed}: {self.labels.pending} snapshots never resolved")
+        results = {tally.name: self._result(tally) for tally in self.tallies}
+        for name in self.batch_models:
+            progress(f"seed {self.seed}: fitting {name} on {self.examples.earlier_count():,} examples")
+            results[name] = self._batch_result(name)
         return SeedRun(
             seed=self.seed,
             feed=feed,
@@ -410,7 +475,7 @@ class _SeedReplay:
             positives=sum(example.churned for example in self.consumed),
             learned=sum(example.learned for example in self.consumed),
             elapsed_s=time.perf_counter() - began,
-            models=tuple(self._result(tally) for tally in self.tallies),
+            models=tuple(results[name] for name in config.models),
             consumed=tuple(self.consumed),
         )
 
@@ -451,6 +516,8 @@ class _SeedReplay:
     def _consume(self, examples: list[ResolvedExample[_Snapshot]], at: datetime, learn: bool) -> None:
         """Metrics first (snapshot-time scores), then learning; only examples resolved before ``at``."""
         share = self.config.negative_learn_share
+        negative_weight = 1.0 / share if self.config.weighted else 1.0
+        start = self.config.start
         to_learn = []
         for example in examples:
             if not example.resolved_at < at:
@@ -459,12 +526,19 @@ class _SeedReplay:
                     f"taken at {at.isoformat()}"
                 )
             learned = learn and (example.churned or learns_negative(example.snapshot_id, share))
+            later = (example.snapshot_at - start).days >= self.config.split_day
             for tally, score in zip(self.tallies, example.payload.scores, strict=True):
-                reported = population_odds(score, share) if tally.candidate.learns else score
+                candidate = tally.candidate
+                at_population_odds = not candidate.learns or (self.config.weighted and candidate.weighs)
+                reported = score if at_population_odds else population_odds(score, share)
                 tally.cumulative.update(reported, example.churned)
                 tally.window.update(reported, example.churned)
                 if example.payload.warm:
                     tally.warm.update(reported, example.churned)
+                if later:
+                    tally.later.update(reported, example.churned)
+            if self.batch_models:
+                self.examples.add(model_inputs(example.payload.features), example.churned, later)
             self.consumed.append(
                 ConsumedExample(
                     example.snapshot_id,
@@ -476,15 +550,17 @@ class _SeedReplay:
                 )
             )
             if learned:
-                to_learn.append((example.payload.features, example.churned))
+                weight = 1.0 if example.churned else negative_weight
+                to_learn.append((example.payload.features, example.churned, weight))
                 self.learned_per_class[example.churned] += 1
         for tally in self.tallies:
             if not (tally.candidate.learns and to_learn):
                 continue
             learn_one = tally.candidate.learn
+            weighs = self.config.weighted and tally.candidate.weighs
             began = time.process_time()
-            for features, churned in to_learn:
-                learn_one(features, churned)
+            for features, churned, weight in to_learn:
+                learn_one(features, churned, weight if weighs else 1.0)
             tally.learn_cpu_s += time.process_time() - began
             tally.learns += len(to_learn)
 
@@ -495,12 +571,32 @@ class _SeedReplay:
             cumulative=tally.cumulative.snapshot(),
             warm=tally.warm.snapshot(),
             window=tally.window.snapshot(),
+            later=tally.later.snapshot(),
             scores=tally.scores,
             score_cpu_s=tally.score_cpu_s,
             learns=tally.learns,
             learn_cpu_s=tally.learn_cpu_s,
             checkpoint_bytes=len(tally.candidate.checkpoint()),
             memory_bytes=tally.candidate.memory_bytes(),
+        )
+
+    def _batch_result(self, name: str) -> ModelResult:
+        """A batch model fitted on the earlier half's examples and judged on the later half's."""
+        judged = fit_and_judge(name, self.examples, self.seed)
+        empty = PrequentialMetrics().snapshot()
+        return ModelResult(
+            model=name,
+            seed=self.seed,
+            cumulative=empty,
+            warm=empty,
+            window=empty,
+            later=judged.later,
+            scores=judged.scores,
+            score_cpu_s=judged.score_cpu_s,
+            learns=judged.fitted,
+            learn_cpu_s=judged.fit_cpu_s,
+            checkpoint_bytes=judged.checkpoint_bytes,
+            memory_bytes=None,
         )
 
 

@@ -16,8 +16,9 @@ import uvloop
 from pydantic import ValidationError
 from rich.console import Console
 
+from bench.candidates import ALL_MODELS
 from bench.config import BenchConfig
-from bench.model_comparison import ALL_MODELS, ComparisonConfig, run_comparison
+from bench.model_comparison import ComparisonConfig, run_comparison
 from bench.run import run_bench
 from schemas.parsing import describe_validation_error
 from stack.embedded import running_stack
@@ -119,10 +120,17 @@ def models(
     snapshot_every_days: Annotated[
         int, typer.Option(help="Snapshot each customer one day in this many (staggered by customer).")
     ] = 1,
-    negative_learn_share: Annotated[float, typer.Option(help="Share of negative examples learned.")] = 0.1,
+    negative_learn_share: Annotated[float, typer.Option(help="Share of negative examples learned.")] = 0.5,
+    weighted: Annotated[
+        bool, typer.Option(help="Learned negatives weigh 1 / share, as in the worker (else weight 1).")
+    ] = True,
     ensemble_size: Annotated[int, typer.Option(help="Members of each tree ensemble.")] = 5,
     model: Annotated[
-        list[str], typer.Option(help=f"Candidate to run; repeat. Default: all of {', '.join(ALL_MODELS)}.")
+        list[str],
+        typer.Option(
+            help=f"Candidate to run; repeat. Default: all of {', '.join(ALL_MODELS)}. "
+            "logreg and forest take settings: 'forest:kind=amf,n_models=5', 'logreg:optimizer=adam'."
+        ),
     ] = list(ALL_MODELS),  # noqa: B006
     learn_when: Annotated[
         str,
@@ -148,6 +156,7 @@ def models(
                 "days": days,
                 "snapshot_every_days": snapshot_every_days,
                 "negative_learn_share": negative_learn_share,
+                "weighted": weighted,
                 "ensemble_size": ensemble_size,
                 "models": model,
                 "learn_when": learn_when,

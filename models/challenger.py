@@ -1,6 +1,9 @@
 """The challenger: a second online model that learns the same examples in shadow and takes
 over from the champion when its recent ROC AUC is ahead by a margin.
 
+The challenger may be of another kind than the champion (by default a tree ensemble beside
+the logistic regression, ``models.forest``): both are ``ChurnModel``s.
+
 The comparison is prequential and fair: for each example, before either model learns it,
 both score its stored inputs as they are then (learn time), and each score goes into that
 model's window of the last N examples. The champion's own snapshot-time score would not
@@ -18,22 +21,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from models.churn_model import ChurnModel
 from models.config import ScoringConfig
+from models.forest import ForestModel
 from models.online import OnlineModel
 from models.prequential import MetricsSnapshot, PrequentialMetrics
 
 log = logging.getLogger(__name__)
 
 
-def challenger_model(config: ScoringConfig) -> OnlineModel:
-    """A fresh model with the challenger's settings (and every other setting of ``config``)."""
+def challenger_model(config: ScoringConfig) -> ChurnModel:
+    """A fresh model with the challenger's settings (and every other setting of ``config``):
+    the tree ensemble of ``challenger.forest``, or a logistic regression with the challenger's
+    linear settings.
+
+    >>> challenger_model(ScoringConfig()).name
+    'arf-n3-d6-g200'
+    >>> challenger_model(ScoringConfig(challenger={"model": "logreg"})).name
+    'logreg-lr0.002'
+    """
+    if config.challenger.model == "forest":
+        return ForestModel(config, config.challenger.forest)
     return OnlineModel(config.model_copy(update={"online": config.challenger.online()}))
 
 
 class Challenger:
     """The model in shadow and the two windows it is judged on against the champion."""
 
-    def __init__(self, model: OnlineModel, window_examples: int, resolution: float) -> None:
+    def __init__(self, model: ChurnModel, window_examples: int, resolution: float) -> None:
         self.model = model
         # scores quantised like the cumulative metrics (1e-4): a window of 10,000 learn-time
         # scores then reads in ~1 ms a day instead of ~12 ms, and both are quantised alike
@@ -41,7 +56,7 @@ class Challenger:
         self.champion_window = PrequentialMetrics(window_examples, resolution)  # the champion's
         self.promotions = 0
 
-    def judge(self, champion: OnlineModel, inputs: Mapping[str, float], label: bool, weight: float) -> None:
+    def judge(self, champion: ChurnModel, inputs: Mapping[str, float], label: bool, weight: float) -> None:
         """Both models score one example before either learns it (call before learning)."""
         self.champion_window.update(champion.probability_of_inputs(inputs), label, weight)
         self.window.update(self.model.probability_of_inputs(inputs), label, weight)
@@ -64,7 +79,7 @@ class Challenger:
             return False
         return challenger.roc_auc > champion.roc_auc + margin
 
-    def swap(self, champion: OnlineModel) -> OnlineModel:
+    def swap(self, champion: ChurnModel) -> ChurnModel:
         """Promote: the challenger becomes the champion (returned); the champion, with its
         window, becomes the challenger and keeps learning."""
         promoted = self.model

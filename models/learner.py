@@ -37,6 +37,7 @@ from pydantic import BaseModel
 from river import drift
 
 from models.challenger import Challenger, challenger_model
+from models.churn_model import ChurnModel
 from models.config import ScoringConfig
 from models.labels import INPUT_NAMES, day_date, day_number
 from models.online import MODEL_FAMILY, OnlineModel, inputs_from_stored
@@ -53,7 +54,7 @@ class Checkpoint:
     """The model after every example resolved up to the end of ``day``, and how it did."""
 
     day: int
-    model: OnlineModel
+    model: ChurnModel
     model_weight: float  # the model's share of each score (0: rules only)
     handover_day: int | None  # the first day of the current hand-over (None: the rules are in charge)
     examples_learned: int  # examples taken in: all count in the metrics, the models learn a share
@@ -130,7 +131,7 @@ class DailyLearner:
         self.first_example_after_days = first_example_after_days
         self.first_day: int | None = None  # the earliest day any group said it started from
         learning = self.config.learning
-        self.model = OnlineModel(self.config)
+        self.model: ChurnModel = OnlineModel(self.config)
         window, resolution = learning.handover_window_examples, learning.metrics_resolution
         self.metrics = {
             "model": PrequentialMetrics(resolution=resolution),

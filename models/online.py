@@ -33,6 +33,7 @@ from models.reasons import (
     reason,
 )
 from models.scorer import ExplainedOnDemand, Score
+from models.weighted_scaler import WeightedStandardScaler
 from schemas.outputs import Reason, ScoreSource
 
 MODEL_FAMILY = "river-logreg"
@@ -117,6 +118,15 @@ def model_inputs(features: FeatureVector) -> dict[str, float]:
     return inputs_from_stored(stored_inputs(features))
 
 
+def _optimizer(config: OnlineModelConfig) -> optim.base.Optimizer:
+    """The weights' optimizer of ``config`` (the intercept always moves by plain SGD at the same rate)."""
+    if config.optimizer == "adam":
+        return optim.Adam(config.learning_rate)
+    if config.optimizer == "adagrad":
+        return optim.AdaGrad(config.learning_rate)
+    return optim.SGD(config.learning_rate)
+
+
 class OnlineModel:
     """Scorer and Learner backed by River; ``score`` reads the pipeline, never updates it.
 
@@ -131,13 +141,14 @@ class OnlineModel:
     def __init__(self, config: ScoringConfig | None = None) -> None:
         self.config = config or ScoringConfig()
         online = self.config.online
+        scaler = WeightedStandardScaler() if online.weighted_scaling else preprocessing.StandardScaler()
         self.pipeline: compose.Pipeline = compose.Pipeline(
-            ("scale", preprocessing.StandardScaler()),
+            ("scale", scaler),
             ("clip", ClipScaled(online.scaled_clip)),
             (
                 "logreg",
                 linear_model.LogisticRegression(
-                    optimizer=optim.SGD(online.learning_rate),
+                    optimizer=_optimizer(online),
                     l2=online.l2,
                     intercept_lr=online.learning_rate,
                 ),
@@ -172,6 +183,10 @@ class OnlineModel:
             name += f"-l2{online.l2:g}"
         if online.scaled_clip != defaults["scaled_clip"].default:
             name += f"-clip{online.scaled_clip:g}"
+        if online.optimizer != defaults["optimizer"].default:
+            name += f"-{online.optimizer}"
+        if online.weighted_scaling != defaults["weighted_scaling"].default:
+            name += "-wscale" if online.weighted_scaling else "-uscale"
         return name
 
     def learn(self, features: FeatureVector, churned: bool) -> None:

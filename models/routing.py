@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from features.vector import FeatureVector
+from models.churn_model import ChurnModel
 from models.cold_start import ColdStartRules
-from models.online import OnlineModel
 from models.risk_scale import RiskScale
 from models.scorer import ExplainedOnDemand, Score
 from schemas.outputs import ScoreSource
@@ -34,6 +34,7 @@ class VersionScorer:
     """Scorer of one model version: ``model_weight`` 0 is the rules alone, 1 the model alone.
 
     >>> from datetime import UTC, datetime
+    >>> from models.online import OnlineModel
     >>> scorer = VersionScorer(ColdStartRules(), OnlineModel(), 0.0, "rules-1")
     >>> vector = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
     >>> scorer.score(vector).source.value, scorer.snapshot(vector).model_score
@@ -43,7 +44,7 @@ class VersionScorer:
     def __init__(
         self,
         rules: ColdStartRules,
-        model: OnlineModel,
+        model: ChurnModel,
         model_weight: float,
         model_version: str,
         risk_scale: RiskScale | None = None,

@@ -45,8 +45,8 @@ class TestLearningPath:
         recent examples the models learned (the whole window, or everything learned while it
         is filling): every positive and the negatives the example ids draw."""
         last = scenario.reference.last_checkpoint
-        assert {last["champion"], last["challenger"]} == {"logreg-lr0.005", "logreg-lr0.002"}
-        assert last["champion"] == ("logreg-lr0.002" if last["promotions"] % 2 else "logreg-lr0.005")
+        assert {last["champion"], last["challenger"]} == {"logreg-lr0.005", "arf-n3-d6-g200"}
+        assert last["champion"] == ("arf-n3-d6-g200" if last["promotions"] % 2 else "logreg-lr0.005")
         window = int(LEARNING["CHURNWATCH_SCORING__LEARNING__HANDOVER_WINDOW_EXAMPLES"])
         share = LearningConfig().negative_learn_share
         examples = scenario.reference.examples

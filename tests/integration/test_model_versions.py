@@ -168,7 +168,7 @@ class TestLearnerLoop:
         sample = metrics.registry.get_sample_value
         assert (
             sample(
-                "churnwatch_model_champion", {"champion": "logreg-lr0.005", "challenger": "logreg-lr0.002"}
+                "churnwatch_model_champion", {"champion": "logreg-lr0.005", "challenger": "arf-n3-d6-g200"}
             )
             == 1
         )

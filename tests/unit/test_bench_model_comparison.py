@@ -7,9 +7,10 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
+from bench.candidates import ALL_MODELS, BATCH_MODELS
 from bench.model_comparison import (
-    ALL_MODELS,
     ComparisonConfig,
     ComparisonResult,
     SeedRun,
@@ -60,20 +61,28 @@ class TestModelComparison:
     def test_every_model_reports_a_finite_auc_between_zero_and_one(
         self, comparison: ComparisonResult
     ) -> None:
-        """All seven candidates are measured, on all examples and on the warm ones."""
+        """Every online candidate is measured on all, warm and later-half examples; the batch
+        models on the later half only."""
         (run,) = comparison.runs
         assert [result.model for result in run.models] == list(ALL_MODELS)
         for result in run.models:
-            for snapshot in (result.cumulative, result.warm):
+            judged = (result.later,) if result.model in BATCH_MODELS else (result.cumulative, result.warm)
+            for snapshot in (*judged, result.later):
                 assert snapshot.roc_auc is not None, result.model
                 assert 0.0 <= snapshot.roc_auc <= 1.0, result.model
             assert math.isfinite(result.us_per_score)
             assert result.checkpoint_bytes > 0
 
+    def test_every_candidate_is_judged_on_the_same_later_half(self, comparison: ComparisonResult) -> None:
+        """The batch models' examples are the online candidates' later-half examples."""
+        (run,) = comparison.runs
+        assert len({result.later.examples for result in run.models}) == 1
+        assert 0 < run.models[0].later.examples < run.snapshots
+
     def test_learning_candidates_learn_and_the_rules_do_not(self, comparison: ComparisonResult) -> None:
         """Every learner saw the same examples; the rules only scored."""
         (run,) = comparison.runs
-        learns = {result.model: result.learns for result in run.models}
+        learns = {result.model: result.learns for result in run.models if result.model not in BATCH_MODELS}
         assert learns.pop("rules") == 0
         assert set(learns.values()) == {run.learned}
         assert run.learned > 0
@@ -115,6 +124,14 @@ class TestModelComparison:
         for example in consumed:
             next_day = START + timedelta(days=(example.resolved_at - START).days + 1)
             assert example.consumed_at == min(next_day, START + timedelta(days=TINY.days))
+
+    def test_variants_take_settings_in_their_names(self) -> None:
+        """logreg and forest take validated settings; other names and bad values are refused."""
+        config = TINY.model_copy(update={"models": ("logreg:optimizer=adam", "forest:kind=amf,n_models=2")})
+        assert ComparisonConfig.model_validate(config.model_dump()).models == config.models
+        for models in (("rules:x=1",), ("forest:kind=svm",), ("logreg:optimizer=lbfgs",), ("gbm",)):
+            with pytest.raises(ValidationError):
+                ComparisonConfig.model_validate({**TINY.model_dump(), "models": models})
 
     def test_result_is_json(self, comparison: ComparisonResult) -> None:
         """The --json document carries the settings, every seed and the means, in plain JSON."""

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import pickle
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from models.config import ChallengerConfig, LearningConfig, OnlineModelConfig, ScoringConfig
+from features.vector import FeatureVector
+from models.cold_start import ColdStartRules
+from models.config import ChallengerConfig, ForestConfig, LearningConfig, OnlineModelConfig, ScoringConfig
+from models.forest import ForestModel
 from models.labels import INPUT_NAMES
 from models.learner import Checkpoint, DailyLearner
 from models.online import OnlineModel, inputs_from_stored
 from models.prequential import PrequentialMetrics
+from models.reasons import ReasonCode, describe, fixed_code_for_feature
 from models.risk_scale import RiskScale
-from schemas.outputs import ResolvedDay, TrainingExample
+from models.routing import VersionScorer
+from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 from tests.unit.test_models_learner import DAY0, examples, interleave, learned, resolved, two_groups
 
 LEARNING = LearningConfig(handover_window_examples=200, handover_days=4, negative_learn_share=1.0)
@@ -19,12 +25,12 @@ LEARNING = LearningConfig(handover_window_examples=200, handover_days=4, negativ
 BAD_CHAMPION = ScoringConfig(
     online=OnlineModelConfig(min_labels_per_class=5, learning_rate=50.0),
     learning=LEARNING,
-    challenger=ChallengerConfig(learning_rate=0.05),
+    challenger=ChallengerConfig(model="logreg", learning_rate=0.05),
 )
 SOUND_CHAMPION = ScoringConfig(
     online=OnlineModelConfig(min_labels_per_class=5, learning_rate=0.05),
     learning=LEARNING,
-    challenger=ChallengerConfig(learning_rate=50.0),
+    challenger=ChallengerConfig(model="logreg", learning_rate=50.0),
 )
 
 
@@ -46,7 +52,11 @@ class TestShadowComparison:
     def test_both_models_score_each_example_before_either_learns_it(self) -> None:
         """The windows hold exactly the scores two models give when each scores an example's
         stored inputs and only then learns it; the first example is scored by untrained models."""
-        config = ScoringConfig(online=OnlineModelConfig(min_labels_per_class=5), learning=LEARNING)
+        config = ScoringConfig(
+            online=OnlineModelConfig(min_labels_per_class=5),
+            learning=LEARNING,
+            challenger=ChallengerConfig(model="logreg"),
+        )
         records = one_group(2)
         checkpoints = learned(DailyLearner(config), records)
         champion, challenger = (
@@ -106,7 +116,7 @@ class TestPromotion:
         same = ScoringConfig(
             online=OnlineModelConfig(min_labels_per_class=5),
             learning=LEARNING,
-            challenger=ChallengerConfig(learning_rate=0.005),
+            challenger=ChallengerConfig(model="logreg", learning_rate=0.005),
         )
         for config in (SOUND_CHAMPION, same):
             checkpoints = learned(DailyLearner(config), interleave(two_groups(6), 3))
@@ -207,7 +217,7 @@ class TestStateSavedBeforeTheChallenger:
         assert restored.challenger.model.n_learned == 0
         learned_before = restored.model.n_learned
         checkpoints = learned(restored, records)
-        assert checkpoints[-1].challenger == "logreg-lr0.002"
+        assert checkpoints[-1].challenger == "arf-n3-d6-g200"  # the default challenger of today
         assert restored.challenger.model.n_learned == restored.model.n_learned - learned_before > 0
 
     def test_an_old_checkpoint_loads_with_the_defaults_of_the_new_fields(self) -> None:
@@ -218,3 +228,46 @@ class TestStateSavedBeforeTheChallenger:
         loaded = Checkpoint.from_bytes(checkpoint.to_bytes())
         assert (loaded.challenger, loaded.promotions, loaded.fallbacks) == (None, 0, 0)
         assert loaded.summary()["champion"] == "logreg-lr0.005"
+
+
+FOREST_CHALLENGER = ScoringConfig(
+    online=OnlineModelConfig(min_labels_per_class=5, learning_rate=50.0),
+    learning=LEARNING,
+    # every input at each split: the examples carry their signal in one input of ~50
+    challenger=ChallengerConfig(forest=ForestConfig(grace_period=20, max_features=100)),
+)
+
+
+class TestNonlinearChallenger:
+    def test_a_better_forest_is_promoted_and_scores_alerts_with_reasons(self) -> None:
+        """A tree ensemble ahead of a poor linear champion takes over; the checkpoint scores with
+        it, and a customer high on the signal gets the signal's reason with its text."""
+        learner = DailyLearner(FOREST_CHALLENGER)
+        checkpoints = learned(learner, interleave(two_groups(6), 3))
+        promoted = next(c for c in checkpoints if c.promotions == 1)
+        assert (promoted.champion, promoted.challenger) == ("arf-n3-d6-g20-f100", "logreg-lr50")
+        assert isinstance(promoted.model, ForestModel)
+        assert checkpoints[-1].champion == "arf-n3-d6-g20-f100"
+        restored = Checkpoint.from_bytes(checkpoints[-1].to_bytes())
+        scorer = VersionScorer(
+            ColdStartRules(FOREST_CHALLENGER), restored.model, 1.0, restored.version, restored.risk_scale
+        )
+        signal = INPUT_NAMES[0]
+        plain = FeatureVector.empty("c1", datetime(2026, 1, 20, tzinfo=UTC))
+        risky = replace(plain, **{signal: 4.0})
+        score = scorer.score(risky)
+        assert score.value > scorer.score(plain).value
+        assert score.source is ScoreSource.ONLINE_MODEL
+        assert score.model_version == restored.version
+        assert score.reasons
+        assert score.reasons[0].code == fixed_code_for_feature(signal)
+        assert score.reasons[0].text == describe(ReasonCode(score.reasons[0].code), risky)
+
+    def test_the_forest_challenger_learns_the_same_examples_byte_for_byte_in_any_arrival_order(self) -> None:
+        """Two interleavings of the same records give byte-identical checkpoints, forest included."""
+        streams = two_groups(6)
+        runs = [
+            [c.to_bytes() for c in learned(DailyLearner(FOREST_CHALLENGER), interleave(streams, seed))]
+            for seed in (1, 2)
+        ]
+        assert runs[0] == runs[1]

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
-from models.config import OnlineModelConfig, ScoringConfig
-from models.online import OnlineModel
+from models.config import ForestConfig, OnlineModelConfig, ScoringConfig
+from models.forest import ForestModel
+from models.online import OnlineModel, model_inputs
 from models.reasons import ReasonCode
 from models.routing import VersionScorer
 from models.scorer import Scorer
@@ -29,8 +30,20 @@ WARM_CONFIG = ScoringConfig(online=OnlineModelConfig(min_labels_per_class=20))
 
 def _trained_model() -> OnlineModel:
     """A model that has learned a synthetic churn signal (usage and top-up decline)."""
-    rng = random.Random(7)
     model = OnlineModel(WARM_CONFIG)
+    _learn_synthetic(model)
+    return model
+
+
+def _trained_forest(kind: str) -> ForestModel:
+    """A tree ensemble that has learned the same signal, negatives at weight 2 as in the learner."""
+    model = ForestModel(WARM_CONFIG, ForestConfig(kind=kind))
+    _learn_synthetic(model, negative_weight=2.0)
+    return model
+
+
+def _learn_synthetic(model: OnlineModel | ForestModel, negative_weight: float = 1.0) -> None:
+    rng = random.Random(7)
     for _ in range(400):
         churned = rng.random() < 0.3
         drift = -0.6 if churned else 0.0
@@ -44,8 +57,7 @@ def _trained_model() -> OnlineModel:
             minutes_out_30d=rng.uniform(0, 300),
             revenue_90d=rng.uniform(0, 200),
         )
-        model.learn(features, churned)
-    return model
+        model.learn_inputs(model_inputs(features), churned, 1.0 if churned else negative_weight)
 
 
 SCORER_FACTORIES: dict[str, Callable[[], Scorer]] = {
@@ -55,6 +67,14 @@ SCORER_FACTORIES: dict[str, Callable[[], Scorer]] = {
     "rules_version": lambda: VersionScorer(ColdStartRules(), OnlineModel(), 0.0, "v0"),
     "blend_version": lambda: VersionScorer(ColdStartRules(WARM_CONFIG), _trained_model(), 0.5, "v1"),
     "model_version": lambda: VersionScorer(ColdStartRules(WARM_CONFIG), _trained_model(), 1.0, "v1"),
+    "untrained_forest": ForestModel,
+    "trained_arf": lambda: _trained_forest("arf"),
+    "trained_amf": lambda: _trained_forest("amf"),
+    "trained_bagged_hat": lambda: _trained_forest("bagged_hat"),
+    "forest_version": lambda: VersionScorer(ColdStartRules(WARM_CONFIG), _trained_forest("arf"), 1.0, "v2"),
+    "forest_blend_version": lambda: VersionScorer(
+        ColdStartRules(WARM_CONFIG), _trained_forest("arf"), 0.5, "v2"
+    ),
 }
 _BUILT: dict[str, Scorer] = {}
 
