@@ -228,7 +228,7 @@ def candidate_factory(spec: str, config: ScoringConfig, ensemble_size: int) -> C
     plain tree models, ``ensemble_size`` members.
 
     >>> candidate_factory("forest:n_models=2", ScoringConfig(), 5)(1).model.name
-    'arf-n2-d8-g200'
+    'arf-n2-d6-g200'
     """
     name, _ = parse_settings(spec)
     if name == LOGREG:

@@ -29,8 +29,8 @@ def simulated_records(
     """The simulator's events for ``customers`` over ``days``, as keyed records per event type.
 
     >>> records = simulated_records(customers=20, days=2)
-    >>> sum(map(len, records.values())) > 40, next(iter(records[EventType.LIFECYCLE]))[0]
-    (True, b'C0000000')
+    >>> sum(map(len, records.values())) > 40, next(iter(records[EventType.LIFECYCLE]))[0][:2]
+    (True, b'C0')
     """
     grouped: dict[EventType, list[KeyedValue]] = {event_type: [] for event_type in EventType}
     for event in Simulation(customers, days, seed, start).events():

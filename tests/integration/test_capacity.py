@@ -69,7 +69,9 @@ pytestmark = pytest.mark.integration
 
 CUSTOMERS, DAYS, SEED = 700, 36, 23
 CAPACITY = 280  # alerts per event-time day, split over the partition groups
-WARM_UP_DAYS = 7  # the simulation starts every customer on day one; the bar learns from a week
+# the simulation starts every customer on day one; the bar learns from a week, and on the
+# attribute-driven population (2026-12-06) its eighth day still held 0.896 of the top N
+WARM_UP_DAYS = 8
 # every scored customer is red, and may be alerted again after a day: many candidates a day
 EVERYONE_DAILY = {
     "CHURNWATCH_POLICY__GREEN_MIN_SCORE": "0.001",
