@@ -11,6 +11,7 @@ sliding window it does not depend on arrival order. Trends compare the recent
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -107,7 +108,7 @@ class FeatureVector:
             elif kind is _FLAG:
                 values[name] = 1.0 if value else 0.0
             elif kind is _PLAN:
-                values["plan_bucket"] = 0.0 if value is None else float(1 + value % PLAN_BUCKETS)
+                values["plan_bucket"] = plan_bucket(value)
             else:
                 values["is_postpaid"] = 1.0 if value == PaymentType.POSTPAID else 0.0
         return values
@@ -177,6 +178,17 @@ class FeatureVector:
 
 PLAN_BUCKETS = 16
 """Plans are hashed into this many buckets: ``plan_bucket`` is 1 + the bucket, 0 for no plan."""
+
+def plan_bucket(code: float | None) -> float:
+    """1 + the hashed bucket of a plan code, 0 for no plan (or a code that is no number).
+
+    >>> plan_bucket(None), plan_bucket(17), plan_bucket(float("inf"))
+    (0.0, 2.0, 0.0)
+    """
+    if code is None or not math.isfinite(code):
+        return 0.0
+    return float(1 + int(code) % PLAN_BUCKETS)
+
 
 _OPTIONAL_FIELDS = frozenset(
     {

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from features.vector import FeatureVector
+from models.derived_inputs import RULES_INPUT
 from models.reasons import (
     ReasonCode,
     complaint_aggregate_code,
@@ -57,6 +58,8 @@ def reason_groups(inputs: Mapping[str, float], features: FeatureVector) -> dict[
     groups: dict[ReasonCode, list[str]] = {}
     aggregate_code: ReasonCode | None = None  # the same for every complaint aggregate
     for name in inputs:
+        if name == RULES_INPUT:  # the rules explain themselves: routing lends their reasons
+            continue
         code = fixed_code_for_feature(name)
         if code is None:
             if aggregate_code is None:

@@ -32,6 +32,12 @@ from collections.abc import Mapping
 from features.decay import exposure_days
 from features.vector import PLAN_BUCKETS
 
+RULES_INPUT = "rules_logit"
+"""The cold-start rules' log-odds for the same snapshot, an input of every model
+(``models.online.with_rules``): a young model starts from what the playbook rules know and
+learns what they miss (profile effects, other weights), instead of ranking below them until
+it has seen months of labels."""
+
 RATE_RATIO_MAX = 5.0
 """Upper clamp of a rate ratio: a burst five times the usual rate is already a burst."""
 

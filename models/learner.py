@@ -40,7 +40,7 @@ from models.challenger import Challenger, challenger_model
 from models.churn_model import ChurnModel
 from models.config import ScoringConfig
 from models.labels import INPUT_NAMES, day_date, day_number
-from models.online import MODEL_FAMILY, OnlineModel, inputs_from_stored
+from models.online import MODEL_FAMILY, OnlineModel, inputs_from_stored, with_rules
 from models.prequential import MetricsSnapshot, PrequentialMetrics, example_loss
 from models.risk_scale import RiskScale
 from schemas.outputs import ResolvedDay, TrainingExample
@@ -266,7 +266,7 @@ class DailyLearner:
                 return
             weight /= share
         stored = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
-        inputs = inputs_from_stored(stored)
+        inputs = with_rules(inputs_from_stored(stored), example.rules_score)
         challenger = self.challenger
         if challenger is not None:
             challenger.judge(self.model, inputs, label, weight)  # before either model learns

@@ -14,6 +14,7 @@ the same count scores identically.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from river import base, compose, linear_model, optim, preprocessing
 from features.vector import FeatureVector
 from models.cold_start import sigmoid
 from models.config import OnlineModelConfig, ScoringConfig
-from models.derived_inputs import daily_rates, derived_inputs, plan_indicators
+from models.derived_inputs import RULES_INPUT, daily_rates, derived_inputs, plan_indicators
 from models.reasons import (
     ReasonCode,
     complaint_aggregate_code,
@@ -110,6 +111,26 @@ def inputs_from_stored(stored: Mapping[str, float]) -> dict[str, float]:
     inputs.update(plan_indicators(stored))
     inputs.update(derived_inputs(stored))
     return inputs
+
+
+RULES_LOGIT_BOUND = 10.0
+"""The rules' log-odds are clipped to ±this (a probability within ~5e-5 of 0 or 1)."""
+
+
+def with_rules(inputs: Mapping[str, float], rules_score: float) -> dict[str, float]:
+    """``inputs`` plus the rules' log-odds (``RULES_INPUT``), the input order kept.
+
+    >>> with_rules({"calls_out_7d": 2.0}, 0.5)
+    {'calls_out_7d': 2.0, 'rules_logit': 0.0}
+    >>> with_rules({}, 1.0)["rules_logit"]
+    10.0
+    """
+    probability = min(max(finite(rules_score), 0.0), 1.0)
+    if probability <= 0.0 or probability >= 1.0:
+        logit = -RULES_LOGIT_BOUND if probability <= 0.0 else RULES_LOGIT_BOUND
+    else:
+        logit = min(max(math.log(probability / (1.0 - probability)), -RULES_LOGIT_BOUND), RULES_LOGIT_BOUND)
+    return {**inputs, RULES_INPUT: logit}
 
 
 def model_inputs(features: FeatureVector) -> dict[str, float]:
@@ -270,6 +291,8 @@ class OnlineModel:
         by_code: defaultdict[ReasonCode, float] = defaultdict(float)
         aggregate_code: ReasonCode | None = None  # the same for every complaint aggregate
         for name, contribution in contributions.items():
+            if name == RULES_INPUT:  # the rules explain themselves: routing lends their reasons
+                continue
             code = fixed_code_for_feature(name)
             if code is None:
                 if aggregate_code is None:

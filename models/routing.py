@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from features.vector import FeatureVector
 from models.churn_model import ChurnModel
 from models.cold_start import ColdStartRules
+from models.online import model_inputs, with_rules
 from models.risk_scale import RiskScale
 from models.scorer import ExplainedOnDemand, Score
 from schemas.outputs import ScoreSource
@@ -61,27 +62,33 @@ class VersionScorer:
         return self.rules.model_version if self.model_weight == 0.0 else self._version
 
     def score(self, features: FeatureVector) -> Score:
+        rules = self.rules.score(features)
         if self.model_weight == 0.0:
-            return self.rules.score(features)
-        model = self._on_risk_scale(self.model.score(features))
+            return rules
+        stacked = with_rules(model_inputs(features), rules.value)
+        model = self._on_risk_scale(self.model.score(features, stacked))
         if self.model_weight == 1.0:
-            return Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)
-        return self._blend(self.rules.score(features), model)
+            return self._alone(model, rules)
+        return self._blend(rules, model)
 
     def snapshot(self, features: FeatureVector, inputs: Mapping[str, float] | None = None) -> ScoredSnapshot:
         """Both scorers' opinions, for a snapshot judged later on its label (shadow scoring);
         ``inputs``: the model inputs of ``features`` when the caller has them already."""
         rules = self.rules.score(features)
+        stacked = with_rules(model_inputs(features) if inputs is None else inputs, rules.value)
         if self.model_weight == 0.0:
-            return ScoredSnapshot(rules, self.model.probability(features, inputs), rules.value)
-        probability = self.model.score(features, inputs)
+            return ScoredSnapshot(rules, self.model.probability(features, stacked), rules.value)
+        probability = self.model.score(features, stacked)
         model = self._on_risk_scale(probability)
-        if self.model_weight == 1.0:
-            used = Score(model.value, model.reasons, ScoreSource.ONLINE_MODEL, self._version)
-        else:
-            used = self._blend(rules, model)
+        used = self._alone(model, rules) if self.model_weight == 1.0 else self._blend(rules, model)
         # the model is judged and learns on its own probability, not on the rules' scale
         return ScoredSnapshot(used, probability.value, rules.value)
+
+    def _alone(self, model: Score, rules: Score) -> Score:
+        """The model in charge; when it sees no reason of its own (its risk came through the
+        rules' input), the rules' reasons explain it."""
+        reasons = ExplainedOnDemand(lambda: tuple(model.reasons) or tuple(rules.reasons))
+        return Score(model.value, reasons, ScoreSource.ONLINE_MODEL, self._version)
 
     def _on_risk_scale(self, model: Score) -> Score:
         if self.risk_scale is None:

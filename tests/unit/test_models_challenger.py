@@ -12,7 +12,7 @@ from models.config import ChallengerConfig, ForestConfig, LearningConfig, Online
 from models.forest import ForestModel
 from models.labels import INPUT_NAMES
 from models.learner import Checkpoint, DailyLearner
-from models.online import OnlineModel, inputs_from_stored
+from models.online import OnlineModel, inputs_from_stored, with_rules
 from models.prequential import PrequentialMetrics
 from models.reasons import ReasonCode, describe, fixed_code_for_feature
 from models.risk_scale import RiskScale
@@ -69,7 +69,8 @@ class TestShadowComparison:
         }
         first_scores = None
         for example in (r for r in records if isinstance(r, TrainingExample)):
-            inputs = inputs_from_stored({name: example.features.get(name, 0.0) for name in INPUT_NAMES})
+            stored = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
+            inputs = with_rules(inputs_from_stored(stored), example.rules_score)
             scores = champion.probability_of_inputs(inputs), challenger.probability_of_inputs(inputs)
             first_scores = first_scores or scores
             expected["champion"].update(scores[0], example.churned)

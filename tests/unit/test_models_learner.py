@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from models.config import LearningConfig, OnlineModelConfig, ScoringConfig
 from models.labels import INPUT_NAMES, day_number
 from models.learner import Checkpoint, DailyLearner, learns_negative
-from models.online import OnlineModel, inputs_from_stored
+from models.online import OnlineModel, inputs_from_stored, with_rules
 from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 
 DAY0 = date(2026, 3, 1)
@@ -266,5 +266,7 @@ class TestNegativeShare:
         for example in sorted(chosen, key=lambda e: e.example_id):
             stored = {name: example.features.get(name, 0.0) for name in INPUT_NAMES}
             weight = 1.0 if example.churned else 1.0 / share
-            reference.learn_inputs(inputs_from_stored(stored), example.churned, weight)
+            reference.learn_inputs(
+                with_rules(inputs_from_stored(stored), example.rules_score), example.churned, weight
+            )
         assert pickle.dumps(reference.pipeline) == pickle.dumps(learner.model.pipeline)
