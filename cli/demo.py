@@ -42,6 +42,7 @@ from cli.demo_view import (
     render_live,
     render_summary,
 )
+from sim.config import POPULATIONS, population_config
 from sim.kafka_producer import open_producer
 from sim.pacing import EventTimeSpeedup
 from sim.population import SECONDS_PER_DAY
@@ -157,6 +158,7 @@ class DemoPlan:
     seconds: int
     customers: int
     seed: int
+    population: str
     warmup_days: int
     seconds_per_day: float
     max_backlog: int
@@ -167,7 +169,7 @@ class DemoPlan:
     def simulated_days(self) -> int:
         """Warm-up plus as many live days as fit in the run (the feed is cut at the deadline).
 
-        >>> DemoPlan(60, 10, 1, 35, 0.5, 1000, 4, 8.0).simulated_days
+        >>> DemoPlan(60, 10, 1, "default", 35, 0.5, 1000, 4, 8.0).simulated_days
         156
         """
         return self.warmup_days + math.ceil(self.seconds / self.seconds_per_day) + 1
@@ -236,6 +238,9 @@ def demo(
     ] = 60,
     customers: Annotated[int, typer.Option(min=10, help="simulated customers")] = 400,
     seed: Annotated[int, typer.Option(help="simulator seed")] = 7,
+    population: Annotated[
+        str, typer.Option(help=f"simulated population: {', '.join(POPULATIONS)} (sim/config.py)")
+    ] = "default",
     warmup_days: Annotated[
         int, typer.Option(min=0, help="days of history published fast before live traffic")
     ] = 31,
@@ -252,11 +257,14 @@ def demo(
     work_dir: Annotated[Path | None, typer.Option(help="logs and data (default: a fresh directory)")] = None,
 ) -> None:
     """Run the embedded stack, a worker and live simulated traffic; show alerts as they arrive."""
+    if population not in POPULATIONS:
+        raise typer.BadParameter(f"population={population!r}: choose one of {', '.join(POPULATIONS)}")
     settings = Settings()
     plan = DemoPlan(
         seconds=seconds,
         customers=customers,
         seed=seed,
+        population=population,
         warmup_days=warmup_days,
         seconds_per_day=seconds_per_day,
         max_backlog=max_backlog,
@@ -377,7 +385,9 @@ async def _run(
         complaints=settings.topics.complaints,
         lifecycle=settings.topics.lifecycle,
     )
-    simulation = Simulation(plan.customers, plan.simulated_days, plan.seed, DEMO_START)
+    simulation = Simulation(
+        plan.customers, plan.simulated_days, plan.seed, DEMO_START, population_config(plan.population)
+    )
     outputs = asyncio.create_task(
         _consume_outputs(run, bootstrap, [settings.topics.alerts, settings.topics.dead_letters], start_ms)
     )
