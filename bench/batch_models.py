@@ -18,10 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from bench.candidates import BATCH_GBM, BATCH_LOGREG
 from bench.errors import BenchError
@@ -55,6 +51,13 @@ def batch_estimator(name: str, seed: int) -> Any:
     >>> type(batch_estimator("batch_gbm", 1)).__name__
     'HistGradientBoostingClassifier'
     """
+    # imported here: scikit-learn is an extra (`evaluation`), and the command line that
+    # imports this module must start without it
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if name == BATCH_LOGREG:
         return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2_000))
     if name == BATCH_GBM:
