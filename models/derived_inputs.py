@@ -123,7 +123,7 @@ def _ratio(short_total: float, long_total: float, exposure_ratio: float) -> floa
 
 def _amount(value: float) -> float:
     """A sum or a history length as a ratio reads it: in ``[0, AMOUNT_MAX]``, NaN and anything
-    below ``AMOUNT_MIN`` as 0 (so a pending snapshot's float32 copy reads alike)."""
+    below ``AMOUNT_MIN`` as 0 (so a pending snapshot's half-precision copy reads alike)."""
     return min(value, AMOUNT_MAX) if value >= AMOUNT_MIN else 0.0
 
 

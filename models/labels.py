@@ -10,7 +10,10 @@ soon as they happen, weeks before the negatives of the same days, measurably kee
 model at chance (docs/learning.md).
 
 Pending snapshots of one group and day are one compact blob (``encode_pending``): the
-model inputs as float32, only the non-zero ones, behind a bit mask, compressed.
+model inputs as half-precision floats (three significant digits, magnitudes clamped to
+65504), only the non-zero ones, behind a bit mask, compressed. Half precision keeps a
+customer's pending snapshots within the 1 KiB budget with the profile inputs (single
+precision took 1,382 B per customer, measured 2026-12-06 on 4,000 customers x 180 days).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ INPUT_NAMES: tuple[str, ...] = tuple(
 )
 """The stored inputs in a fixed order: the bit positions of the pending-snapshot codec."""
 
-_BLOB_VERSION = 2
+_BLOB_VERSION = 3
+HALF_MAX = 65504.0
+"""The largest half-precision float: a stored input beyond it is stored as it."""
 _HEADER = struct.Struct("<BH")  # codec version, model_version length
 _ROW = struct.Struct("<BBBfffQ")  # id length, silent days, source, score, model, rules, mask
 _SOURCES = tuple(ScoreSource)
@@ -111,12 +116,12 @@ def encode_pending(model_version: str, snapshots: Sequence[PendingSnapshot]) -> 
             )
         )
         parts.append(customer)
-        parts.append(struct.pack(f"<{len(values)}f", *values))
+        parts.append(struct.pack(f"<{len(values)}e", *(min(max(v, -HALF_MAX), HALF_MAX) for v in values)))
     return zlib.compress(b"".join(parts), 6)
 
 
 def decode_pending(blob: bytes, day: int) -> tuple[str, list[PendingSnapshot]]:
-    """The inverse of ``encode_pending`` (values come back as float32)."""
+    """The inverse of ``encode_pending`` (values come back at half precision)."""
     raw = zlib.decompress(blob)
     codec, version_length = _HEADER.unpack_from(raw, 0)
     if codec != _BLOB_VERSION:
@@ -131,8 +136,8 @@ def decode_pending(blob: bytes, day: int) -> tuple[str, list[PendingSnapshot]]:
         customer_id = raw[at : at + id_length].decode()
         at += id_length
         bits = [bit for bit in range(len(INPUT_NAMES)) if mask >> bit & 1]
-        values = struct.unpack_from(f"<{len(bits)}f", raw, at)
-        at += 4 * len(bits)
+        values = struct.unpack_from(f"<{len(bits)}e", raw, at)
+        at += 2 * len(bits)
         snapshots.append(
             PendingSnapshot(
                 customer_id=customer_id,
