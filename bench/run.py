@@ -25,6 +25,7 @@ from bench.stats import events_per_s, percentile
 from bench.two_workers import differing_features, stop_when_done, summarise
 from bench.worker_process import run_worker_process
 from features.config import FeatureConfig
+from policy.capacity import CapacityConfig
 from sim.config import SimConfig
 from sim.kafka_producer import open_producer
 from sim.replay import replay
@@ -243,6 +244,9 @@ class BenchRun:
                 "min_history_days": config.latency_min_history_days,
                 "green_min_score": config.latency_green_min_score,
                 "yellow_min_score": config.latency_yellow_min_score,
+                # how soon alerts leave, not how many: the default operating point would hold
+                # back all but a handful (and every alert of a group's first day)
+                "capacity": CapacityConfig(base_share_30d=None),
             }
         )
         outcome = await self._worker(
