@@ -16,7 +16,7 @@ from tests.fixtures.pipeline import PipelineRun, RunTopics, create_topics, event
 
 pytestmark = pytest.mark.integration
 
-# The brief's budget is 5 s to the first event on an idle machine (Faust's defaults take ~31 s
+# The start-up budget is 5 s to the first event on an idle machine (Faust's defaults take ~31 s
 # against this broker); the margin covers a loaded CI machine.
 FIRST_EVENT_BUDGET_S = 8.0
 
