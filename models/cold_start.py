@@ -22,7 +22,6 @@ from models.config import ColdStartConfig, ScoringConfig
 from models.derived_inputs import rate_ratio
 from models.reasons import (
     COMPLAINT_CODE_ORDER,
-    DAYS_PER_MONTH,
     ReasonCode,
     calls_trend,
     complaint_count_values,
@@ -31,6 +30,7 @@ from models.reasons import (
     ranked_reasons,
     reasons_of,
     recent_calls_ratio,
+    term_days_left,
     weekly_calls_30d,
 )
 from models.scorer import Score
@@ -142,10 +142,9 @@ def _contract_freedom(features: FeatureVector, config: ColdStartConfig) -> float
         return 0.0
     if months < 1:
         return 1.0
-    if features.tenure_days is None or config.no_commitment_weight <= 0.0:
+    left_days = term_days_left(features)
+    if left_days is None or config.no_commitment_weight <= 0.0:
         return 0.0
-    term_days = months * DAYS_PER_MONTH
-    left_days = term_days - math.fmod(max(finite(features.tenure_days), 0.0), term_days)
     nearness = ramp(-left_days, -config.commitment_ending_days, 0.0)
     return nearness * config.commitment_ending_weight / config.no_commitment_weight
 

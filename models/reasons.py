@@ -403,18 +403,34 @@ def _profile(features: FeatureVector) -> str:
 DAYS_PER_MONTH = 365.25 / 12
 
 
+def term_days_left(features: FeatureVector) -> float | None:
+    """Days until a committed customer's current term ends (terms renew from the activation
+    date); None without a commitment or a known tenure.
+
+    >>> from dataclasses import replace
+    >>> from datetime import UTC, datetime
+    >>> v = replace(FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC)),
+    ...             commitment_months=12.0, tenure_days=345.25)
+    >>> term_days_left(v)
+    20.0
+    """
+    months, tenure = features.commitment_months, features.tenure_days
+    if months is None or months < 1 or tenure is None:
+        return None
+    term_days = months * DAYS_PER_MONTH
+    return term_days - math.fmod(max(finite(tenure), 0.0), term_days)
+
+
 def _contract(features: FeatureVector) -> str:
-    """The commitment and, for a committed customer, when the current term ends (terms renew
-    from the activation date)."""
+    """The commitment and, for a committed customer, when the current term ends."""
     months = features.commitment_months
     if months is None:
         return "contract commitment unknown"
     if months < 1:
         return "no contract commitment (free to leave any month)"
-    if features.tenure_days is None:
+    left_days = term_days_left(features)
+    if left_days is None:
         return f"{round(months)}-month commitment"
-    term_days = months * DAYS_PER_MONTH
-    left_days = term_days - math.fmod(max(finite(features.tenure_days), 0.0), term_days)
     return f"{round(months)}-month commitment, current term ends in {_counted(left_days, 'day')}"
 
 
