@@ -21,7 +21,8 @@ import numpy as np
 
 from bench.candidates import BATCH_GBM, BATCH_LOGREG
 from bench.errors import BenchError
-from models.prequential import MetricsSnapshot, PrequentialMetrics
+from models.metrics_snapshot import MetricsSnapshot
+from models.prequential import PrequentialMetrics
 
 
 class ExampleRows(Protocol):

@@ -27,7 +27,7 @@ from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
 from models.config import ForestConfig, ScoringConfig
 from models.forest import ForestModel
-from models.online import OnlineModel, model_inputs
+from models.online import OnlineModel, model_inputs, with_rules
 
 RULES = "rules"
 LOGREG = "logreg"
@@ -148,21 +148,29 @@ class RulesCandidate:
         return None
 
 
+def stacked_inputs(features: FeatureVector, rules: ColdStartRules) -> dict[str, float]:
+    """The production models' inputs: ``model_inputs`` and the rules' log-odds, as the worker
+    scores a snapshot and the learner learns it (``models.routing``, ``models.learner``)."""
+    return with_rules(model_inputs(features), rules.score(features).value)
+
+
 class OnlineModelCandidate:
-    """The production ``OnlineModel`` (scaled logistic regression); its score is the probability
-    alone, as for every candidate (reasons are worked out only for alerts)."""
+    """The production ``OnlineModel`` (scaled logistic regression over the rules' log-odds);
+    its score is the probability alone, as for every candidate (reasons are worked out only
+    for alerts)."""
 
     learns = True
     weighs = True
 
     def __init__(self, config: ScoringConfig) -> None:
         self.model = OnlineModel(config)
+        self.rules = ColdStartRules(config)
 
     def score(self, features: FeatureVector) -> float:
-        return self.model.probability(features)
+        return self.model.probability(features, stacked_inputs(features, self.rules))
 
     def learn(self, features: FeatureVector, churned: bool, weight: float) -> None:
-        self.model.learn_inputs(model_inputs(features), churned, weight)
+        self.model.learn_inputs(stacked_inputs(features, self.rules), churned, weight)
 
     def checkpoint(self) -> bytes:
         return pickle.dumps(self.model)
@@ -180,12 +188,13 @@ class ForestCandidate:
 
     def __init__(self, config: ScoringConfig, forest_config: ForestConfig) -> None:
         self.model = ForestModel(config, forest_config)
+        self.rules = ColdStartRules(config)
 
     def score(self, features: FeatureVector) -> float:
-        return self.model.probability(features)
+        return self.model.probability(features, stacked_inputs(features, self.rules))
 
     def learn(self, features: FeatureVector, churned: bool, weight: float) -> None:
-        self.model.learn_inputs(model_inputs(features), churned, weight)
+        self.model.learn_inputs(stacked_inputs(features, self.rules), churned, weight)
 
     def checkpoint(self) -> bytes:
         return pickle.dumps(self.model)

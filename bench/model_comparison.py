@@ -69,8 +69,9 @@ from features.aging import aged
 from features.reference_store import InMemoryFeatureStore
 from features.vector import FeatureVector
 from models.config import ScoringConfig
+from models.metrics_snapshot import MetricsSnapshot
 from models.online import model_inputs
-from models.prequential import MetricsSnapshot, PrequentialMetrics
+from models.prequential import PrequentialMetrics
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from sim.simulate import Simulation
 

@@ -21,13 +21,8 @@ from collections.abc import Callable, Mapping
 
 from features.vector import FeatureVector
 from models.derived_inputs import RULES_INPUT
-from models.reasons import (
-    ReasonCode,
-    complaint_aggregate_code,
-    fixed_code_for_feature,
-    ranked_reasons,
-    reasons_of,
-)
+from models.reason_codes import ReasonCode, complaint_aggregate_code, fixed_code_for_feature
+from models.reasons import ranked_reasons, reasons_of
 from schemas.outputs import Reason
 
 LOGIT_BOUND = 1e-4

@@ -24,8 +24,9 @@ from collections.abc import Mapping
 from models.churn_model import ChurnModel
 from models.config import ScoringConfig
 from models.forest import ForestModel
+from models.metrics_snapshot import MetricsSnapshot
 from models.online import OnlineModel
-from models.prequential import MetricsSnapshot, PrequentialMetrics
+from models.prequential import PrequentialMetrics
 
 log = logging.getLogger(__name__)
 

@@ -20,19 +20,15 @@ from dataclasses import dataclass, field
 from features.vector import FeatureVector
 from models.config import ColdStartConfig, ScoringConfig
 from models.derived_inputs import rate_ratio
-from models.reasons import (
+from models.reason_codes import (
     COMPLAINT_CODE_ORDER,
     ReasonCode,
-    calls_trend,
     complaint_count_values,
     dominant_code_of,
     finite,
-    ranked_reasons,
-    reasons_of,
-    recent_calls_ratio,
-    term_days_left,
-    weekly_calls_30d,
 )
+from models.reason_texts import calls_trend, recent_calls_ratio, term_days_left, weekly_calls_30d
+from models.reasons import ranked_reasons, reasons_of
 from models.scorer import Score
 from schemas.outputs import ScoreSource
 

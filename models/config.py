@@ -120,6 +120,10 @@ class OnlineModelConfig(BaseModel):
     # the scaler's means and variances weighted like the examples (negatives are learned at
     # weight 1 / negative_learn_share): the population's, not the subsampled stream's
     weighted_scaling: bool = False
+    # the rules' log-odds are the model's starting point (a fixed offset of the logit): a
+    # model that has learned nothing scores as the rules do, and L2 pulls it back to them
+    # (docs/learning.md, "The rules as the starting point")
+    rules_offset: bool = True
     # warm = at least this many labels of each class (DESIGN "Cold start")
     min_labels_per_class: Annotated[int, Field(ge=1)] = 100
 

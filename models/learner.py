@@ -40,8 +40,9 @@ from models.challenger import Challenger, challenger_model
 from models.churn_model import ChurnModel
 from models.config import ScoringConfig
 from models.labels import INPUT_NAMES, day_date, day_number
+from models.metrics_snapshot import MetricsSnapshot
 from models.online import MODEL_FAMILY, OnlineModel, inputs_from_stored, with_rules
-from models.prequential import MetricsSnapshot, PrequentialMetrics, example_loss
+from models.prequential import PrequentialMetrics, example_loss
 from models.risk_scale import RiskScale
 from schemas.outputs import ResolvedDay, TrainingExample
 
@@ -63,7 +64,6 @@ class Checkpoint:
     drifts: int  # ADWIN detections on the model's log loss so far
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     risk_scale: RiskScale | None = None  # the model's scores on the rules' scale, once it has a share
-    # defaults on the class: checkpoints pickled before these fields existed still load
     challenger: str | None = None  # the configuration learning in shadow (None: no challenger)
     promotions: int = 0  # challengers promoted so far
     fallbacks: int = 0  # times the rules took charge again from a model behind them
@@ -360,13 +360,6 @@ class DailyLearner:
         state["_buffer"] = {}
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """A state saved before the challenger existed loads with a fresh challenger."""
-        self.__dict__.update(state)
-        self.config = _with_new_defaults(self.config)
-        if "challenger" not in state:
-            self.challenger = self._new_challenger()
-        self.fallbacks = state.get("fallbacks", 0)
 
 
 def learns_negative(example_id: str, share: float) -> bool:
@@ -380,20 +373,3 @@ def learns_negative(example_id: str, share: float) -> bool:
         return True
     draw = int.from_bytes(hashlib.blake2b(example_id.encode(), digest_size=4).digest(), "big")
     return draw < share * 0x1_0000_0000
-
-
-def _with_new_defaults(config: SettingsModel) -> SettingsModel:
-    """A settings model unpickled from an older version, with the defaults of fields added since.
-
-    Pickle restores a pydantic model's fields as they were saved, so a field added later is
-    missing, not defaulted; validating the saved values again fills it in.
-    """
-    values = {
-        name: _with_new_defaults(value) if isinstance(value, BaseModel) else value
-        for name, value in config.__dict__.items()
-    }
-    if values.keys() >= type(config).model_fields.keys() and all(
-        values[name] is config.__dict__[name] for name in values
-    ):
-        return config
-    return type(config).model_validate(values)

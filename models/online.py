@@ -25,14 +25,8 @@ from features.vector import FeatureVector
 from models.cold_start import sigmoid
 from models.config import OnlineModelConfig, ScoringConfig
 from models.derived_inputs import RULES_INPUT, daily_rates, derived_inputs, plan_indicators
-from models.reasons import (
-    ReasonCode,
-    complaint_aggregate_code,
-    finite,
-    fixed_code_for_feature,
-    ranked_reasons,
-    reason,
-)
+from models.reason_codes import ReasonCode, complaint_aggregate_code, finite, fixed_code_for_feature
+from models.reasons import ranked_reasons, reason
 from models.scorer import ExplainedOnDemand, Score
 from models.weighted_scaler import WeightedStandardScaler
 from schemas.outputs import Reason, ScoreSource
@@ -139,6 +133,22 @@ def model_inputs(features: FeatureVector) -> dict[str, float]:
     return inputs_from_stored(stored_inputs(features))
 
 
+class OffsetLogisticRegression(linear_model.LogisticRegression):
+    """Logistic regression whose log-odds start from a fixed offset: ``offset + w.x + b``.
+
+    The offset is the rules' log-odds of the example (set just before each learn), so a
+    model that has learned nothing scores as the rules do, and what it learns is how far
+    the labels say the rules are off. The offset takes no weight and no gradient step.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.offset = 0.0
+
+    def _raw_dot_one(self, x: dict[Hashable, float]) -> float:
+        return float(super()._raw_dot_one(x)) + self.offset
+
+
 def _optimizer(config: OnlineModelConfig) -> optim.base.Optimizer:
     """The weights' optimizer of ``config`` (the intercept always moves by plain SGD at the same rate)."""
     if config.optimizer == "adam":
@@ -168,7 +178,7 @@ class OnlineModel:
             ("clip", ClipScaled(online.scaled_clip)),
             (
                 "logreg",
-                linear_model.LogisticRegression(
+                OffsetLogisticRegression(
                     optimizer=_optimizer(online),
                     l2=online.l2,
                     intercept_lr=online.learning_rate,
@@ -208,6 +218,8 @@ class OnlineModel:
             name += f"-{online.optimizer}"
         if online.weighted_scaling != defaults["weighted_scaling"].default:
             name += "-wscale" if online.weighted_scaling else "-uscale"
+        if online.rules_offset != defaults["rules_offset"].default:
+            name += "-offset" if online.rules_offset else "-nooffset"
         return name
 
     def learn(self, features: FeatureVector, churned: bool) -> None:
@@ -216,8 +228,18 @@ class OnlineModel:
 
     def learn_inputs(self, inputs: dict[str, float], churned: bool, weight: float = 1.0) -> None:
         """``learn`` from model inputs as a training example carries them (every input present)."""
-        self.pipeline.learn_one(inputs, churned, w=weight)
+        logreg: OffsetLogisticRegression = self.pipeline["logreg"]
+        logreg.offset = self._offset(inputs)
+        try:
+            self.pipeline.learn_one(inputs, churned, w=weight)
+        finally:
+            logreg.offset = 0.0
         self.labels_learned[churned] += 1
+
+    def _offset(self, inputs: Mapping[str, float]) -> float:
+        """The log-odds the model starts from: the rules' (``RULES_INPUT``) when
+        ``rules_offset`` is on and the inputs carry them, else 0."""
+        return inputs.get(RULES_INPUT, 0.0) if self.config.online.rules_offset else 0.0
 
     def probability(self, features: FeatureVector, inputs: Mapping[str, float] | None = None) -> float:
         """The score's value alone, without reasons (a shadow score needs no explanation);
@@ -243,17 +265,17 @@ class OnlineModel:
                 scaled = (value - means[name]) / variance**0.5 if variance else 0.0
                 clipped = bound if not scaled <= bound else (-bound if scaled < -bound else scaled)
                 logit += weights.get(name, 0.0) * float(clipped)
-        return sigmoid(float(logreg.intercept) + logit)
+        return sigmoid(float(logreg.intercept) + self._offset(inputs) + logit)
 
     def score(self, features: FeatureVector, inputs: Mapping[str, float] | None = None) -> Score:
         """``inputs``: ``model_inputs(features)`` when the caller has them already."""
-        contributions, intercept = self._contributions_of_inputs(
-            model_inputs(features) if inputs is None else inputs
-        )
+        if inputs is None:
+            inputs = model_inputs(features)
+        contributions, intercept = self._contributions_of_inputs(inputs)
         logit = 0.0
         for contribution in contributions.values():  # in input order, as probability adds them
             logit += contribution
-        value = sigmoid(intercept + logit)
+        value = sigmoid(intercept + self._offset(inputs) + logit)
         return Score(
             value=value,
             reasons=ExplainedOnDemand(lambda: self._reasons(features, contributions, intercept, value)),

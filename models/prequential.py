@@ -53,81 +53,11 @@ import numpy as np
 import numpy.typing as npt
 
 from models.errors import InvalidMetricsArgumentError, InvalidScoreError
+from models.metrics_snapshot import CalibrationBin, MetricsSnapshot
 
 DEFAULT_RESOLUTION = 1e-6
 DECILES = 10
 LOG_LOSS_CLIP = 1e-15
-
-
-@dataclass(frozen=True, slots=True)
-class CalibrationBin:
-    """One score decile: its weight, mean score and observed positive rate."""
-
-    weight: float
-    mean_score: float
-    observed_rate: float
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSnapshot:
-    """The metrics at one moment; ``None`` where a metric has no meaning yet (one class only).
-
-    >>> snap = MetricsSnapshot(2, 2.0, 1.0, 1.0, 1.0, 0.0, 2.0, ())
-    >>> MetricsSnapshot.from_dict(snap.to_dict()) == snap, snap.base_rate
-    (True, 0.5)
-    """
-
-    examples: int
-    weight: float
-    positive_weight: float
-    roc_auc: float | None
-    pr_auc: float | None
-    log_loss: float | None
-    lift_top_decile: float | None
-    calibration: tuple[CalibrationBin, ...]
-
-    @property
-    def base_rate(self) -> float | None:
-        """Positive weight over all weight; None before any example."""
-        return self.positive_weight / self.weight if self.weight > 0 else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types only (undefined metrics are ``None``, i.e. JSON null)."""
-        return {
-            "examples": self.examples,
-            "weight": self.weight,
-            "positive_weight": self.positive_weight,
-            "roc_auc": self.roc_auc,
-            "pr_auc": self.pr_auc,
-            "log_loss": self.log_loss,
-            "lift_top_decile": self.lift_top_decile,
-            "calibration": [
-                {"weight": b.weight, "mean_score": b.mean_score, "observed_rate": b.observed_rate}
-                for b in self.calibration
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> MetricsSnapshot:
-        """The inverse of ``to_dict`` (for example after a JSON round trip)."""
-
-        def optional(name: str) -> float | None:
-            value = values[name]
-            return None if value is None else float(value)
-
-        return cls(
-            examples=int(values["examples"]),
-            weight=float(values["weight"]),
-            positive_weight=float(values["positive_weight"]),
-            roc_auc=optional("roc_auc"),
-            pr_auc=optional("pr_auc"),
-            log_loss=optional("log_loss"),
-            lift_top_decile=optional("lift_top_decile"),
-            calibration=tuple(
-                CalibrationBin(float(b["weight"]), float(b["mean_score"]), float(b["observed_rate"]))
-                for b in values["calibration"]
-            ),
-        )
 
 
 class _CompensatedSum:
@@ -173,17 +103,6 @@ def example_loss(score: float, label: bool) -> float:
     """
     clipped = min(max(score, LOG_LOSS_CLIP), 1.0 - LOG_LOSS_CLIP)
     return -math.log(clipped) if label else -math.log1p(-clipped)
-
-
-@dataclass(slots=True)
-class _Bin:
-    """The examples at one quantised score, as metrics pickled before 2026-12 held them
-    (kept so those pickles load)."""
-
-    positive_count: int = 0
-    negative_count: int = 0
-    positive: float = 0.0
-    negative: float = 0.0
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -347,9 +266,6 @@ class PrequentialMetrics:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if "slot_keys" not in state:
-            self._set_earlier_state(state)
-            return
         self.window = state["window"]
         self.resolution = state["resolution"]
         self._examples = state["examples"]
@@ -368,50 +284,6 @@ class PrequentialMetrics:
         self._recent_losses = state["recent_losses"]
         self._recent_head = state["recent_head"]
         self._recent_count = state["recent_count"]
-
-    def _set_earlier_state(self, state: dict[str, Any]) -> None:
-        """Metrics pickled before the slots: bins and window as flat arrays in key order
-        (``bin_keys``), or before that the attributes themselves (``_bins``, ``_recent``)."""
-        if "_bins" in state:
-            window, resolution = state["window"], state["resolution"]
-            examples, weighted_loss = state["_examples"], state["_weighted_loss"]
-            bins = [
-                (key, b.positive_count, b.negative_count, b.positive, b.negative)
-                for key, b in state["_bins"].items()
-            ]
-            recent = list(state["_recent"])
-        else:
-            window, resolution = state["window"], state["resolution"]
-            examples, weighted_loss = state["examples"], state["weighted_loss"]
-            counts, weights = state["bin_counts"], state["bin_weights"]
-            bins = [
-                (key, counts[2 * i], counts[2 * i + 1], weights[2 * i], weights[2 * i + 1])
-                for i, key in enumerate(state["bin_keys"])
-            ]
-            recent = list(
-                zip(
-                    state["recent_keys"],
-                    state["recent_labels"],
-                    state["recent_weights"],
-                    state["recent_losses"],
-                    strict=True,
-                )
-            )
-        self.__dict__.update(PrequentialMetrics(window, resolution).__dict__)  # empty, then filled
-        self._examples = examples
-        self._weighted_loss = weighted_loss
-        for key, positive_count, negative_count, positive, negative in bins:
-            slot = self._hold(key)
-            self._positive_counts[slot] = positive_count
-            self._negative_counts[slot] = negative_count
-            self._positive[slot] = positive
-            self._negative[slot] = negative
-        for at, (key, label, weight, loss) in enumerate(recent):
-            self._recent_keys[at] = key
-            self._recent_labels[at] = bool(label)
-            self._recent_weights[at] = weight
-            self._recent_losses[at] = loss
-        self._recent_count = len(recent)
 
     def label_counts(self) -> tuple[int, int]:
         """Examples counted now per class, negatives then positives (whatever their weights):

@@ -38,8 +38,9 @@ class VersionScorer:
     >>> from models.online import OnlineModel
     >>> scorer = VersionScorer(ColdStartRules(), OnlineModel(), 0.0, "rules-1")
     >>> vector = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
-    >>> scorer.score(vector).source.value, scorer.snapshot(vector).model_score
-    ('cold_start_rules', 0.5)
+    >>> snapshot = scorer.snapshot(vector)  # a model that learned nothing starts from the rules
+    >>> scorer.score(vector).source.value, snapshot.model_score == snapshot.rules_score
+    ('cold_start_rules', True)
     """
 
     def __init__(

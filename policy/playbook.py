@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from models.reasons import ReasonCode
+from models.reason_codes import ReasonCode
 from policy.errors import PlaybookError
 from schemas.outputs import RecommendedAction, ValueTier
 
@@ -93,8 +93,7 @@ def parse_playbook(text: str, source: str) -> Playbook:
         parsed = _PlaybookFile.model_validate(document)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in e['loc']) or 'document'}: {e['msg']}"
-            for e in error.errors()
+            f"{'.'.join(str(part) for part in e['loc']) or 'document'}: {e['msg']}" for e in error.errors()
         )
         raise PlaybookError(source, problems) from error
     actions = {

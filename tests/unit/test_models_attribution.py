@@ -13,7 +13,7 @@ from models.attribution import group_contributions, logit, reason_groups
 from models.config import ForestConfig
 from models.forest import ForestModel
 from models.online import OnlineModel, model_inputs
-from models.reasons import ReasonCode
+from models.reason_codes import ReasonCode
 from tests.unit.test_models_forest import AS_OF, CONFIG, trained
 
 

@@ -16,7 +16,7 @@ from features.decay import exposure_days
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules, attribute_priors, rule_strengths
 from models.config import ColdStartConfig
-from models.reasons import ReasonCode
+from models.reason_codes import ReasonCode
 from schemas.outputs import ScoreSource
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)

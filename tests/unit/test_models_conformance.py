@@ -18,7 +18,7 @@ from models.cold_start import ColdStartRules
 from models.config import ForestConfig, OnlineModelConfig, ScoringConfig
 from models.forest import ForestModel
 from models.online import OnlineModel, model_inputs
-from models.reasons import ReasonCode
+from models.reason_codes import ReasonCode
 from models.routing import VersionScorer
 from models.scorer import Scorer
 from schemas.events import PaymentType

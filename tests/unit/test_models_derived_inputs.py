@@ -17,7 +17,8 @@ from features.vector import FeatureVector
 from models.derived_inputs import RATE_RATIO_MAX, RATE_RATIO_NAMES, derived_inputs, rate_ratio
 from models.labels import INPUT_NAMES
 from models.online import CLOCK_INPUTS, OnlineModel, inputs_from_stored, model_inputs, stored_inputs
-from models.reasons import ReasonCode, describe, fixed_code_for_feature
+from models.reason_codes import ReasonCode, fixed_code_for_feature
+from models.reason_texts import describe
 from schemas.events import PaymentType
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)

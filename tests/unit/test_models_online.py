@@ -12,8 +12,9 @@ import pytest
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
 from models.config import OnlineModelConfig, ScoringConfig
-from models.online import ClipScaled, OnlineModel, model_inputs
-from models.reasons import ReasonCode
+from models.derived_inputs import RULES_INPUT
+from models.online import ClipScaled, OnlineModel, model_inputs, with_rules
+from models.reason_codes import ReasonCode
 from models.routing import VersionScorer
 from schemas.outputs import ScoreSource
 
@@ -133,6 +134,13 @@ class TestOnlineModel:
         assert OnlineModel().score(EMPTY).source == ScoreSource.ONLINE_MODEL
 
 
+def model_value(model: OnlineModel, features: FeatureVector) -> float:
+    """The model's probability on what a version scorer gives it: its inputs and the rules' log-odds."""
+    return model.score(
+        features, with_rules(model_inputs(features), ColdStartRules().score(features).value)
+    ).value
+
+
 class TestVersionScorer:
     def test_rules_score_before_the_hand_over(self) -> None:
         """Model weight 0: the rules' score, with the rules' version, whatever the model learned."""
@@ -153,7 +161,7 @@ class TestVersionScorer:
         assert (score.source, score.model_version, score.value) == (
             ScoreSource.ONLINE_MODEL,
             "v80",
-            model.score(EMPTY).value,
+            model_value(model, EMPTY),
         )
 
     def test_blend_mixes_the_probabilities_by_the_model_share(self) -> None:
@@ -163,7 +171,7 @@ class TestVersionScorer:
             model.learn(features, churned)
         leaver = replace(EMPTY, usage_trend=-0.8)
         score = VersionScorer(ColdStartRules(), model, 0.25, "v80").score(leaver)
-        expected = 0.75 * ColdStartRules().score(leaver).value + 0.25 * model.score(leaver).value
+        expected = 0.75 * ColdStartRules().score(leaver).value + 0.25 * model_value(model, leaver)
         assert score.source == ScoreSource.BLEND
         assert score.value == pytest.approx(expected)
 
@@ -195,6 +203,48 @@ class TestVersionScorer:
         scored = VersionScorer(ColdStartRules(), model, 0.0, "v80").snapshot(leaver)
         assert scored.used == ColdStartRules().score(leaver)
         assert (scored.model_score, scored.rules_score) == (
-            model.score(leaver).value,
+            model_value(model, leaver),
             ColdStartRules().score(leaver).value,
         )
+
+
+def rules_informed_examples(n: int, seed: int) -> list[tuple[dict[str, float], bool]]:
+    """Stacked inputs whose rules' log-odds carry most of the signal, the usage trend the rest."""
+    rng = random.Random(seed)
+    examples = []
+    for features, _ in synthetic_examples(n, seed):
+        rules_logit = rng.gauss(-2.0, 1.0)
+        true_logit = rules_logit - 1.5 * features.usage_trend
+        churned = rng.random() < 1.0 / (1.0 + math.exp(-true_logit))
+        examples.append((with_rules(model_inputs(features), 1.0 / (1.0 + math.exp(-rules_logit))), churned))
+    return examples
+
+
+class TestRulesOffset:
+    def test_a_model_that_learned_nothing_scores_as_the_rules(self) -> None:
+        """The rules' log-odds are the starting point: untrained, the model's probability is theirs."""
+        model = OnlineModel()
+        for rules_score in (0.01, 0.2, 0.5, 0.93):
+            inputs = with_rules(model_inputs(EMPTY), rules_score)
+            assert model.probability_of_inputs(inputs) == pytest.approx(rules_score, abs=1e-12)
+            assert model.score(EMPTY, inputs).value == pytest.approx(rules_score, abs=1e-12)
+
+    def test_without_the_offset_an_untrained_model_scores_one_half(self) -> None:
+        model = OnlineModel(ScoringConfig(online=OnlineModelConfig(rules_offset=False)))
+        assert model.probability_of_inputs(with_rules(model_inputs(EMPTY), 0.2)) == 0.5
+
+    def test_few_labels_keep_the_rules_ranking_and_more_improve_on_it(self) -> None:
+        """After 100 labels the model ranks about as the rules do (the offset model) where a model
+        from scratch still ranks worse; after 3000 it ranks better than the rules."""
+        held_out = rules_informed_examples(2000, seed=11)
+        rules_auc = roc_auc([(inputs[RULES_INPUT], churned) for inputs, churned in held_out])
+
+        def auc_after(n: int, offset: bool) -> float:
+            model = OnlineModel(ScoringConfig(online=OnlineModelConfig(rules_offset=offset)))
+            for inputs, churned in rules_informed_examples(n, seed=12):
+                model.learn_inputs(inputs, churned)
+            return roc_auc([(model.probability_of_inputs(inputs), churned) for inputs, churned in held_out])
+
+        assert auc_after(100, offset=True) >= rules_auc - 0.01
+        assert auc_after(100, offset=False) < auc_after(100, offset=True) - 0.02
+        assert auc_after(3000, offset=True) > rules_auc + 0.01

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import pickle
@@ -21,15 +20,8 @@ from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 from sortedcontainers import SortedDict
 
 from models.errors import InvalidMetricsArgumentError, InvalidScoreError
-from models.prequential import (
-    DECILES,
-    DEFAULT_RESOLUTION,
-    CalibrationBin,
-    MetricsSnapshot,
-    PrequentialMetrics,
-    _CompensatedSum,
-    example_loss,
-)
+from models.metrics_snapshot import CalibrationBin, MetricsSnapshot
+from models.prequential import DECILES, DEFAULT_RESOLUTION, PrequentialMetrics, _CompensatedSum, example_loss
 
 Example = tuple[float, bool, float]
 
@@ -337,9 +329,6 @@ class ReferencePrequentialMetrics:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if "_bins" in state:  # pickled before the flat form: the attributes themselves
-            self.__dict__.update(state)
-            return
         self.window = state["window"]
         self.resolution = state["resolution"]
         self._examples = state["examples"]
@@ -554,72 +543,3 @@ class TestSameAsTheReference:
             reference.update(score, bool(label), weight)
         assert metrics.distinct_scores > 1_000
         assert_same_as_reference(metrics, reference)
-
-
-# A window of 25 at 1e-4 fed PICKLED_EXAMPLES[:30], pickled by the implementation at 7d22a6c:
-# its flat arrays (the state it wrote), and the attributes themselves (the state before that).
-PICKLED_EXAMPLES: list[Example] = [
-    (0.452, False, 1.89),
-    (0.466, False, 1.38),
-    (0.185, False, 1.44),
-    (0.793, True, 0.96),
-    (0.091, False, 1.54),
-    (0.042, False, 1.95),
-    (0.654, False, 0.74),
-    (0.015, False, 0.59),
-    (0.19, True, 0.55),
-    (0.464, False, 1.76),
-    (0.519, False, 1.25),
-    (0.662, False, 0.92),
-    (0.998, False, 1.76),
-    (0.708, False, 0.84),
-    (0.289, True, 1.65),
-    (0.4, False, 1.08),
-    (0.958, False, 0.5),
-    (0.21, False, 1.2),
-    (0.98, False, 0.61),
-    (0.629, False, 0.9),
-    (0.087, False, 1.95),
-    (0.758, True, 0.87),
-    (0.101, True, 1.7),
-    (0.178, False, 1.17),
-    (0.191, False, 0.7),
-    (0.644, True, 1.13),
-    (0.213, True, 1.96),
-    (0.803, False, 1.83),
-    (0.211, False, 1.78),
-    (0.642, True, 1.98),
-    (0.213, True, 1.66),
-    (0.329, True, 0.61),
-    (0.09, False, 0.86),
-    (0.601, False, 1.18),
-    (0.959, False, 1.36),
-    (0.867, True, 0.73),
-    (0.908, False, 0.87),
-    (0.19, False, 1.91),
-    (0.197, False, 1.82),
-    (0.604, False, 0.66),
-]
-PICKLED_FLAT = base64.b64decode(
-    "gASV+wcAAAAAAACMEm1vZGVscy5wcmVxdWVudGlhbJSMElByZXF1ZW50aWFsTWV0cmljc5STlCmBlH2UKIwGd2luZG93lEsZjApyZXNvbHV0aW9ulEc/Gjbi6xxDLYwIZXhhbXBsZXOUSxmMDXdlaWdodGVkX2xvc3OUaACMD19Db21wZW5zYXRlZFN1bZSTlCmBlEdAQoHUtqWfJUe81rAAAAAAAIaUYowIYmluX2tleXOUjAVhcnJheZSMFF9hcnJheV9yZWNvbnN0cnVjdG9ylJOUKIwFYXJyYXmUjAVhcnJheZSTlIwBcZRLDEPIlgAAAAAAAACkAQAAAAAAAGYDAAAAAAAA8gMAAAAAAAD0BgAAAAAAAGwHAAAAAAAAdgcAAAAAAAA0CAAAAAAAAD4IAAAAAAAAUggAAAAAAABKCwAAAAAAAKAPAAAAAAAAIBIAAAAAAABGFAAAAAAAAJIYAAAAAAAAFBkAAAAAAAAoGQAAAAAAAIwZAAAAAAAA3BkAAAAAAACoGwAAAAAAAJwdAAAAAAAAXh8AAAAAAABsJQAAAAAAAEgmAAAAAAAA/CYAAAAAAACUdJRSlIwKYmluX2NvdW50c5RoEChoE2gUSwxCkAEAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAACUdJRSlIwLYmluX3dlaWdodHOUaBAoaBOMAWSUSxBCkAEAAAAAAAAAAAAA4XoUrkfh4j8AAAAAAAAAADMzMzMzM/8/AAAAAAAAAAAzMzMzMzP/PzMzMzMzM/s/AAAAAAAAAAAAAAAAAAAAALgehetRuPI/mpmZmZmZ4T8AAAAAAAAAAAAAAAAAAAAAZmZmZmZm5j8AAAAAAAAAADMzMzMzM/M/AAAAAAAAAAB7FK5H4Xr8P1yPwvUoXP8/AAAAAAAAAABmZmZmZmb6PwAAAAAAAAAAAAAAAAAAAABI4XoUrkfxPwAAAAAAAAAAKVyPwvUo/D8AAAAAAAAAAAAAAAAAAPQ/AAAAAAAAAADNzMzMzMzsP65H4XoUrv8/AAAAAAAAAAAUrkfhehTyPwAAAAAAAAAAAAAAAAAAAACuR+F6FK7nPwAAAAAAAAAAcT0K16Nw7T8AAAAAAAAAAOF6FK5H4eo/16NwPQrX6z8AAAAAAAAAAAAAAAAAAAAASOF6FK5H/T8AAAAAAAAAAAAAAAAAAOA/AAAAAAAAAACF61G4HoXjPwAAAAAAAAAAKVyPwvUo/D+UdJRSlIwLcmVjZW50X2tleXOUaBAoaBNoFEsMQ8ikAQAAAAAAAIwZAAAAAAAAlgAAAAAAAABsBwAAAAAAACASAAAAAAAARhQAAAAAAADcGQAAAAAAAPwmAAAAAAAAqBsAAAAAAABKCwAAAAAAAKAPAAAAAAAAbCUAAAAAAAA0CAAAAAAAAEgmAAAAAAAAkhgAAAAAAABmAwAAAAAAAJwdAAAAAAAA8gMAAAAAAAD0BgAAAAAAAHYHAAAAAAAAKBkAAAAAAABSCAAAAAAAAF4fAAAAAAAAPggAAAAAAAAUGQAAAAAAAJR0lFKUjA1yZWNlbnRfbGFiZWxzlEMZAAAAAQAAAAAAAQAAAAAAAAEBAAABAQAAAZSMDnJlY2VudF93ZWlnaHRzlGgQKGgTaB1LEEPIMzMzMzMz/z+uR+F6FK7nP+F6FK5H4eI/mpmZmZmZ4T8pXI/C9Sj8PwAAAAAAAPQ/cT0K16Nw7T8pXI/C9Sj8P+F6FK5H4eo/ZmZmZmZm+j9I4XoUrkfxPwAAAAAAAOA/MzMzMzMz8z+F61G4HoXjP83MzMzMzOw/MzMzMzMz/z/Xo3A9CtfrPzMzMzMzM/s/uB6F61G48j9mZmZmZmbmPxSuR+F6FPI/XI/C9Shc/z9I4XoUrkf9P3sUrkfhevw/rkfhehSu/z+UdJRSlIwNcmVjZW50X2xvc3Nlc5RoEChoE2gdSxBDyO9hg2dfa7U/NW7xGckh6T/y3yeyGUOCP2QfrSyXOu0/S7i34aiP8T/8V4KAiEbtPxs6smoQ7+8/Dm/tjhvgJUDQdObTbovwP+UmOpSyYgBAtQv8S3Wn4T8SwvHeVVz5P2PfBVp9GtI/1zkzTDYXA0AYTZ0Hho7sPwrf483rt8Y/tMluU8/azj8U7CSFCS4PQGvY2qrtWs0/tabsLsX9wj9kABn8K9PfP+vpYGygPwhAIwscLY/IB0DOxv6lbv/aPwYROT89FOw/lHSUUpR1Yi4="
-)
-PICKLED_ATTRIBUTES = base64.b64decode(
-    "gASVLggAAAAAAACMEm1vZGVscy5wcmVxdWVudGlhbJSMElByZXF1ZW50aWFsTWV0cmljc5STlCmBlH2UKIwGd2luZG93lEsZjApyZXNvbHV0aW9ulEc/Gjbi6xxDLYwFX2JpbnOUjBtzb3J0ZWRjb250YWluZXJzLnNvcnRlZGRpY3SUjApTb3J0ZWREaWN0lJOUTn2UKEuWaACMBF9CaW6Uk5QpgZROfZQojA5wb3NpdGl2ZV9jb3VudJRLAIwObmVnYXRpdmVfY291bnSUSwGMCHBvc2l0aXZllEcAAAAAAAAAAIwIbmVnYXRpdmWURz/i4UeuFHrhdYaUYk2kAWgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c//zMzMzMzM3WGlGJNZgNoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP/8zMzMzMzN1hpRiTfIDaA0pgZROfZQoaBBLAWgRSwBoEkc/+zMzMzMzM2gTRwAAAAAAAAAAdYaUYk30BmgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/8rhR64UeuHWGlGJNbAdoDSmBlE59lChoEEsBaBFLAGgSRz/hmZmZmZmaaBNHAAAAAAAAAAB1hpRiTXYHaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/mZmZmZmZmdYaUYk00CGgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/8zMzMzMzM3WGlGJNPghoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP/x64UeuFHt1hpRiTVIIaA0pgZROfZQoaBBLAWgRSwBoEkc//1wo9cKPXGgTRwAAAAAAAAAAdYaUYk1KC2gNKYGUTn2UKGgQSwFoEUsAaBJHP/pmZmZmZmZoE0cAAAAAAAAAAHWGlGJNoA9oDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP/FHrhR64Uh1hpRiTSASaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/8KPXCj1wpdYaUYk1GFGgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/9AAAAAAAAHWGlGJNkhhoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP+zMzMzMzM11hpRiTRQZaA0pgZROfZQoaBBLAWgRSwBoEkc//64UeuFHrmgTRwAAAAAAAAAAdYaUYk0oGWgNKYGUTn2UKGgQSwFoEUsAaBJHP/IUeuFHrhRoE0cAAAAAAAAAAHWGlGJNjBloDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP+euFHrhR651hpRiTdwZaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/tcKPXCj1xdYaUYk2oG2gNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/6uFHrhR64XWGlGJNnB1oDSmBlE59lChoEEsBaBFLAGgSRz/r1wo9cKPXaBNHAAAAAAAAAAB1hpRiTV4faA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/9R64UeuFIdYaUYk1sJWgNKYGUTn2UKGgQSwBoEUsBaBJHAAAAAAAAAABoE0c/4AAAAAAAAHWGlGJNSCZoDSmBlE59lChoEEsAaBFLAWgSRwAAAAAAAAAAaBNHP+OFHrhR64V1hpRiTfwmaA0pgZROfZQoaBBLAGgRSwFoEkcAAAAAAAAAAGgTRz/8KPXCj1wpdYaUYnWGlFKUjAdfcmVjZW50lIwLY29sbGVjdGlvbnOUjAVkZXF1ZZSTlClSlCgoTaQBiUc//zMzMzMzM0c/tWtfZ4Nh73SUKE2MGYlHP+euFHrhR65HP+khyRnxbjV0lChLlolHP+LhR64UeuFHP4JDGbIn3/J0lChNbAeIRz/hmZmZmZmaRz/tOpcsrR9kdJQoTSASiUc//Cj1wo9cKUc/8Y+o4be4S3SUKE1GFIlHP/QAAAAAAABHP+1GiICCV/x0lChN3BmJRz/tcKPXCj1xRz/v7xBqsjobdJQoTfwmiUc//Cj1wo9cKUdAJeAbju1vDnSUKE2oG4lHP+rhR64UeuFHP/CLbtPmdNB0lChNSguIRz/6ZmZmZmZmR0AAYrKUOibldJQoTaAPiUc/8UeuFHrhSEc/4ad1S/wLtXSUKE1sJYlHP+AAAAAAAABHP/lcVd7xwhJ0lChNNAiJRz/zMzMzMzMzRz/SGn1aBd9jdJQoTUgmiUc/44UeuFHrhUdAAxc2TDM513SUKE2SGIlHP+zMzMzMzM1HP+yOhgedTRh0lChNZgOJRz//MzMzMzMzRz/Gt+vN498KdJQoTZwdiEc/69cKPXCj10c/ztrPU27JtHSUKE3yA4hHP/szMzMzMzNHQA8uCYUk7BR0lChN9AaJRz/yuFHrhR64Rz/NWu2q2thrdJQoTXYHiUc/5mZmZmZmZkc/wv3FLuymtXSUKE0oGYhHP/IUeuFHrhRHP9/TK/wZAGR0lChNUgiIRz//XCj1wo9cR0AIP6BsYOnrdJQoTV4fiUc//UeuFHrhSEdAB8iPLRwLI3SUKE0+CIlHP/x64UeuFHtHP9r/bqX+xs50lChNFBmIRz//rhR64UeuRz/sFD0/OREGdJRljAlfZXhhbXBsZXOUSxmMDl93ZWlnaHRlZF9sb3NzlGgAjA9fQ29tcGVuc2F0ZWRTdW2Uk5QpgZRHQEKB1LalnyVHvNawAAAAAACGlGJ1Yi4="
-)
-
-
-class TestEarlierPickles:
-    @pytest.mark.parametrize("pickled", [PICKLED_FLAT, PICKLED_ATTRIBUTES], ids=["flat", "attributes"])
-    def test_metrics_pickled_by_earlier_code_load_and_continue(self, pickled: bytes) -> None:
-        """A checkpoint written before the slots loads and, fed the rest, equals the reference
-        fed everything."""
-        restored = pickle.loads(pickled)
-        assert isinstance(restored, PrequentialMetrics)
-        reference = ReferencePrequentialMetrics(window=25, resolution=1e-4)
-        for score, label, weight in PICKLED_EXAMPLES[:30]:
-            reference.update(score, label, weight)
-        assert_same_as_reference(restored, reference)
-        for score, label, weight in PICKLED_EXAMPLES[30:]:
-            restored.update(score, label, weight)
-            reference.update(score, label, weight)
-        assert_same_as_reference(restored, reference)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from features.vector import FeatureVector
 from models.cold_start import ColdStartRules
-from models.online import OnlineModel
+from models.online import OnlineModel, model_inputs, with_rules
 from models.prequential import PrequentialMetrics
 from models.risk_scale import RiskScale
 from models.routing import VersionScorer
@@ -72,7 +72,9 @@ class TestScorerOnTheRiskScale:
         model = OnlineModel()
         scorer = VersionScorer(ColdStartRules(), model, 1.0, "v1", scale)
         vector = FeatureVector.empty("c1", datetime(2026, 1, 1, tzinfo=UTC))
-        probability = model.probability(vector)
+        probability = model.probability(
+            vector, with_rules(model_inputs(vector), ColdStartRules().score(vector).value)
+        )
         snapshot = scorer.snapshot(vector)
         assert snapshot.model_score == probability
         assert snapshot.used.value == scale(probability)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.reasons import ReasonCode
+from models.reason_codes import ReasonCode
 from policy.errors import PlaybookError
 from policy.playbook import load_playbook, parse_playbook
 from schemas.outputs import ValueTier
