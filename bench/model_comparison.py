@@ -73,6 +73,7 @@ from models.metrics_snapshot import MetricsSnapshot
 from models.online import model_inputs
 from models.prequential import PrequentialMetrics
 from schemas.events import CHURN_KINDS, LifecycleEvent
+from sim.config import population_config
 from sim.simulate import Simulation
 
 _ONE_US = timedelta(microseconds=1)
@@ -88,6 +89,7 @@ class ComparisonConfig(BaseModel):
     seeds: tuple[int, ...] = (1, 2, 3)
     customers: Annotated[int, Field(ge=1)] = 3_000
     days: Annotated[int, Field(ge=2)] = 150
+    population: str = "default"  # sim.config.POPULATIONS: fit on one, judge on another
     start: AwareDatetime = datetime(2025, 11, 3, tzinfo=UTC)
     horizon_days: Annotated[int, Field(ge=1)] = 30
     warmup_days: Annotated[int, Field(ge=0)] = 30
@@ -104,6 +106,10 @@ class ComparisonConfig(BaseModel):
     def _fits(self) -> ComparisonConfig:
         if not self.seeds:
             raise ValueError("seeds: need at least one")
+        try:
+            population_config(self.population)
+        except KeyError as error:
+            raise ValueError(str(error.args[0])) from None
         if self.last_snapshot_day < self.warmup_days:
             raise ValueError(
                 f"days={self.days}: need more than warmup_days + horizon_days "
@@ -443,7 +449,9 @@ class _SeedReplay:
     async def run(self, progress: Progress) -> SeedRun:
         config = self.config
         began = time.perf_counter()
-        simulation = Simulation(config.customers, config.days, self.seed, config.start)
+        simulation = Simulation(
+            config.customers, config.days, self.seed, config.start, population_config(config.population)
+        )
         feed = FeedCounts()
         history_end = simulation.start + timedelta(days=config.days)
         for day in event_time_days(simulation, timedelta(days=config.lateness_days), feed):

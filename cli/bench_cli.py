@@ -117,6 +117,9 @@ def models(
     seed: Annotated[list[int], typer.Option(help="Simulation seed; repeat for several.")] = [1, 2, 3],  # noqa: B006
     customers: Annotated[int, typer.Option(help="Simulated customers per seed.")] = 3_000,
     days: Annotated[int, typer.Option(help="Simulated days per seed.")] = 150,
+    population: Annotated[
+        str, typer.Option(help="Simulated population: default, contract_heavy (sim/config.py).")
+    ] = "default",
     snapshot_every_days: Annotated[
         int, typer.Option(help="Snapshot each customer one day in this many (staggered by customer).")
     ] = 1,
@@ -154,6 +157,7 @@ def models(
                 "seeds": seed,
                 "customers": customers,
                 "days": days,
+                "population": population,
                 "snapshot_every_days": snapshot_every_days,
                 "negative_learn_share": negative_learn_share,
                 "weighted": weighted,

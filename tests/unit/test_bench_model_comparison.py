@@ -139,3 +139,12 @@ class TestModelComparison:
         assert [row["model"] for row in document["mean"]] == list(ALL_MODELS)
         assert document["runs"][0]["seed"] == 4
         assert document["scoring"]["online"]["min_labels_per_class"] == 20
+
+    def test_a_named_population_is_simulated_and_an_unknown_one_refused(self) -> None:
+        """Settings are chosen on one population and judged on another: the run says which."""
+        config = TINY.model_copy(update={"models": ("rules",), "population": "contract_heavy"})
+        heavy = run_seed(config, 4, SCORING)
+        default = run_seed(TINY.model_copy(update={"models": ("rules",)}), 4, SCORING)
+        assert heavy.to_json() != default.to_json()
+        with pytest.raises(ValidationError, match="contract_heavy"):
+            ComparisonConfig.model_validate({**TINY.model_dump(), "population": "nowhere"})
