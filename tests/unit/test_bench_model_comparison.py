@@ -102,7 +102,7 @@ class TestModelComparison:
         horizon = timedelta(days=TINY.horizon_days)
         (run,) = comparison.runs
         for example in run.consumed:
-            churn = churned_at.get(example.snapshot_id.split(":")[0])
+            churn = churned_at.get(example.customer_id)
             positive = churn is not None and example.snapshot_at < churn <= example.snapshot_at + horizon
             assert example.churned == positive, example.snapshot_id
             assert example.resolved_at == (churn if positive else example.snapshot_at + horizon)
