@@ -27,8 +27,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.behaviour import BEHAVIOUR_NAMES, EventColumns, behaviour_matrix
-from evaluation.yardstick import BOOSTING_PARAMETERS, YardstickUnavailableError
+from evaluation.errors import YardstickUnavailableError
+from evaluation.measures.behaviour import BEHAVIOUR_NAMES, EventColumns, behaviour_matrix
+from evaluation.measures.yardstick import BOOSTING_PARAMETERS
 
 REFERENCE_SCORE = "batch_reference"
 FOLDS = 5
@@ -64,6 +65,17 @@ class CustomerTable:
             customer_ids=[row["customer_id"] or "" for row in rows],
             columns={name: [row.get(name) or "" for row in rows] for name in names if name != "customer_id"},
         )
+
+
+@dataclass(frozen=True)
+class ReferenceInputs:
+    """What the batch reference reads once for every decision date: the customer table, the
+    event columns, and the customers' numbers in them; ``read_s`` is how long reading the events took."""
+
+    table: CustomerTable
+    columns: EventColumns
+    numbers: dict[str, int]
+    read_s: float
 
 
 def _float(text: str) -> float:

@@ -26,8 +26,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.ranking import LabelledSnapshot, ranking_metrics
-from evaluation.warnings import TruthRow
+from evaluation.measures.ranking import LabelledSnapshot, ranking_metrics
+from evaluation.measures.truth import TruthRow
 
 ALL_GROUP = "all"
 _ORACLE_SOURCE = "oracle"
@@ -50,7 +50,7 @@ def in_visible_trajectory(row: TruthRow, at: datetime) -> bool:
     """Whether the simulator was already changing this customer's behaviour at ``at``.
 
     >>> from datetime import UTC
-    >>> from evaluation.warnings import parse_truth_row
+    >>> from evaluation.loading.truth import parse_truth_row
     >>> row = parse_truth_row({"customer_id": "C1", "segment": "family", "churns": "1",
     ...     "churn_time": "2026-01-30T00:00:00Z", "trajectory_start": "2026-01-10T00:00:00Z",
     ...     "signals": "usage"})
@@ -152,7 +152,7 @@ def ceiling_report(over: str, judged: Iterable[Judged], truth: Iterable[TruthRow
     operator's churn list), since then nothing says when a churner's behaviour began to change.
 
     >>> from datetime import UTC, timedelta
-    >>> from evaluation.warnings import parse_truth_row
+    >>> from evaluation.loading.truth import parse_truth_row
     >>> row = parse_truth_row({"customer_id": "C1", "segment": "family", "churns": "1",
     ...     "churn_time": "2026-01-30T00:00:00Z", "trajectory_start": "2026-01-10T00:00:00Z",
     ...     "signals": "usage"})

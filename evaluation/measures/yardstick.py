@@ -35,11 +35,11 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.ranking import LabelledSnapshot, RankingMetrics, ranking_metrics
-from evaluation.warnings import UNKNOWN_SEGMENT, TruthRow
+from evaluation.errors import YardstickUnavailableError
+from evaluation.measures.ranking import LabelledSnapshot, RankingMetrics, ranking_metrics
+from evaluation.measures.truth import UNKNOWN_SEGMENT, TruthRow
 from models.labels import INPUT_NAMES, day_date, day_number
 from models.online import inputs_from_stored
-from schemas.errors import ChurnwatchError
 from schemas.outputs import ResolvedDay, TrainingExample
 
 GRADIENT_BOOSTING = "gradient_boosting"
@@ -64,10 +64,7 @@ BOOSTING_PARAMETERS: Mapping[str, float | int | bool] = {
 """Modest and fixed: the yardstick is a reference, not a tuned competitor."""
 
 EVALUATION_EXTRA = "evaluation"
-
-
-class YardstickUnavailableError(ChurnwatchError):
-    """The examples cannot support a yardstick (too few days, one class in the earlier half)."""
+MISSING_SCIKIT_LEARN = f"scikit-learn is missing; pip install 'churnwatch[{EVALUATION_EXTRA}]'"
 
 
 def yardstick_available() -> bool:
