@@ -13,9 +13,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
-from evaluation.cli import read_alerts_file, read_alerts_topic, read_truth
 from evaluation.errors import EvaluationInputError
-from evaluation.loading.truth import parse_truth_row
+from evaluation.loading.records import read_alerts_file, read_alerts_topic
+from evaluation.loading.truth import parse_truth_row, read_truth
 from evaluation.measures.truth import AlertMark, TruthRow
 from evaluation.measures.warnings import EvaluationConfig, evaluate, quantile, warning_lead_days
 from schemas.outputs import Alert, RecommendedAction, ScoreSource, ValueTier, Zone

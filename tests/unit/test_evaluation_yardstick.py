@@ -14,8 +14,9 @@ import typer
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner, Result
 
-from evaluation.cli import evaluate, read_training_file, read_training_topic
+from evaluation.cli import evaluate
 from evaluation.errors import YardstickUnavailableError
+from evaluation.loading.records import read_training_file, read_training_topic
 from evaluation.loading.truth import parse_truth_row
 from evaluation.measures.ranking import ranking_metrics
 from evaluation.measures.yardstick import (
