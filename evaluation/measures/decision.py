@@ -1,6 +1,6 @@
 """Ranking at a decision date: the list a retention team would work from on day ``D``.
 
-The snapshot-level figures of ``evaluation.ranking`` count every daily snapshot, so a
+The snapshot-level figures of ``evaluation.measures.ranking`` count every daily snapshot, so a
 customer scored a hundred times weighs a hundred times. A retention team acts on a date:
 it ranks each customer once, by their latest score. Here each customer gets one row,
 their last scored snapshot at or before ``D``; the row is positive if they churn in

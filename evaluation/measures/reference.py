@@ -2,10 +2,10 @@
 
 A retention analyst with the operator's customer table and 90 days of behaviour would fit
 a gradient boosting on both and rank everyone on the decision date. That is the bar the
-streaming product must reach on its per-customer list (``evaluation.decision``). The
+streaming product must reach on its per-customer list (``evaluation.measures.decision``). The
 table here: the customer's attributes from the simulator's truth file (those present:
 older truth files lack the contract columns) and the behaviour aggregates of
-``evaluation.behaviour``. Columns that carry the simulated fate (``churns``, ``signals``,
+``evaluation.measures.behaviour``. Columns that carry the simulated fate (``churns``, ``signals``,
 ``strength``, ``decoy_*``, ``no_warning``, ``attribute_hazard``, ...) are never read.
 
 scikit-learn's ``HistGradientBoostingClassifier`` (the yardstick's fixed parameters, one

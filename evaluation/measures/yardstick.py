@@ -8,7 +8,7 @@ half and scores the later half, with the inputs the online model reads
 (``models.online.inputs_from_stored``: the stored inputs without the clock ones, plus
 the rate ratios) in the same order. On the later half, on the same examples, the
 gradient boosting and the three snapshot-time scores are ranked with the evaluation's
-own metrics (``evaluation.ranking.ranking_metrics``: exact ROC AUC and PR AUC, lift
+own metrics (``evaluation.measures.ranking.ranking_metrics``: exact ROC AUC and PR AUC, lift
 with ties pro rata). The ROC AUC gap, boosting minus the online model, is the price of
 learning online.
 
