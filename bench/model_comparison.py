@@ -19,13 +19,14 @@ order, so both classes of one snapshot day are learned together (a positive wait
 the run refuses (``BenchError``) to consume one that is not resolved yet.
 
 At the ~4% positive rate, negatives are learned with probability ``negative_learn_share``
-(decided by a hash of the snapshot id, so every candidate learns the same examples);
-positives always. ``weighted`` (the default, as the production learner does): a learned
-negative carries weight ``1 / negative_learn_share``, and the production models (which
-take weights) score at the population's odds; River's own ensembles ignore weights, so
-their scores, like every learner's without ``weighted``, are mapped back to the
-population odds (``p q / (p q + 1 - p)``, monotone, so ranking metrics are untouched)
-before log loss and calibration are computed.
+(``models.learner.learns_negative`` on the snapshot's id, ``models.labels.snapshot_id``: the
+examples the production learner learns, the same for every candidate); positives always.
+``weighted`` (the default, as the production learner does): a learned negative carries
+weight ``1 / negative_learn_share``, and the production models (which take weights) score at
+the population's odds; River's own ensembles ignore weights, so their scores, like every
+learner's without ``weighted``, are mapped back to the population odds
+(``p q / (p q + 1 - p)``, monotone, so ranking metrics are untouched) before log loss and
+calibration are computed.
 
 The batch yardsticks (``batch_logreg``: scikit-learn's standardised ``LogisticRegression``;
 ``batch_gbm``: ``HistGradientBoostingClassifier``) are fitted once on every example whose
@@ -39,8 +40,9 @@ condition; the rules are measured on the same examples) and the last ``window_ex
 Snapshots are taken from day ``warmup_days`` (the simulated history starts empty, so the
 90-day windows and trends need time to fill) to the last day whose horizon ends inside
 the history, so every snapshot resolves and counts; learning stops after that day.
-``snapshot_every_days = k > 1`` keeps one day in k per customer (staggered by customer),
-to fit slow candidates in the time budget. CPU is ``time.process_time`` summed over each
+``snapshot_every_days = k > 1`` keeps one day in k per customer, staggered by customer as
+the worker's daily sweep staggers them (``streams.processor.kept_day``), to fit slow
+candidates in the time budget. CPU is ``time.process_time`` summed over each
 candidate's calls.
 """
 
@@ -50,7 +52,6 @@ import asyncio
 import math
 import statistics
 import time
-import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -69,12 +70,15 @@ from features.aging import aged
 from features.reference_store import InMemoryFeatureStore
 from features.vector import FeatureVector
 from models.config import ScoringConfig
+from models.labels import day_number, snapshot_id
+from models.learner import learns_negative
 from models.metrics_snapshot import MetricsSnapshot
 from models.online import model_inputs
 from models.prequential import PrequentialMetrics
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from sim.config import population_config
 from sim.simulate import Simulation
+from streams.processor import kept_day
 
 _ONE_US = timedelta(microseconds=1)
 
@@ -139,6 +143,7 @@ class ConsumedExample:
     """When a resolved example was used: metrics always, learning when ``learned``."""
 
     snapshot_id: str
+    customer_id: str
     snapshot_at: datetime
     churned: bool
     resolved_at: datetime
@@ -353,24 +358,6 @@ def population_odds(score: float, negative_share: float) -> float:
     return kept / (kept + 1.0 - score)
 
 
-def learns_negative(snapshot_id: str, negative_share: float) -> bool:
-    """Whether a negative example is learned: the same answer for every candidate and replay.
-
-    >>> learns_negative("C0000001:2026-01-01", 1.0), learns_negative("C0000001:2026-01-01", 1e-9)
-    (True, False)
-    """
-    return zlib.crc32(snapshot_id.encode()) < negative_share * 2**32
-
-
-def snapshot_due(customer_id: str, day: int, every_days: int) -> bool:
-    """Whether a customer is snapshotted on ``day``: one day in ``every_days``, staggered by customer.
-
-    >>> [snapshot_due("C0000001", day, 3) for day in range(6)].count(True)
-    2
-    """
-    return every_days == 1 or zlib.crc32(customer_id.encode()) % every_days == day % every_days
-
-
 class _ExampleTable:
     """Resolved examples as rows of float32 inputs (columns by first appearance), for batch fits."""
 
@@ -464,7 +451,7 @@ class _SeedReplay:
                     self.labels.churn(event.customer_id, event.event_time)
             self.labels.advance(day.end)
             if config.warmup_days <= day.day <= config.last_snapshot_day:
-                self._snapshot(day.day, day.end - _ONE_US)
+                self._snapshot(day.end - _ONE_US)
             if (day.day + 1) % 30 == 0:
                 progress(
                     f"seed {self.seed}: day {day.day + 1}/{config.days}, {feed.events:,} events, "
@@ -501,13 +488,14 @@ class _SeedReplay:
         ready.sort(key=lambda example: (example.snapshot_at, example.snapshot_id))
         return ready
 
-    def _snapshot(self, day: int, at: datetime) -> None:
+    def _snapshot(self, at: datetime) -> None:
         """Score every customer who has not churned, as of ``at``; keep the snapshots for their labels."""
         every = self.config.snapshot_every_days
+        epoch_day = day_number(at.date())
         batch = [
-            (f"{customer_id}:{at.date().isoformat()}", aged(vector, at))
+            (snapshot_id(customer_id, epoch_day), aged(vector, at))
             for customer_id, vector in self.latest.items()
-            if not vector.churned and snapshot_due(customer_id, day, every)
+            if not vector.churned and kept_day(customer_id, epoch_day, 0, every)
         ]
         columns = []
         for tally in self.tallies:
@@ -517,9 +505,9 @@ class _SeedReplay:
             tally.score_cpu_s += time.process_time() - began
             tally.scores += len(batch)
         warm = min(self.learned_per_class.values()) >= self.min_labels_per_class
-        for index, (snapshot_id, features) in enumerate(batch):
+        for index, (kept_id, features) in enumerate(batch):
             scores = tuple(column[index] for column in columns)
-            self.labels.keep(snapshot_id, features.customer_id, at, _Snapshot(features, scores, warm))
+            self.labels.keep(kept_id, features.customer_id, at, _Snapshot(features, scores, warm))
         self.snapshots += len(batch)
 
     def _consume(self, examples: list[ResolvedExample[_Snapshot]], at: datetime, learn: bool) -> None:
@@ -551,6 +539,7 @@ class _SeedReplay:
             self.consumed.append(
                 ConsumedExample(
                     example.snapshot_id,
+                    example.customer_id,
                     example.snapshot_at,
                     example.churned,
                     example.resolved_at,

@@ -18,7 +18,10 @@ from bench.model_comparison import (
     run_seed,
 )
 from models.config import OnlineModelConfig, ScoringConfig
+from models.labels import day_number, snapshot_id
+from models.learner import learns_negative
 from sim.simulate import Simulation
+from streams.processor import kept_day
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 TINY = ComparisonConfig(
@@ -96,13 +99,25 @@ class TestModelComparison:
             assert example.snapshot_at < example.resolved_at < example.consumed_at
             assert example.consumed_at.time() == datetime.min.time()  # a day boundary
 
+    def test_snapshots_and_learned_examples_are_the_workers(self, comparison: ComparisonResult) -> None:
+        """Snapshots carry the worker's id on days its stagger keeps, and while learning a negative
+        is learned exactly when the production learner would learn it."""
+        (run,) = comparison.runs
+        for example in run.consumed:
+            day = day_number(example.snapshot_at.date())
+            assert example.snapshot_id == snapshot_id(example.customer_id, day)
+            assert kept_day(example.customer_id, day, 0, TINY.snapshot_every_days)
+            learning = (example.consumed_at - START).days <= TINY.last_snapshot_day
+            drawn = learns_negative(example.snapshot_id, TINY.negative_learn_share)
+            assert example.learned == (learning and (example.churned or drawn)), example.snapshot_id
+
     def test_labels_match_the_simulated_churn_times(self, comparison: ComparisonResult) -> None:
         """Positive exactly when the population churns in (t, t + H], resolved at that churn."""
         churned_at = churn_times(4)
         horizon = timedelta(days=TINY.horizon_days)
         (run,) = comparison.runs
         for example in run.consumed:
-            churn = churned_at.get(example.snapshot_id.split(":")[0])
+            churn = churned_at.get(example.customer_id)
             positive = churn is not None and example.snapshot_at < churn <= example.snapshot_at + horizon
             assert example.churned == positive, example.snapshot_id
             assert example.resolved_at == (churn if positive else example.snapshot_at + horizon)

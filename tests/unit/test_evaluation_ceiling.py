@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evaluation.ceiling import ceiling_report
-from evaluation.ranking import LabelledSnapshot
-from evaluation.warnings import TruthRow, churn_list_row, parse_truth_row
+from evaluation.loading.truth import parse_truth_row
+from evaluation.measures.ceiling import ceiling_report
+from evaluation.measures.ranking import LabelledSnapshot
+from evaluation.measures.truth import TruthRow, churn_list_row
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SNAPSHOT_DAY = 20

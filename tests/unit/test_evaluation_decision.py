@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evaluation.decision import (
+from evaluation.errors import EvaluationInputError
+from evaluation.measures.decision import (
     MODEL_SCORE,
     RULES_SCORE,
     SCORE_USED,
@@ -18,8 +19,8 @@ from evaluation.decision import (
     parse_decision_date,
     roc_auc,
 )
-from evaluation.ranking import ScoredSnapshot
-from evaluation.warnings import EvaluationInputError, TruthRow
+from evaluation.measures.ranking import ScoredSnapshot
+from evaluation.measures.truth import TruthRow
 
 D = datetime(2026, 2, 1, tzinfo=UTC)
 H = 30.0

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evaluation.operating_point import active_between, month_starts, operating_point
-from evaluation.warnings import AlertMark, TruthRow
+from evaluation.measures.operating_point import active_between, month_starts, operating_point
+from evaluation.measures.truth import AlertMark, TruthRow
 from schemas.outputs import Zone
 
 START = datetime(2025, 11, 3, tzinfo=UTC)

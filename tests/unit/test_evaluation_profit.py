@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from evaluation.profit import ProfitConfig, acceptance_grid, empc, profit_lines, profit_report
-from evaluation.warnings import EvaluationInputError
+from evaluation.errors import EvaluationInputError
+from evaluation.measures.profit import ProfitConfig, acceptance_grid, empc, profit_lines, profit_report
 
 CONFIG = ProfitConfig()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from evaluation.ranking import (
+from evaluation.measures.ranking import (
     LabelledSnapshot,
     ScoredSnapshot,
     label_snapshots,
@@ -18,7 +18,7 @@ from evaluation.ranking import (
     ranking_metrics,
     week_of,
 )
-from evaluation.warnings import TruthRow, churn_list_row
+from evaluation.measures.truth import TruthRow, churn_list_row
 from schemas.outputs import Prediction, ScoreSource
 
 T0 = datetime(2025, 11, 3, tzinfo=UTC)

@@ -11,15 +11,10 @@ import numpy as np
 import orjson
 import pytest
 
-from evaluation.behaviour import (
-    BEHAVIOUR_NAMES,
-    behaviour_matrix,
-    customer_numbers,
-    event_files,
-    read_event_columns,
-)
-from evaluation.decision import roc_auc
-from evaluation.reference import CustomerTable, attribute_matrix, reference_scores
+from evaluation.loading.events import event_files, read_event_columns
+from evaluation.measures.behaviour import BEHAVIOUR_NAMES, behaviour_matrix, customer_numbers
+from evaluation.measures.decision import roc_auc
+from evaluation.measures.reference import CustomerTable, attribute_matrix, reference_scores
 
 START = datetime(2025, 11, 3, tzinfo=UTC)
 D = START + timedelta(days=100)

@@ -12,8 +12,9 @@ import typer
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner, Result
 
-from evaluation.cli import evaluate, read_predictions_file, read_predictions_topic
-from evaluation.warnings import EvaluationInputError
+from evaluation.cli import evaluate
+from evaluation.errors import EvaluationInputError
+from evaluation.loading.records import read_predictions_file, read_predictions_topic
 from schemas.outputs import Alert, Prediction, RecommendedAction, ScoreSource, ValueTier, Zone
 from stack.topics import ensure_topics
 

@@ -13,17 +13,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner
 
-from evaluation.cli import read_alerts_file, read_alerts_topic, read_truth
-from evaluation.warnings import (
-    AlertMark,
-    EvaluationConfig,
-    EvaluationInputError,
-    TruthRow,
-    evaluate,
-    parse_truth_row,
-    quantile,
-    warning_lead_days,
-)
+from evaluation.errors import EvaluationInputError
+from evaluation.loading.records import read_alerts_file, read_alerts_topic
+from evaluation.loading.truth import parse_truth_row, read_truth
+from evaluation.measures.truth import AlertMark, TruthRow
+from evaluation.measures.warnings import EvaluationConfig, evaluate, quantile, warning_lead_days
 from schemas.outputs import Alert, RecommendedAction, ScoreSource, ValueTier, Zone
 from stack.topics import ensure_topics
 

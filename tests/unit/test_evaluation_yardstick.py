@@ -14,16 +14,17 @@ import typer
 from aiokafka import AIOKafkaProducer
 from typer.testing import CliRunner, Result
 
-from evaluation.cli import evaluate, read_training_file, read_training_topic
-from evaluation.ranking import ranking_metrics
-from evaluation.warnings import parse_truth_row
-from evaluation.yardstick import (
+from evaluation.cli import evaluate
+from evaluation.errors import YardstickUnavailableError
+from evaluation.loading.records import read_training_file, read_training_topic
+from evaluation.loading.truth import parse_truth_row
+from evaluation.measures.ranking import ranking_metrics
+from evaluation.measures.yardstick import (
     GRADIENT_BOOSTING,
     ONLINE_MODEL,
     RULES,
     SCORE_USED,
     ExampleRow,
-    YardstickUnavailableError,
     build_yardstick,
     model_input_names,
     split_day,

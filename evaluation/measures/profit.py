@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluation.warnings import EvaluationInputError
+from evaluation.errors import EvaluationInputError
 
 _CHUNK_CELLS = 4_000_000
 """gamma points times tie groups evaluated at once: bounds memory to ~32 MB."""

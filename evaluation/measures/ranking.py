@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.warnings import UNKNOWN_SEGMENT, TruthRow, churn_list_row
+from evaluation.measures.truth import UNKNOWN_SEGMENT, TruthRow, churn_list_row
 from models.prequential import PrequentialMetrics
 from policy.config import PolicyConfig
 from policy.value_tiers import value_tier

@@ -1,7 +1,7 @@
 """What the simulator allows: how many positive snapshots carry any signal at all.
 
 A snapshot at event time ``t`` is positive when its customer churns within the label
-horizon after it (``evaluation.ranking.label_snapshots``, or the learner's label on a
+horizon after it (``evaluation.measures.ranking.label_snapshots``, or the learner's label on a
 training example). The simulator changes a churner's behaviour only inside their
 *trajectory*, from ``trajectory_start`` to ``churn_time``, and only through the signals
 it gave them: a *sudden* churner (no signals, 0.5-2.5 days of trajectory) looks like a
@@ -26,8 +26,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.ranking import LabelledSnapshot, ranking_metrics
-from evaluation.warnings import TruthRow
+from evaluation.measures.ranking import LabelledSnapshot, ranking_metrics
+from evaluation.measures.truth import TruthRow
 
 ALL_GROUP = "all"
 _ORACLE_SOURCE = "oracle"
@@ -50,10 +50,8 @@ def in_visible_trajectory(row: TruthRow, at: datetime) -> bool:
     """Whether the simulator was already changing this customer's behaviour at ``at``.
 
     >>> from datetime import UTC
-    >>> from evaluation.warnings import parse_truth_row
-    >>> row = parse_truth_row({"customer_id": "C1", "segment": "family", "churns": "1",
-    ...     "churn_time": "2026-01-30T00:00:00Z", "trajectory_start": "2026-01-10T00:00:00Z",
-    ...     "signals": "usage"})
+    >>> row = TruthRow("C1", "family", datetime(2026, 1, 30, tzinfo=UTC), datetime(2026, 1, 10, tzinfo=UTC),
+    ...                ("usage",), "none", None, None, None)
     >>> [in_visible_trajectory(row, datetime(2026, 1, d, tzinfo=UTC)) for d in (9, 11, 30)]
     [False, True, False]
     """
@@ -152,10 +150,8 @@ def ceiling_report(over: str, judged: Iterable[Judged], truth: Iterable[TruthRow
     operator's churn list), since then nothing says when a churner's behaviour began to change.
 
     >>> from datetime import UTC, timedelta
-    >>> from evaluation.warnings import parse_truth_row
-    >>> row = parse_truth_row({"customer_id": "C1", "segment": "family", "churns": "1",
-    ...     "churn_time": "2026-01-30T00:00:00Z", "trajectory_start": "2026-01-10T00:00:00Z",
-    ...     "signals": "usage"})
+    >>> row = TruthRow("C1", "family", datetime(2026, 1, 30, tzinfo=UTC), datetime(2026, 1, 10, tzinfo=UTC),
+    ...                ("usage",), "none", None, None, None)
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
     >>> snaps = [LabelledSnapshot("C1", t0 + timedelta(days=d), 0.5, True, "blend", None, "family")
     ...          for d in (5, 15)]

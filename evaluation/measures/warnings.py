@@ -12,30 +12,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.errors import ChurnwatchError
-from schemas.outputs import Alert, Zone
+from evaluation.measures.truth import WARNING_ZONES, AlertMark, TruthRow, churn_list_row
 
 SECONDS_PER_DAY = 86_400.0
-WARNING_ZONES = frozenset({Zone.YELLOW, Zone.RED})
-NO_DECOY = "none"
 SIGNALS = ("usage", "topups", "off_net", "complaints")
-
-
-class EvaluationInputError(ChurnwatchError):
-    """A truth row or an alert cannot be read: names the field and the value."""
-
-    def __init__(self, field: str, value: object, reason: str) -> None:
-        super().__init__(f"{field}={value!r}: {reason}")
-        self.field = field
-        self.value = value
-        self.reason = reason
 
 
 class EvaluationConfig(BaseModel):
@@ -56,137 +43,6 @@ class EvaluationConfig(BaseModel):
         if not self.precision_horizons_days or min(self.precision_horizons_days) <= 0:
             raise ValueError(f"precision_horizons_days={self.precision_horizons_days}: need positive values")
         return self
-
-
-@dataclass(frozen=True, slots=True)
-class TruthRow:
-    """The part of a ``truth.csv`` row the evaluation needs (times are aware UTC)."""
-
-    customer_id: str
-    segment: str
-    churn_time: datetime | None
-    trajectory_start: datetime | None
-    signals: tuple[str, ...]
-    decoy_kind: str
-    decoy_start: datetime | None
-    decoy_end: datetime | None
-    reactivated_time: datetime | None
-    activated_time: datetime | None = None
-    """When the subscription began, where the truth says (``activated_on``)."""
-
-    @property
-    def churns(self) -> bool:
-        return self.churn_time is not None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertMark:
-    """One alert reduced to what the evaluation needs."""
-
-    customer_id: str
-    event_time: datetime
-    zone: Zone
-
-    @classmethod
-    def from_alert(cls, alert: Alert) -> AlertMark:
-        return cls(alert.customer_id, alert.event_time, alert.zone)
-
-
-def _time(field: str, text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise EvaluationInputError(field, text, "not an RFC 3339 time") from error
-    if moment.tzinfo is None:
-        raise EvaluationInputError(field, text, "needs a UTC offset")
-    return moment
-
-
-def _activation(text: str) -> datetime | None:
-    """``activated_on``: RFC 3339; a date or a time without offset is read as UTC.
-
-    >>> _activation("2024-05-01").isoformat(), _activation("")
-    ('2024-05-01T00:00:00+00:00', None)
-    """
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise EvaluationInputError("activated_on", text, "not an RFC 3339 time") from error
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-UNKNOWN_SEGMENT = "unknown"
-
-
-def churn_list_row(customer_id: str, churn_time: datetime | None) -> TruthRow:
-    """A customer of an operator's churn list (or, with no churn time, one absent from it):
-    no segment, trajectory, signals or decoys are known.
-
-    >>> churn_list_row("C9", None).churns
-    False
-    """
-    return TruthRow(customer_id, UNKNOWN_SEGMENT, churn_time, None, (), NO_DECOY, None, None, None)
-
-
-def parse_churn_list_row(row: Mapping[str, object]) -> TruthRow:
-    """One row of an operator's churn list: ``customer_id`` and ``churn_time`` (RFC 3339 text
-    with an offset, or an aware datetime as Parquet stores it).
-
-    >>> parse_churn_list_row({"customer_id": "C1", "churn_time": "2026-01-10T00:00:00Z"}).churns
-    True
-    """
-    try:
-        customer_id, churn_time = row["customer_id"], row["churn_time"]
-    except KeyError as error:
-        raise EvaluationInputError(str(error.args[0]), None, "missing column in the churn list") from error
-    if not isinstance(customer_id, str) or not customer_id:
-        raise EvaluationInputError("customer_id", customer_id, "must be a non-empty string")
-    if isinstance(churn_time, datetime):
-        if churn_time.tzinfo is None:
-            raise EvaluationInputError("churn_time", churn_time, "needs a UTC offset")
-        moment: datetime | None = churn_time
-    else:
-        moment = _time("churn_time", churn_time if isinstance(churn_time, str) else "")
-    if moment is None:
-        raise EvaluationInputError("churn_time", churn_time, "a churn list row needs its churn time")
-    return churn_list_row(customer_id, moment)
-
-
-def parse_truth_row(row: Mapping[str, str]) -> TruthRow:
-    """One ``csv.DictReader`` row of ``truth.csv``; a churner must have a churn time.
-
-    >>> r = parse_truth_row({"customer_id": "C1", "segment": "family", "churns": "1",
-    ...     "churn_time": "2026-01-10T00:00:00Z", "trajectory_start": "2025-12-20T00:00:00Z",
-    ...     "signals": "usage|complaints:price", "decoy_kind": ""})
-    >>> r.churns, r.signals, r.decoy_kind
-    (True, ('usage', 'complaints'), 'none')
-    """
-    try:
-        customer_id, segment, churns = row["customer_id"], row["segment"], row["churns"]
-    except KeyError as error:
-        raise EvaluationInputError(str(error.args[0]), None, "missing column in truth.csv") from error
-    if churns not in ("0", "1"):
-        raise EvaluationInputError("churns", churns, "must be 0 or 1")
-    churn_time = _time("churn_time", row.get("churn_time", ""))
-    if (churns == "1") != (churn_time is not None):
-        raise EvaluationInputError("churn_time", row.get("churn_time"), f"inconsistent with churns={churns}")
-    signals = tuple(s.split(":", 1)[0] for s in row.get("signals", "").split("|") if s)
-    return TruthRow(
-        customer_id=customer_id,
-        segment=segment,
-        churn_time=churn_time,
-        trajectory_start=_time("trajectory_start", row.get("trajectory_start", "")),
-        signals=signals,
-        decoy_kind=row.get("decoy_kind") or NO_DECOY,
-        decoy_start=_time("decoy_start", row.get("decoy_start", "")),
-        decoy_end=_time("decoy_end", row.get("decoy_end", "")),
-        reactivated_time=_time("reactivated_time", row.get("reactivated_time", "")),
-        activated_time=_activation(row.get("activated_on") or ""),
-    )
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -332,6 +188,7 @@ def precision_within(
     """Share of (alert time, churn time) pairs with churn within ``horizon_days`` after the
     alert, among those whose horizon ended by ``history_end``.
 
+    >>> from datetime import UTC
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
     >>> pairs = [(t0, t0 + timedelta(days=10)), (t0, None), (t0 + timedelta(days=100), None)]
     >>> precision_within(pairs, 30.0, t0 + timedelta(days=120)).precision
@@ -416,6 +273,7 @@ def warning_lead_days(
     shortest first; alerts within ``recall_horizon_days`` before churn, yellow or red, count.
 
     >>> from datetime import UTC
+    >>> from schemas.outputs import Zone
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
     >>> rows = [churn_list_row("C1", t0 + timedelta(days=40)), churn_list_row("C2", t0 + timedelta(days=90))]
     >>> marks = [AlertMark("C1", t0 + timedelta(days=30), Zone.YELLOW),
@@ -453,6 +311,7 @@ def evaluate(
     topic) change alert-level precision only.
 
     >>> from datetime import UTC
+    >>> from schemas.outputs import Zone
     >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
     >>> rows = [TruthRow("C1", "family", t0 + timedelta(days=40), t0 + timedelta(days=20), ("usage",),
     ...                  "none", None, None, None),

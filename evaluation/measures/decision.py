@@ -1,6 +1,6 @@
 """Ranking at a decision date: the list a retention team would work from on day ``D``.
 
-The snapshot-level figures of ``evaluation.ranking`` count every daily snapshot, so a
+The snapshot-level figures of ``evaluation.measures.ranking`` count every daily snapshot, so a
 customer scored a hundred times weighs a hundred times. A retention team acts on a date:
 it ranks each customer once, by their latest score. Here each customer gets one row,
 their last scored snapshot at or before ``D``; the row is positive if they churn in
@@ -26,8 +26,10 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.ranking import ScoredSnapshot, lift_at
-from evaluation.warnings import UNKNOWN_SEGMENT, EvaluationInputError, TruthRow, churn_list_row, quantile
+from evaluation.errors import EvaluationInputError
+from evaluation.measures.ranking import ScoredSnapshot, lift_at
+from evaluation.measures.truth import UNKNOWN_SEGMENT, TruthRow, churn_list_row
+from evaluation.measures.warnings import quantile
 
 SCORE_USED = "score_used"
 MODEL_SCORE = "online_model"
@@ -73,6 +75,24 @@ def default_decision_date(history_start: datetime, history_end: datetime, horizo
     latest = history_end - timedelta(days=horizon_days)
     chosen = min(midpoint, latest).astimezone(UTC)
     return datetime(chosen.year, chosen.month, chosen.day, tzinfo=UTC)
+
+
+def decision_dates(
+    given: Sequence[str], history_start: datetime, history_end: datetime, horizon_days: float, default: bool
+) -> list[datetime]:
+    """The decision dates asked for (sorted, repeats dropped), or the default one when none
+    is given and ``default``; a date whose horizon ends after history is refused."""
+    dates = sorted({parse_decision_date(text) for text in given})
+    if not dates and default:
+        dates = [default_decision_date(history_start, history_end, horizon_days)]
+    for moment in dates:
+        if moment + timedelta(days=horizon_days) > history_end:
+            raise EvaluationInputError(
+                "decision_date",
+                moment.isoformat(),
+                f"its {horizon_days:g}-day horizon ends after history ({history_end.isoformat()})",
+            )
+    return dates
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,43 +1,35 @@
 """``churnwatch report``: the evaluation as a Markdown page with PNG plots, for readers without a terminal.
 
-Plots are drawn with matplotlib's object API (``Figure``, no pyplot state, no display).
-matplotlib comes with the ``report`` extra, so it is imported only when a plot is drawn:
-the rest of the evaluation works without it. The numbers are those of ``churnwatch
-evaluate``: this module only lays them out.
+The numbers are those of ``churnwatch evaluate``; the plots are ``evaluation.rendering.plots``.
+This module only lays them out.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from evaluation.ceiling import CeilingReport
-from evaluation.decision import DecisionReport
-from evaluation.operating_point import OperatingPoint
-from evaluation.profit import ProfitReport, profit_lines, snapshot_values
-from evaluation.ranking import LabelledSnapshot, RankingMetrics, RankingReport, ranking_curves, week_of
-from evaluation.reference import ReferenceSummary
-from evaluation.warnings import WARNING_ZONES, AlertMark, EvaluationReport
-from evaluation.yardstick import GRADIENT_BOOSTING, ONLINE_MODEL, RULES, SCORES, YardstickReport
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from evaluation.measures.ceiling import CeilingReport
+from evaluation.measures.operating_point import OperatingPoint, alerts_per_week
+from evaluation.measures.profit import ProfitReport
+from evaluation.measures.ranking import LabelledSnapshot, RankingMetrics, RankingReport
+from evaluation.measures.run_measures import DecisionResult
+from evaluation.measures.truth import AlertMark
+from evaluation.measures.warnings import EvaluationReport
+from evaluation.measures.yardstick import SCORES, YardstickReport
+from evaluation.rendering.numbers import decimal, percent
+from evaluation.rendering.plots import (
+    calibration_plot,
+    lead_time_plot,
+    lift_plot,
+    roc_plot,
+    weekly_plot,
+    yardstick_roc_plot,
+)
 
 REPORT_FILE = "report.md"
-_DPI = 110
-
-
-@dataclass(frozen=True)
-class DecisionResult:
-    """One decision date's per-customer ranking and, with event files, the batch reference."""
-
-    report: DecisionReport
-    reference: ReferenceSummary | None
 
 
 @dataclass(frozen=True)
@@ -60,177 +52,6 @@ class ReportInputs:
     decisions: Sequence[DecisionResult] = ()
 
 
-def alerts_per_week(alerts: Sequence[AlertMark]) -> dict[str, int]:
-    """Yellow and red alerts per event-time week (its Monday, UTC), in week order.
-
-    >>> from datetime import UTC
-    >>> from schemas.outputs import Zone
-    >>> marks = [AlertMark("C1", datetime(2025, 11, 4, tzinfo=UTC), Zone.RED),
-    ...          AlertMark("C2", datetime(2025, 11, 5, tzinfo=UTC), Zone.GREEN)]
-    >>> alerts_per_week(marks)
-    {'2025-11-03': 1}
-    """
-    counts = Counter(week_of(m.event_time) for m in alerts if m.zone in WARNING_ZONES)
-    return dict(sorted(counts.items()))
-
-
-def plotting_available() -> bool:
-    """Whether matplotlib (the ``report`` extra) is installed."""
-    return find_spec("matplotlib") is not None
-
-
-def _figure(width_in: float, height_in: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width_in, height_in))
-
-
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{100 * share:.1f}%"
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, dpi=_DPI)
-    return path
-
-
-def _roc_plot(judged: Sequence[LabelledSnapshot], overall: RankingMetrics, path: Path) -> Path | None:
-    curves = ranking_curves(judged)
-    if curves is None:
-        return None
-    figure = _figure(5, 5)
-    axes = figure.subplots()
-    axes.plot(
-        curves.false_positive_rate, curves.true_positive_rate, label=f"scores (AUC {overall.roc_auc:.3f})"
-    )
-    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random (AUC 0.5)")
-    axes.set(xlabel="share of stayers flagged", ylabel="share of churners flagged", title="ROC curve")
-    axes.legend(loc="lower right")
-    return _save(figure, path)
-
-
-def _lift_plot(judged: Sequence[LabelledSnapshot], profit: ProfitReport, path: Path) -> Path | None:
-    curves = ranking_curves(judged)
-    if curves is None:
-        return None
-    figure = _figure(10, 4.5)
-    lift_axes, profit_axes = figure.subplots(1, 2)
-    points = [(100 * s, lift) for s, lift in zip(curves.share, curves.lift, strict=True) if lift is not None]
-    lift_axes.plot([p for p, _ in points], [lift for _, lift in points])
-    lift_axes.axhline(1.0, linestyle="--", color="grey", label="random")
-    lift_axes.set(
-        xlabel="% of snapshots contacted, highest scores first",
-        ylabel="churn rate over the average churn rate",
-        title="Lift",
-    )
-    lift_axes.legend()
-    config = profit.config
-    lines = profit_lines(
-        [s.score for s in judged],
-        [s.churned for s in judged],
-        snapshot_values([s.revenue_90d for s in judged], config),
-        config,
-    )
-    profit_axes.plot(100 * lines.shares, lines.profit(config.mean_acceptance))
-    profit_axes.axvline(100 * profit.best_share, color="green", linestyle=":", label="best share (eta*)")
-    if profit.policy_share is not None:
-        profit_axes.axvline(100 * profit.policy_share, color="red", linestyle=":", label="alerts' share")
-    profit_axes.axhline(0.0, color="grey", linewidth=0.8)
-    profit_axes.set(
-        xlabel="% of snapshots contacted, highest scores first",
-        ylabel="expected profit per snapshot",
-        title=f"Campaign profit (acceptance {config.mean_acceptance:.0%} on average)",
-    )
-    profit_axes.legend()
-    return _save(figure, path)
-
-
-def _calibration_plot(overall: RankingMetrics, path: Path) -> Path | None:
-    if not overall.calibration:
-        return None
-    figure = _figure(6, 4.5)
-    axes = figure.subplots()
-    deciles = list(range(1, len(overall.calibration) + 1))
-    width = 0.4
-    axes.bar(
-        [d - width / 2 for d in deciles],
-        [b.mean_score for b in overall.calibration],
-        width,
-        label="mean score",
-    )
-    axes.bar(
-        [d + width / 2 for d in deciles],
-        [b.observed_rate for b in overall.calibration],
-        width,
-        label="share that churned",
-    )
-    axes.set(
-        xlabel="score decile (1 = lowest scores)",
-        ylabel="probability",
-        title="Calibration: score against what happened",
-        xticks=deciles,
-    )
-    axes.legend()
-    return _save(figure, path)
-
-
-def _lead_time_plot(lead_days: Sequence[float], horizon_days: float, path: Path) -> Path | None:
-    if not lead_days:
-        return None
-    figure = _figure(6, 4.5)
-    axes = figure.subplots()
-    axes.hist(lead_days, bins=range(0, int(horizon_days) + 2, 2), color="tab:orange", edgecolor="white")
-    axes.set(
-        xlabel="days from the first warning to churn",
-        ylabel="warned churners",
-        title=f"Warning lead time ({len(lead_days):,} warned churners)",
-    )
-    return _save(figure, path)
-
-
-def _weekly_plot(by_week: Sequence[RankingMetrics], alert_weeks: dict[str, int], path: Path) -> Path | None:
-    weeks = sorted({g.group for g in by_week} | set(alert_weeks))
-    if not weeks:
-        return None
-    auc = {g.group: g.roc_auc for g in by_week}
-    figure = _figure(10, 4.5)
-    alert_axes = figure.subplots()
-    positions = list(range(len(weeks)))
-    alert_axes.bar(positions, [alert_weeks.get(w, 0) for w in weeks], color="tab:red", alpha=0.4)
-    alert_axes.set(xlabel="event-time week (Monday)", ylabel="yellow and red alerts", title="Week by week")
-    alert_axes.set_xticks(positions, weeks, rotation=60, ha="right", fontsize=8)
-    auc_axes = alert_axes.twinx()
-    known = [(p, a) for p, w in zip(positions, weeks, strict=True) if (a := auc.get(w)) is not None]
-    auc_axes.plot([p for p, _ in known], [a for _, a in known], marker="o", color="tab:blue")
-    auc_axes.set_ylim(0.0, 1.05)
-    auc_axes.set_ylabel("ROC AUC of the week's snapshots", color="tab:blue")
-    return _save(figure, path)
-
-
-def _yardstick_roc_plot(later: Mapping[str, Sequence[LabelledSnapshot]], path: Path) -> Path | None:
-    curves = {name: ranking_curves(later[name]) for name in (GRADIENT_BOOSTING, ONLINE_MODEL, RULES)}
-    if any(c is None for c in curves.values()):
-        return None
-    figure = _figure(5, 5)
-    axes = figure.subplots()
-    for name, c in curves.items():
-        if c is not None:
-            axes.plot(c.false_positive_rate, c.true_positive_rate, label=name.replace("_", " "))
-    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random")
-    axes.set(
-        xlabel="share of stayers flagged",
-        ylabel="share of churners flagged",
-        title="ROC on the later half of the examples",
-    )
-    axes.legend(loc="lower right")
-    return _save(figure, path)
-
-
 def _yardstick_lines(y: YardstickReport) -> list[str]:
     lines = [
         "## The offline yardstick",
@@ -249,8 +70,8 @@ def _yardstick_lines(y: YardstickReport) -> list[str]:
         for index, name in enumerate(SCORES):
             m = group.by_score[name]
             lines.append(
-                f"| {group.group if index == 0 else ''} | {name.replace('_', ' ')} | {_num(m.roc_auc)} "
-                f"| {_num(m.pr_auc)} | {_num(m.lift['10'], 2)} | {gap if index == 0 else ''} |"
+                f"| {group.group if index == 0 else ''} | {name.replace('_', ' ')} | {decimal(m.roc_auc)} "
+                f"| {decimal(m.pr_auc)} | {decimal(m.lift['10'], 2)} | {gap if index == 0 else ''} |"
             )
     return [*lines, ""]
 
@@ -274,8 +95,8 @@ def _ceiling_lines(ceilings: Mapping[str, CeilingReport]) -> list[str]:
         ]
         lines += [
             f"| {g.group} | {g.snapshots:,} | {g.positives:,} | {g.positives_in_trajectory:,} "
-            f"| {g.positives_sudden:,} | {g.positives_before_trajectory:,} | {_pct(g.share_with_signal)} "
-            f"| {_num(g.oracle_roc_auc)} | {_num(g.oracle_lift_10, 2)} |"
+            f"| {g.positives_sudden:,} | {g.positives_before_trajectory:,} | {percent(g.share_with_signal)} "
+            f"| {decimal(g.oracle_roc_auc)} | {decimal(g.oracle_lift_10, 2)} |"
             for g in [ceiling.overall, *ceiling.by_segment]
         ]
         lines.append("")
@@ -287,7 +108,7 @@ def _operating_point_lines(point: OperatingPoint) -> list[str]:
     lines = [
         "## The operating point",
         "",
-        f"{point.alerted_customers:,} of {point.customers:,} customers ({_pct(point.alerted_share)}) "
+        f"{point.alerted_customers:,} of {point.customers:,} customers ({percent(point.alerted_share)}) "
         "had a yellow or red alert over the whole history.",
         "",
         "Alerts by zone; precision is the share of customers whose first alert in the zone was "
@@ -300,7 +121,7 @@ def _operating_point_lines(point: OperatingPoint) -> list[str]:
     ]
     lines += [
         f"| {z.zone} | {z.alerts:,} | {z.alerted_customers:,} | "
-        + " | ".join(f"{_pct(p.precision)} ({p.judged_customers:,})" for p in z.precision)
+        + " | ".join(f"{percent(p.precision)} ({p.judged_customers:,})" for p in z.precision)
         + " |"
         for z in point.by_zone
     ]
@@ -313,7 +134,7 @@ def _operating_point_lines(point: OperatingPoint) -> list[str]:
         "|---|---:|---:|---:|",
     ]
     lines += [
-        f"| {m.month} | {m.alerted_customers:,} | {m.active_customers:,} | {_pct(m.share)} |"
+        f"| {m.month} | {m.alerted_customers:,} | {m.active_customers:,} | {percent(m.share)} |"
         for m in point.by_month
     ]
     return [*lines, ""]
@@ -326,7 +147,8 @@ def _decision_lines(result: DecisionResult) -> list[str]:
         "",
         f"What a retention team working from the list on {r.decision_time:%Y-%m-%d %H:%M} UTC gets: "
         f"each of {r.customers:,} customers ranked once, by their last snapshot at or before then "
-        f"(median age {_num(r.snapshot_age_days_median, 1)} days, p90 {_num(r.snapshot_age_days_p90, 1)}), "
+        f"(median age {decimal(r.snapshot_age_days_median, 1)} days, "
+        f"p90 {decimal(r.snapshot_age_days_p90, 1)}), "
         f"{r.positives:,} of whom churned within {r.horizon_days:g} days. Left out: "
         f"{r.left_out_churned_before:,} already churned, {r.left_out_never_scored:,} never scored, "
         f"{r.left_out_unknown_customer:,} not in the truth.",
@@ -338,8 +160,8 @@ def _decision_lines(result: DecisionResult) -> list[str]:
         for index, (name, m) in enumerate(group.by_score.items()):
             lines.append(
                 f"| {group.group if index == 0 else ''} | {name.replace('_', ' ')} | {m.customers:,} "
-                f"| {m.positives:,} | {_pct(m.base_rate)} | {_num(m.roc_auc)} | {_num(m.lift_top_10, 2)} "
-                f"| {_pct(m.precision_top_10)} |"
+                f"| {m.positives:,} | {percent(m.base_rate)} | {decimal(m.roc_auc)} "
+                f"| {decimal(m.lift_top_10, 2)} | {percent(m.precision_top_10)} |"
             )
     ref = result.reference
     if ref is not None:
@@ -348,8 +170,8 @@ def _decision_lines(result: DecisionResult) -> list[str]:
             "",
             f"Batch reference: a gradient boosting fitted on the customer table ({len(ref.inputs)} "
             f"inputs: the truth's attributes and 90-day behaviour before the date), scored "
-            f"{ref.folds}-fold out of fold. ROC AUC {_num(ref.roc_auc)} against the product's "
-            f"{_num(ref.score_used_roc_auc)}: gap {gap}.",
+            f"{ref.folds}-fold out of fold. ROC AUC {decimal(ref.roc_auc)} against the product's "
+            f"{decimal(ref.score_used_roc_auc)}: gap {gap}.",
         ]
     return [*lines, ""]
 
@@ -361,8 +183,9 @@ def _group_rows(groups: Sequence[RankingMetrics]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows += [
-        f"| {g.group} | {g.snapshots:,} | {g.positives:,} | {_pct(g.base_rate)} | {_num(g.roc_auc)} "
-        f"| {_num(g.pr_auc)} | {_num(g.lift['1'], 2)} | {_num(g.lift['5'], 2)} | {_num(g.lift['10'], 2)} |"
+        f"| {g.group} | {g.snapshots:,} | {g.positives:,} | {percent(g.base_rate)} | {decimal(g.roc_auc)} "
+        f"| {decimal(g.pr_auc)} | {decimal(g.lift['1'], 2)} | {decimal(g.lift['5'], 2)} "
+        f"| {decimal(g.lift['10'], 2)} |"
         for g in groups
     ]
     return rows
@@ -374,19 +197,19 @@ def _image(path: Path | None, alt: str, caption: str) -> list[str]:
 
 def _summary(inputs: ReportInputs) -> list[str]:
     w = inputs.warnings
-    precision = ", ".join(f"{_pct(p.precision)} within {p.horizon_days:g} days" for p in w.precision)
+    precision = ", ".join(f"{percent(p.precision)} within {p.horizon_days:g} days" for p in w.precision)
     rows = [
         "| measure | value |",
         "|---|---|",
         f"| customers / of whom churned | {w.customers:,} / {w.churners:,} |",
         f"| alerts (yellow and red) / customers alerted | {w.alerts:,} / {w.alerted_customers:,} |",
         f"| churners warned at most {w.recall_horizon_days:g} days ahead | "
-        f"{w.churners_warned:,} ({_pct(w.recall)}) |",
-        f"| median warning lead time | {_num(w.lead_days.median, 1)} days |",
+        f"{w.churners_warned:,} ({percent(w.recall)}) |",
+        f"| median warning lead time | {decimal(w.lead_days.median, 1)} days |",
         "| churners warned at least "
         + " / ".join(f"{lead.days:g}" for lead in w.recall_by_lead)
         + " days ahead | "
-        + " / ".join(_pct(lead.recall) for lead in w.recall_by_lead)
+        + " / ".join(percent(lead.recall) for lead in w.recall_by_lead)
         + " |",
         f"| alerted customers who then churned | {precision} |",
         f"| alerts to customers already gone (must be 0) | {w.alerts_while_churned:,} |",
@@ -395,12 +218,12 @@ def _summary(inputs: ReportInputs) -> list[str]:
         r, p = inputs.ranking.overall, inputs.profit
         rows += [
             f"| score ranking: ROC AUC / PR AUC (churn within {inputs.ranking.horizon_days:g} days) | "
-            f"{_num(r.roc_auc)} / {_num(r.pr_auc)} |",
-            f"| churn rate in the top 10% of scores over the average | {_num(r.lift['10'], 2)} times |",
-            f"| expected maximum profit per snapshot (EMPC) | {_num(p.empc, 2)} |",
+            f"{decimal(r.roc_auc)} / {decimal(r.pr_auc)} |",
+            f"| churn rate in the top 10% of scores over the average | {decimal(r.lift['10'], 2)} times |",
+            f"| expected maximum profit per snapshot (EMPC) | {decimal(p.empc, 2)} |",
             f"| share worth contacting (eta*) / share the alerts contacted | "
-            f"{_pct(p.best_share)} / {_pct(p.policy_share)} |",
-            f"| expected profit per snapshot at the alerts' share | {_num(p.profit_at_policy_share, 2)} |",
+            f"{percent(p.best_share)} / {percent(p.policy_share)} |",
+            f"| expected profit per snapshot at the alerts' share | {decimal(p.profit_at_policy_share, 2)} |",
         ]
     return rows
 
@@ -422,9 +245,9 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> list[Path]:
     written: list[Path] = []
     ranking, profit = inputs.ranking, inputs.profit
     if ranking is not None and profit is not None:
-        roc = _roc_plot(inputs.judged, ranking.overall, out_dir / "roc.png")
-        lift = _lift_plot(inputs.judged, profit, out_dir / "lift.png")
-        calibration = _calibration_plot(ranking.overall, out_dir / "calibration.png")
+        roc = roc_plot(inputs.judged, ranking.overall, out_dir / "roc.png")
+        lift = lift_plot(inputs.judged, profit, out_dir / "lift.png")
+        calibration = calibration_plot(ranking.overall, out_dir / "calibration.png")
         written += [p for p in (roc, lift, calibration) if p is not None]
         lines += [
             "## How well the scores rank customers",
@@ -462,7 +285,7 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> list[Path]:
         if ranking.by_segment:
             lines += ["### By segment", "", *_group_rows(ranking.by_segment), ""]
     if inputs.yardstick is not None:
-        roc_later = _yardstick_roc_plot(inputs.yardstick_later, out_dir / "yardstick_roc.png")
+        roc_later = yardstick_roc_plot(inputs.yardstick_later, out_dir / "yardstick_roc.png")
         written += [roc_later] if roc_later is not None else []
         lines += [
             *_yardstick_lines(inputs.yardstick),
@@ -479,8 +302,8 @@ def write_report(inputs: ReportInputs, out_dir: Path) -> list[Path]:
         lines += _decision_lines(result)
     if inputs.operating_point is not None:
         lines += _operating_point_lines(inputs.operating_point)
-    lead = _lead_time_plot(inputs.lead_days, inputs.warnings.recall_horizon_days, out_dir / "lead_time.png")
-    weeks = _weekly_plot(
+    lead = lead_time_plot(inputs.lead_days, inputs.warnings.recall_horizon_days, out_dir / "lead_time.png")
+    weeks = weekly_plot(
         ranking.by_week if ranking is not None else [], alerts_per_week(inputs.alerts), out_dir / "weekly.png"
     )
     written += [p for p in (lead, weeks) if p is not None]

@@ -15,22 +15,16 @@ or scored stayed, and are the rest of the base.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.warnings import (
-    WARNING_ZONES,
-    AlertMark,
-    EvaluationConfig,
-    Precision,
-    TruthRow,
-    churn_list_row,
-    precision_within,
-)
+from evaluation.measures.ranking import week_of
+from evaluation.measures.truth import WARNING_ZONES, AlertMark, TruthRow, churn_list_row
+from evaluation.measures.warnings import EvaluationConfig, Precision, precision_within
 from schemas.outputs import Zone
 
 
@@ -69,6 +63,20 @@ class OperatingPoint(BaseModel):
     """Customers with at least one yellow or red alert over the whole history."""
     alerted_share: float | None
     alerts_unknown_customer: int
+
+
+def alerts_per_week(alerts: Sequence[AlertMark]) -> dict[str, int]:
+    """Yellow and red alerts per event-time week (its Monday, UTC), in week order.
+
+    >>> from datetime import UTC
+    >>> from schemas.outputs import Zone
+    >>> marks = [AlertMark("C1", datetime(2025, 11, 4, tzinfo=UTC), Zone.RED),
+    ...          AlertMark("C2", datetime(2025, 11, 5, tzinfo=UTC), Zone.GREEN)]
+    >>> alerts_per_week(marks)
+    {'2025-11-03': 1}
+    """
+    counts = Counter(week_of(m.event_time) for m in alerts if m.zone in WARNING_ZONES)
+    return dict(sorted(counts.items()))
 
 
 def month_starts(history_start: datetime, history_end: datetime) -> list[datetime]:

@@ -8,7 +8,7 @@ half and scores the later half, with the inputs the online model reads
 (``models.online.inputs_from_stored``: the stored inputs without the clock ones, plus
 the rate ratios) in the same order. On the later half, on the same examples, the
 gradient boosting and the three snapshot-time scores are ranked with the evaluation's
-own metrics (``evaluation.ranking.ranking_metrics``: exact ROC AUC and PR AUC, lift
+own metrics (``evaluation.measures.ranking.ranking_metrics``: exact ROC AUC and PR AUC, lift
 with ties pro rata). The ROC AUC gap, boosting minus the online model, is the price of
 learning online.
 
@@ -35,11 +35,11 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.ranking import LabelledSnapshot, RankingMetrics, ranking_metrics
-from evaluation.warnings import UNKNOWN_SEGMENT, TruthRow
+from evaluation.errors import YardstickUnavailableError
+from evaluation.measures.ranking import LabelledSnapshot, RankingMetrics, ranking_metrics
+from evaluation.measures.truth import UNKNOWN_SEGMENT, TruthRow
 from models.labels import INPUT_NAMES, day_date, day_number
 from models.online import inputs_from_stored
-from schemas.errors import ChurnwatchError
 from schemas.outputs import ResolvedDay, TrainingExample
 
 GRADIENT_BOOSTING = "gradient_boosting"
@@ -64,10 +64,7 @@ BOOSTING_PARAMETERS: Mapping[str, float | int | bool] = {
 """Modest and fixed: the yardstick is a reference, not a tuned competitor."""
 
 EVALUATION_EXTRA = "evaluation"
-
-
-class YardstickUnavailableError(ChurnwatchError):
-    """The examples cannot support a yardstick (too few days, one class in the earlier half)."""
+MISSING_SCIKIT_LEARN = f"scikit-learn is missing; pip install 'churnwatch[{EVALUATION_EXTRA}]'"
 
 
 def yardstick_available() -> bool:

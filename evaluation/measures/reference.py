@@ -2,10 +2,10 @@
 
 A retention analyst with the operator's customer table and 90 days of behaviour would fit
 a gradient boosting on both and rank everyone on the decision date. That is the bar the
-streaming product must reach on its per-customer list (``evaluation.decision``). The
+streaming product must reach on its per-customer list (``evaluation.measures.decision``). The
 table here: the customer's attributes from the simulator's truth file (those present:
 older truth files lack the contract columns) and the behaviour aggregates of
-``evaluation.behaviour``. Columns that carry the simulated fate (``churns``, ``signals``,
+``evaluation.measures.behaviour``. Columns that carry the simulated fate (``churns``, ``signals``,
 ``strength``, ``decoy_*``, ``no_warning``, ``attribute_hazard``, ...) are never read.
 
 scikit-learn's ``HistGradientBoostingClassifier`` (the yardstick's fixed parameters, one
@@ -27,8 +27,9 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
-from evaluation.behaviour import BEHAVIOUR_NAMES, EventColumns, behaviour_matrix
-from evaluation.yardstick import BOOSTING_PARAMETERS, YardstickUnavailableError
+from evaluation.errors import YardstickUnavailableError
+from evaluation.measures.behaviour import BEHAVIOUR_NAMES, EventColumns, behaviour_matrix
+from evaluation.measures.yardstick import BOOSTING_PARAMETERS
 
 REFERENCE_SCORE = "batch_reference"
 FOLDS = 5
@@ -64,6 +65,17 @@ class CustomerTable:
             customer_ids=[row["customer_id"] or "" for row in rows],
             columns={name: [row.get(name) or "" for row in rows] for name in names if name != "customer_id"},
         )
+
+
+@dataclass(frozen=True)
+class ReferenceInputs:
+    """What the batch reference reads once for every decision date: the customer table, the
+    event columns, and the customers' numbers in them; ``read_s`` is how long reading the events took."""
+
+    table: CustomerTable
+    columns: EventColumns
+    numbers: dict[str, int]
+    read_s: float
 
 
 def _float(text: str) -> float:

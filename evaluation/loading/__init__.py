@@ -1,0 +1,1 @@
+"""Loading: reading a run's files and topics (truth, alerts, snapshots, training examples, events)."""

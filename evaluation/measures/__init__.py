@@ -1,0 +1,1 @@
+"""Measures: pure functions over what was read (warning quality, ranking, money, yardsticks)."""

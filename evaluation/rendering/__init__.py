@@ -1,0 +1,1 @@
+"""Rendering: the measures as console tables, a Markdown page and its plots."""
