@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from features.vector import FeatureVector
-from models.online import stored_inputs
+from models.online import HALF_MAX, stored_inputs
 from schemas.outputs import ScoreSource, TrainingExample
 
 DAY_S = 86_400
@@ -37,8 +37,6 @@ INPUT_NAMES: tuple[str, ...] = tuple(
 """The stored inputs in a fixed order: the bit positions of the pending-snapshot codec."""
 
 _BLOB_VERSION = 3
-HALF_MAX = 65504.0
-"""The largest half-precision float: a stored input beyond it is stored as it."""
 _HEADER = struct.Struct("<BH")  # codec version, model_version length
 _ROW = struct.Struct("<BBBfffQ")  # id length, silent days, source, score, model, rules, mask
 _SOURCES = tuple(ScoreSource)
@@ -116,6 +114,8 @@ def encode_pending(model_version: str, snapshots: Sequence[PendingSnapshot]) -> 
             )
         )
         parts.append(customer)
+        # stored inputs are at half precision already (models.online.stored_inputs); the clamp
+        # keeps an input built any other way encodable
         parts.append(struct.pack(f"<{len(values)}e", *(min(max(v, -HALF_MAX), HALF_MAX) for v in values)))
     return zlib.compress(b"".join(parts), 6)
 

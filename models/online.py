@@ -15,6 +15,7 @@ the same count scores identically.
 from __future__ import annotations
 
 import math
+import struct
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -70,9 +71,27 @@ STORED_CLOCK_INPUTS = frozenset({"history_days"})
 """Clock inputs kept with a pending snapshot all the same: the rates and ratios need them."""
 
 
+HALF_MAX = 65504.0
+"""The largest half-precision magnitude: a pending snapshot keeps its inputs at half precision."""
+
+
+def at_half_precision(values: list[float]) -> list[float]:
+    """``values`` as a pending snapshot keeps them: clamped to ±``HALF_MAX``, rounded to half
+    precision (about three significant digits).
+
+    >>> at_half_precision([0.1, 1e-9, 1e6, -2.5])
+    [0.0999755859375, 0.0, 65504.0, -2.5]
+    """
+    clamped = [min(max(value, -HALF_MAX), HALF_MAX) for value in values]
+    packed = struct.pack(f"<{len(clamped)}e", *clamped)
+    return list(struct.unpack(f"<{len(clamped)}e", packed))
+
+
 def stored_inputs(features: FeatureVector) -> dict[str, float]:
     """What a pending snapshot keeps for learning: the numeric features the model reads and
-    ``history_days``, every value finite (NaN -> 0, inf clamped). The derived inputs are
+    ``history_days``, every value finite (NaN -> 0, inf clamped) and at half precision
+    (``at_half_precision``). The scorer reads the same values the learner later learns, to
+    the bit, wherever a threshold or a clamp would tell the two apart. The derived inputs are
     computed again from these (``inputs_from_stored``), so they cost no Redis bytes.
 
     >>> from datetime import UTC, datetime
@@ -81,9 +100,8 @@ def stored_inputs(features: FeatureVector) -> dict[str, float]:
     (True, True, 'history_days')
     """
     numeric = features.numeric()
-    inputs = {name: finite(value) for name, value in numeric.items() if name not in CLOCK_INPUTS}
-    inputs.update({name: finite(numeric[name]) for name in sorted(STORED_CLOCK_INPUTS)})
-    return inputs
+    names = [name for name in numeric if name not in CLOCK_INPUTS] + sorted(STORED_CLOCK_INPUTS)
+    return dict(zip(names, at_half_precision([finite(numeric[name]) for name in names]), strict=True))
 
 
 def inputs_from_stored(stored: Mapping[str, float]) -> dict[str, float]:

@@ -98,7 +98,7 @@ class TestSilence:
         went_quiet = silent_for(regular, 10.0)
         steady_ratio = model_inputs(regular)["calls_out_rate_7d_per_30d"]
         quiet_ratio = model_inputs(went_quiet)["calls_out_rate_7d_per_30d"]
-        assert math.isclose(steady_ratio, 1.0, rel_tol=1e-9)
+        assert math.isclose(steady_ratio, 1.0, rel_tol=1e-3)  # sums read at half precision
         assert quiet_ratio < 0.4
 
     def test_longer_silence_reads_lower(self) -> None:
@@ -137,14 +137,12 @@ class TestModelInputs:
 
     @given(features=extreme_vectors)
     def test_a_stored_snapshot_learns_the_inputs_it_was_scored_on(self, features: FeatureVector) -> None:
-        """Derived inputs are not stored: computed again from a pending snapshot's float32 inputs,
-        they are what the scorer read, to float32 precision."""
-        stored = {name: float(np.float32(value)) for name, value in stored_inputs(features).items()}
-        again = inputs_from_stored(stored)
-        inputs = model_inputs(features)
-        assert tuple(again) == tuple(inputs)
-        for name, value in inputs.items():
-            assert math.isclose(again[name], value, rel_tol=1e-5, abs_tol=1e-5), name
+        """Derived inputs are not stored: computed again from a pending snapshot's half-precision
+        inputs, they are exactly what the scorer read (it reads the stored precision too)."""
+        stored = stored_inputs(features)
+        kept = {name: float(np.float16(value)) for name, value in stored.items()}
+        assert kept == stored
+        assert inputs_from_stored(kept) == model_inputs(features)
 
     def test_stored_inputs_keep_their_positions_and_add_only_the_history(self) -> None:
         """The numeric features keep their codec bit positions; ``history_days`` comes last, so a
