@@ -22,8 +22,7 @@ def create_app(settings: Settings, bootstrap: str, *, faust_consumer: bool = Fal
     hands each fetched batch to its topic's agent through a channel, and
     ``streams.training_reader``), so Faust's consumer is not started
     (``faust_consumer=True`` starts it, for agents on topics: the stock baseline of the
-    benchmark). The monitor sensor is dropped: the
-    worker keeps its own Prometheus metrics.
+    benchmark). The monitor sensor is dropped: the worker keeps its own Prometheus metrics.
     """
     kafka = settings.kafka
     options: dict[str, Any] = {
