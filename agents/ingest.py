@@ -1,55 +1,45 @@
-"""The input topics' consumers: each fetched batch of a topic goes to the coordinator, then it drains.
+"""The input reader's wiring: it hands each fetched batch to its topic's agent (``agents.inputs``).
 
-Records arrive in whole fetched batches from ``streams.input_reader`` (framework work per
-batch, not per record). They are acknowledged by the coordinator, tick by tick, only
-once they are fully handled, so no offset is committed whose effects could still be lost.
+The reader runs as a task of the app and fetches in bulk (framework work per batch, not
+per record); rebalances go straight to the coordinator. Records are acknowledged by the
+coordinator, tick by tick, only once they are fully handled, so no offset is committed
+whose effects could still be lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import faust
 
 from streams.coordinator import IngestCoordinator
+from streams.input_batches import BatchChannels
 from streams.input_reader import InputReader, InputToken, PartitionKey, ReaderHooks
 from streams.metrics import PipelineMetrics
-from streams.records import SourceRecord
 from streams.settings import Settings
-from streams.throttle import IntakeThrottle
 from streams.topics import ChurnTopics
 
 
-def ingest_hooks(
-    topics: ChurnTopics,
-    coordinator: IngestCoordinator[InputToken],
-    throttle: IntakeThrottle,
-    metrics: PipelineMetrics,
+def reader_hooks(
+    channels: BatchChannels, coordinator: IngestCoordinator[InputToken], metrics: PipelineMetrics
 ) -> ReaderHooks:
-    """Calls, top-ups, complaints and lifecycle events: each topic's batch is validated and queued."""
-    event_types = {topic.get_topic_name(): event_type for event_type, topic in topics.inputs.items()}
-
-    async def handle(topic: str, records: Sequence[tuple[SourceRecord, InputToken]]) -> None:
-        if not throttle.unlimited:
-            metrics.intake_throttled_seconds.inc(await throttle.take(len(records)))
-        await coordinator.submit(event_types[topic], records)
-
-    async def assigned(tps: list[PartitionKey]) -> None:
-        await coordinator.assign(tps)
+    """Batches to the agents, one at a time; partitions taken and given up to the coordinator."""
 
     async def revoked(tps: list[PartitionKey]) -> None:
         await coordinator.revoke(tps)
         metrics.forget_partitions(tps)
 
-    return ReaderHooks(handle=handle, after_batch=coordinator.drain, assigned=assigned, revoked=revoked)
+    return ReaderHooks(handle=channels.hand_over, assigned=coordinator.assign, revoked=revoked)
 
 
 def register_ingest(app: faust.App, reader: InputReader, topics: ChurnTopics, settings: Settings) -> None:
-    """Run the input reader beside the app's other tasks; it stops before the producer does."""
+    """Run the input reader beside the agents; it stops before the agents and the producer do.
+
+    An error in an agent stops the reader with that error, and the app with it (the
+    worker is restarted from the committed offsets).
+    """
 
     @app.task  # type: ignore[untyped-decorator]
     async def ingest() -> None:
-        """Read the input topics into the coordinator (wiring only)."""
+        """Read the input topics into the agents (wiring only)."""
         for topic in topics.inputs.values():  # a worker started before any producer finds them
             await topic.maybe_declare()
         await reader.run(lambda: bool(app.should_stop))

@@ -13,7 +13,8 @@ import faust
 import redis.asyncio as aioredis
 from faust.web import Request, Response, View
 
-from agents.ingest import ingest_hooks, register_ingest
+from agents.ingest import reader_hooks, register_ingest
+from agents.inputs import pipeline_intake, register_input_agents
 from agents.learner import register_learner
 from agents.queue_page import register_queue_page
 from features.redis_store import RedisFeatureStore
@@ -29,6 +30,7 @@ from streams.checkpoint_store import CheckpointStore
 from streams.coordinator import Accepted, IngestCoordinator
 from streams.end_probe import FetchEndProbe
 from streams.group_offsets import committed_offsets
+from streams.input_batches import BatchChannels
 from streams.input_reader import InputReader, InputToken
 from streams.label_store import LabelStore
 from streams.learning import LearnerLoop
@@ -135,12 +137,14 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         release_idle_s=settings.event_time.release_idle_s,
     )
     throttle = IntakeThrottle(settings.batching.max_records_per_second)  # one cap for the whole worker
+    channels = BatchChannels(app, topics.input_names)
+    register_input_agents(app, topics, channels, pipeline_intake(coordinator, throttle, metrics))
     input_reader = InputReader(
         topics.input_names,
         bootstrap,
         settings.worker.app_id,
         settings.kafka,
-        ingest_hooks(topics, coordinator, throttle, metrics),
+        reader_hooks(channels, coordinator, metrics),
         metrics,
         settings.batching.max_records,
         poll_timeout_s=settings.batching.within_s,

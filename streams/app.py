@@ -17,11 +17,12 @@ def create_app(settings: Settings, bootstrap: str, *, faust_consumer: bool = Fal
 
     Records stay raw bytes (the contracts are validated by ``schemas.parsing``), and no
     exactly-once mode is used (the embedded broker has no transactions). The app runs
-    the producer, the web server and the tasks; the input topics and the training topic
-    are read by consumers of their own (``streams.input_reader``, ``streams.training_reader``),
-    so Faust's consumer is not started (``faust_consumer=True`` starts it, for agents on
-    topics: the stock baseline of the benchmark). The monitor sensor is dropped: the
-    worker keeps its own Prometheus metrics.
+    the producer, the web server, the agents and the tasks; the input topics and the
+    training topic are read by consumers of their own (``streams.input_reader``, which
+    hands each fetched batch to its topic's agent through a channel, and
+    ``streams.training_reader``), so Faust's consumer is not started
+    (``faust_consumer=True`` starts it, for agents on topics: the stock baseline of the
+    benchmark). The monitor sensor is dropped: the worker keeps its own Prometheus metrics.
     """
     kafka = settings.kafka
     options: dict[str, Any] = {
@@ -80,6 +81,15 @@ class _WithoutConsumer(BootStrategy):
 
 
 class WorkerApp(LeanApp):
-    """The worker's app: its topics are read by consumers of its own, not by Faust's."""
+    """The worker's app: its topics are read by consumers of its own, not by Faust's.
+
+    Faust opens its flow control (the gate on every channel queue) after its consumer's
+    first assignment; this app's channels are fed by its own readers, so it opens the gate
+    when it starts.
+    """
 
     BootStrategy = _WithoutConsumer
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        self.flow_control.resume()

@@ -16,3 +16,11 @@ class TopicReadError(ChurnwatchError):
         super().__init__(f"{topics}: {reason}")
         self.topics = topics
         self.reason = reason
+
+
+class NoAgentError(ChurnwatchError):
+    """An input topic's batch was handed over while no agent consumed its channel."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"topic={topic}: no agent consumes its batches")
+        self.topic = topic

@@ -3,8 +3,10 @@
 Faust's own consumer path costs about 53 µs per record before an agent sees it (a
 ``wait_first`` per message in ``Consumer._drain_messages``, the conductor's lock and
 ``Event`` per message, a ``sleep(0)`` and queue ``get`` per record in the stream, one
-ack each). This reader takes what ``getmany`` fetched, per partition, and gives it to
-the handlers in one call per topic: framework work per batch, not per record.
+ack each). This reader takes what ``getmany`` fetched, per partition, and hands it over
+in one call per topic: framework work per batch, not per record. In the worker that call
+puts the batch on the topic's channel and waits for the topic's agent to have handled it
+(``streams.input_batches``, ``agents/inputs.py``), so the next ``getmany`` waits too.
 
 Offsets are ours: a record's offset is committed only once the coordinator has
 acknowledged it (its tick's effects are durable in Redis), in offset order, and the
@@ -42,10 +44,10 @@ BatchHandler = Callable[[str, Sequence[tuple[SourceRecord, InputToken]]], Awaita
 
 @dataclass(frozen=True, slots=True)
 class ReaderHooks:
-    """What the reader calls: the batch handler, then the drain, and the rebalance steps."""
+    """What the reader calls: the batch handler (awaited, one topic's batch at a time) and the
+    rebalance steps."""
 
     handle: BatchHandler
-    after_batch: Callable[[], Awaitable[object]]
     assigned: Callable[[list[PartitionKey]], Awaitable[object]]
     revoked: Callable[[list[PartitionKey]], Awaitable[object]]
 
@@ -147,7 +149,6 @@ class InputReader:
                 )
                 if fetched:
                     await self._hand_over(fetched)
-                    await self._hooks.after_batch()
                 if self._monotonic() - self._last_commit >= kafka.commit_interval_s:
                     await self.commit()
             await self.commit()

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import faust
 import pytest
 
 from stack.topics import ensure_topics
+from streams.app import create_app
 from streams.group_offsets import committed_offsets
+from streams.input_batches import BatchChannels, InputBatch, InputRecords, consume_batches
 from streams.input_reader import InputReader, InputToken, PartitionKey, ReaderHooks
 from streams.metrics import PipelineMetrics
 from streams.records import SourceRecord
-from streams.settings import KafkaSettings
+from streams.settings import KafkaSettings, Settings
 from tests.fixtures.deadline import eventually
 from tests.fixtures.pipeline import produce
 
@@ -39,9 +42,6 @@ class Intake:
             if record.offset < self.ack_below:
                 await self._reader_of[0].acknowledge(token)
 
-    async def nothing(self) -> None:
-        return None
-
     async def on_assigned(self, tps: list[PartitionKey]) -> None:
         self.assigned.extend(tps)
 
@@ -49,7 +49,7 @@ class Intake:
         self.revoked.extend(tps)
 
     def hooks(self) -> ReaderHooks:
-        return ReaderHooks(self.handle, self.nothing, self.on_assigned, self.on_revoked)
+        return ReaderHooks(self.handle, self.on_assigned, self.on_revoked)
 
     def seen(self) -> set[tuple[str, int, int]]:
         return {position for _, records in self.batches for position in records}
@@ -162,3 +162,56 @@ async def test_a_second_reader_takes_partitions_over_and_revocation_commits_firs
     keys = [(tp.topic, tp.partition) for tp in ends]
     committed = await committed_offsets(kafka_bootstrap, group, keys)
     assert committed == {(tp.topic, tp.partition): end for tp, end in ends.items()}
+
+
+async def test_an_error_in_an_agent_stops_the_reader_before_its_batch_is_committed(
+    kafka_bootstrap: str, topic_suffix: str
+) -> None:
+    topics = [f"reader.calls.{topic_suffix}"]
+    await ensure_topics(kafka_bootstrap, topics, 1)
+    ends = await produce(
+        kafka_bootstrap, [(topics[0], f"c0-{i}".encode(), f"vc0-{i}".encode()) for i in range(PER_PARTITION)]
+    )
+    app = create_app(Settings(), kafka_bootstrap)
+    channels = BatchChannels(app, topics)
+    reader_of: list[InputReader] = []
+    handled: list[int] = []
+
+    async def handle(records: InputRecords) -> None:
+        """Acknowledges everything below offset 20; fails on the batch that holds offset 20."""
+        if any(record.offset >= 20 for record, _ in records):
+            raise RuntimeError("offset=20: the pipeline failed")
+        for record, token in records:
+            handled.append(record.offset)
+            await reader_of[0].acknowledge(token)
+
+    @app.agent(channels.of(topics[0]), name="consume_calls")
+    async def consume_calls(batches: faust.StreamT[InputBatch]) -> None:
+        await consume_batches(batches, handle)
+
+    async def assigned(tps: list[PartitionKey]) -> None:
+        return None
+
+    group = f"reader-{topic_suffix}"
+    reader = InputReader(
+        topics,
+        kafka_bootstrap,
+        group,
+        KafkaSettings(),
+        ReaderHooks(channels.hand_over, assigned, assigned),
+        PipelineMetrics(),
+        10,  # several batches: some are handled before the one holding offset 20 fails
+    )
+    reader_of.append(reader)
+    app.flow_control.resume()  # as the worker app does when it starts
+    await consume_calls.start()
+    try:
+        with pytest.raises(RuntimeError, match="offset=20: the pipeline failed"):
+            await asyncio.wait_for(reader.run(lambda: False), timeout=30)
+    finally:
+        await consume_calls.stop()
+    assert handled == list(range(len(handled))), "batches reached the agent whole and in offset order"
+    assert 0 < len(handled) <= 20
+    keys = [(tp.topic, tp.partition) for tp in ends]
+    committed = await committed_offsets(kafka_bootstrap, group, keys)
+    assert all(offset <= len(handled) for offset in committed.values()), "nothing of the failed batch"
