@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 import faust
 
-from streams.coordinator import IngestCoordinator
+from pipeline.coordinator import IngestCoordinator
+from pipeline.throttle import IntakeThrottle
 from streams.input_reader import InputReader, InputToken, PartitionKey, ReaderHooks
 from streams.metrics import PipelineMetrics
 from streams.records import SourceRecord
 from streams.settings import Settings
-from streams.throttle import IntakeThrottle
 from streams.topics import ChurnTopics
 
 

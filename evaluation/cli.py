@@ -85,10 +85,10 @@ from evaluation.yardstick import (
     build_yardstick,
     yardstick_available,
 )
+from pipeline.learning import parse_training
 from schemas.outputs import Alert, Prediction
 from sim.cli import DEFAULT_START
 from streams.errors import TopicReadError
-from streams.learning import parse_training
 from streams.topic_reader import read_topics
 
 _PIPED_WIDTH = 140

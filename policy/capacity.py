@@ -26,6 +26,7 @@ The priority sketch is a histogram over logarithmic buckets (2 % relative accura
 its size depends on the spread of priorities, not on how many candidates there were.
 
 >>> config = CapacityConfig(daily_alerts=2)
+>>> from datetime import UTC
 >>> start = datetime(2026, 3, 2, 9, tzinfo=UTC)
 >>> batch = [Candidate("a", 50.0, "all"), Candidate("b", 10.0, "all"), Candidate("c", 30.0, "all")]
 >>> state, sent = choose(CapacityState.empty(), {"all": 2}, batch, start, last_of_day=True)
@@ -40,15 +41,15 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from policy.errors import CapacityStateError
+from schemas.event_days import DAY_S, day_date, day_of
 from schemas.outputs import CapacityDay, CapacityLane, ValueTier
 
-DAY_S = 86_400
 HOURS = 24
 ALL_TIERS = "all"
 """The lane of every alert whose value tier has no budget of its own."""
@@ -428,7 +429,7 @@ def choose(
     """
     if not candidates:
         return state, frozenset()
-    day = state.day if state.day is not None else int(at.timestamp() // DAY_S)
+    day = state.day if state.day is not None else day_of(at)
     elapsed = min(max(at.timestamp() / DAY_S - day, 0.0), 1.0)
     hour = min(int(elapsed * HOURS), HOURS - 1)
     lanes = dict(state.lanes)
@@ -514,14 +515,6 @@ def close_day(
     return CapacityState(day=day + 1, lanes=lanes, base=base, carry=carry), summaries
 
 
-def day_date(day: int) -> date:
-    """
-    >>> day_date(1)
-    datetime.date(1970, 1, 2)
-    """
-    return datetime.fromtimestamp(day * DAY_S, UTC).date()
-
-
 def _finite(value: float | None) -> float | None:
     """JSON has no infinity: a bar of infinity (no budget left) is written as -1."""
     if value is None:
@@ -542,6 +535,7 @@ def _counts_text(counts: Mapping[int, int]) -> dict[str, int]:
 def encode_today(state: CapacityState) -> str:
     """The open day and each lane's today, as compact JSON (the history is kept per closed day).
 
+    >>> from datetime import UTC
     >>> state, _ = choose(CapacityState.empty(), {"all": 1}, [Candidate("a", 5.0, "all")],
     ...                   datetime(2026, 3, 2, 9, tzinfo=UTC))
     >>> decode(encode_today(state), {}).lanes["all"].today == state.lanes["all"].today

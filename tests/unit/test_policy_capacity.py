@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from policy.capacity import (
-    DAY_S,
     DEFAULT_BASE_SHARE_30D,
     HOURS,
     LABEL_HORIZON_DAYS,
@@ -35,6 +34,7 @@ from policy.capacity import (
     group_budget,
     share_budget,
 )
+from schemas.event_days import DAY_S
 from schemas.outputs import ValueTier
 from streams.settings import Settings
 

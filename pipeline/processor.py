@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from features.aging import aged
 from features.store import FeatureStore, PositionedEvent
@@ -23,18 +23,18 @@ from models.online import inputs_from_stored, stored_inputs
 from models.routing import VersionScorer
 from models.scorer import Score
 from policy.alert_state import AlertState
-from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
 from policy.capacity import ALL_TIERS, Candidate, CapacityState, choose, close_day, day_summary
-from policy.capacity import DAY_S as CAPACITY_DAY_S
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
-from policy.suppression import SuppressionStore
 from policy.zones import zone_for
+from schemas.event_days import DAY_S, day_end, day_of
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from schemas.outputs import CapacityDay, Prediction
-from streams.activity_index import DAY_S, ActivityIndex
-from streams.capacity_store import CapacityStore, CapacityWrite
+from store.activity import ActivityIndex
+from store.alert_states import AlertStateStore
+from store.capacity import CapacityStore, CapacityWrite
+from store.suppressions import SuppressionStore
 
 Clock = Callable[[], datetime]
 FEATURE_DIGITS = 6  # significant digits kept of each snapshot feature
@@ -42,15 +42,6 @@ HISTORY_TOLERANCE_DAYS = 1e-6
 """Customers first seen at midnight have N - 1e-11 days of history at a day's end, and decayed
 state differs between runs in its last bits: without this, whether such a snapshot is learned
 from flipped between a live run and a replay (70 against 32 examples on one day in testing)."""
-
-
-def day_end(day: int) -> datetime:
-    """The last microsecond of an event-time day, so everything at it belongs to that day.
-
-    >>> day_end(0).isoformat()
-    '1970-01-01T23:59:59.999999+00:00'
-    """
-    return datetime.fromtimestamp((day + 1) * DAY_S, UTC) - timedelta(microseconds=1)
 
 
 def kept_day(customer_id: str, day: int, silent_days: int, every_days: int) -> bool:
@@ -286,14 +277,14 @@ class TickProcessor:
         for decision in decisions:
             lane = config.lane(decision.alert.value_tier)
             if decision.suppressed is None and lane is not None:
-                event_day = int(decision.alert.event_time.timestamp() // CAPACITY_DAY_S)
+                event_day = day_of(decision.alert.event_time)
                 candidates.append(
                     Candidate(decision.alert.alert_id, decision.alert.priority, lane, event_day)
                 )
         if not candidates:
             return decisions, None
         state = await self._capacity_state(partition)
-        day = state.day if state.day is not None else int(at.timestamp() // CAPACITY_DAY_S)
+        day = state.day if state.day is not None else day_of(at)
         budgets = config.budgets(partition, self._partitions, day, state.base, state.carry)
         state, sent = choose(state, budgets, candidates, at, last_of_day)
         held = {candidate.key for candidate in candidates} - sent

@@ -17,13 +17,13 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter, ValidationError
 
 from models.config import ScoringConfig
-from models.labels import day_number
 from models.learner import Checkpoint, DailyLearner
+from pipeline.acks import InOrderAcks
+from pipeline.storage_health import StorageHealth, retrying_redis
+from schemas.event_days import day_number
 from schemas.outputs import ResolvedDay, TrainingExample
-from streams.acks import InOrderAcks
-from streams.checkpoint_store import CheckpointStore
+from store.checkpoints import CheckpointStore
 from streams.metrics import PipelineMetrics
-from streams.storage_health import StorageHealth, retrying_redis
 
 log = logging.getLogger(__name__)
 _TRAINING_RECORD: TypeAdapter[TrainingExample | ResolvedDay] = TypeAdapter(
