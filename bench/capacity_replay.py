@@ -28,7 +28,9 @@ from pathlib import Path
 
 from aiokafka.partitioner import murmur2
 
-from policy.capacity import Candidate, CapacityConfig, CapacityState, choose, close_day
+from policy.capacity import choose, close_day
+from policy.capacity_budget import CapacityConfig
+from policy.capacity_state import Candidate, CapacityState
 from schemas.event_days import DAY_S, day_date
 from schemas.outputs import ValueTier
 

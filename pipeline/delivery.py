@@ -17,7 +17,7 @@ from features.store import PositionedEvent
 from pipeline.intake import Accepted
 from pipeline.processor import TickProcessor
 from policy.alerts import Decision, sendable
-from policy.capacity import CapacityState
+from policy.capacity_state import CapacityState
 from schemas.outputs import (
     Alert,
     CapacityDay,

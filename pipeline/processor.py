@@ -24,7 +24,8 @@ from models.routing import VersionScorer
 from models.scorer import Score
 from policy.alert_state import AlertState
 from policy.alerts import Decision, decide
-from policy.capacity import ALL_TIERS, Candidate, CapacityState, choose, close_day, day_summary
+from policy.capacity import choose, close_day
+from policy.capacity_state import ALL_TIERS, Candidate, CapacityState, day_summary
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
 from policy.zones import zone_for

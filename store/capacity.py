@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from policy.capacity import CapacityState, decode, encode_closed, encode_today
+from policy.capacity_state import CapacityState, decode, encode_closed, encode_today
 from schemas.errors import StorageUnavailableError
 from store.client import RedisClient
 from store.progress import progress_key

@@ -42,7 +42,7 @@ from bench.capacity_replay import (
 from features.config import FeatureConfig
 from features.store import PositionedEvent, SourcePosition
 from pipeline.processor import TickProcessor
-from policy.capacity import DEFAULT_BASE_SHARE_30D, LABEL_HORIZON_DAYS, CapacityConfig
+from policy.capacity_budget import DEFAULT_BASE_SHARE_30D, LABEL_HORIZON_DAYS, CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
 from schemas.events import LifecycleEvent, LifecycleKind

@@ -13,7 +13,7 @@ from models.cold_start import ColdStartRules
 from models.online import OnlineModel
 from models.routing import VersionScorer
 from pipeline.processor import TickProcessor
-from policy.capacity import CapacityConfig
+from policy.capacity_budget import CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
 from schemas.event_days import DAY_S, day_end

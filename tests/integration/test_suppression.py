@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from features.config import FeatureConfig
 from pipeline.processor import TickProcessor
 from policy.alerts import sendable
-from policy.capacity import CapacityConfig
+from policy.capacity_budget import CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
 from policy.suppression import Suppression, SuppressionReason
