@@ -34,15 +34,6 @@ def day_of_s(epoch_s: float) -> int:
     return int(epoch_s // DAY_S)
 
 
-def day_start_s(day: int) -> float:
-    """The first instant of an event-time day, in epoch seconds.
-
-    >>> day_start_s(2)
-    172800.0
-    """
-    return float(day * DAY_S)
-
-
 def day_end_s(day: int) -> float:
     """The last microsecond of an event-time day, in epoch seconds: everything at it belongs to that day.
 
