@@ -31,7 +31,7 @@ from aiokafka.partitioner import murmur2
 from policy.capacity import choose, close_day
 from policy.capacity_budget import CapacityConfig
 from policy.capacity_state import Candidate, CapacityState
-from schemas.event_days import DAY_S, day_date
+from schemas.event_days import DAY_S, day_date, day_of_s
 from schemas.outputs import ValueTier
 
 CANDIDATES_FIXTURE = Path(__file__).with_name("capacity_candidates.csv.gz")
@@ -55,7 +55,7 @@ class StreamedCandidate:
     @property
     def day(self) -> int:
         """The event-time day the alert is dated on (what the daily cap and the top N count by)."""
-        return int(self.event_s // DAY_S)
+        return day_of_s(self.event_s)
 
     @property
     def step_day(self) -> int:
