@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.coordinator import IngestCoordinator
+from pipeline.coordinator import IngestCoordinator
 from streams.input_batches import BatchChannels
 from streams.input_reader import InputReader, InputToken, PartitionKey, ReaderHooks
 from streams.metrics import PipelineMetrics

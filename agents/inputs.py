@@ -21,12 +21,12 @@ from collections.abc import Awaitable, Callable
 
 import faust
 
+from pipeline.coordinator import IngestCoordinator
+from pipeline.throttle import IntakeThrottle
 from schemas.events import EventType
-from streams.coordinator import IngestCoordinator
 from streams.input_batches import BatchChannels, InputBatch, InputRecords, consume_batches
 from streams.input_reader import InputToken
 from streams.metrics import PipelineMetrics
-from streams.throttle import IntakeThrottle
 from streams.topics import ChurnTopics
 
 Intake = Callable[[EventType, InputRecords], Awaitable[object]]

@@ -2,7 +2,7 @@
 
 ``/queue`` (today's alerts, ranked and filtered), ``/queue/customer?id=`` (score history and
 alerts), ``POST /queue/outcome`` (record a contact's outcome), ``/queue/login`` and the two
-assets. Access rules are in ``web.access``; every read comes from Redis (``streams.queue_store``),
+assets. Access rules are in ``web.access``; every read comes from Redis (``store.queue``),
 never from the topics.
 """
 
@@ -19,13 +19,14 @@ import faust
 from faust.web import Request, Response, View
 
 from policy.config import PolicyConfig
-from policy.contact_outcomes import ContactOutcomeStore, RecordedOutcome, suppression_for
-from policy.suppression import SuppressionStore
+from policy.contact_outcomes import RecordedOutcome, suppression_for
 from schemas.errors import StorageUnavailableError
+from store.client import RedisClient
+from store.contact_outcomes import ContactOutcomeStore
+from store.progress import ProgressStore
+from store.queue import QueueStore
+from store.suppressions import SuppressionStore
 from streams.metrics import PipelineMetrics
-from streams.progress_store import ProgressStore
-from streams.queue_store import QueueStore
-from streams.redis_client import RedisClient
 from web.access import CSRF_HEADER, SESSION_COOKIE, Credentials, QueueAccess, Verdict
 from web.errors import OutcomeRequestError
 from web.outcome_request import parse_outcome_request

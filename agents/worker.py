@@ -17,32 +17,36 @@ from agents.ingest import reader_hooks, register_ingest
 from agents.inputs import pipeline_intake, register_input_agents
 from agents.learner import register_learner
 from agents.queue_page import register_queue_page
-from features.redis_store import RedisFeatureStore
 from models.labels import resolution_delay_days
-from policy.alert_state_store import AlertStateStore
+from pipeline.alignment import EventTimeAligner
+from pipeline.assembly import build_coordinator
+from pipeline.coordinator import IngestCoordinator
+from pipeline.intake import Accepted
+from pipeline.learning import LearnerLoop
+from pipeline.model_versions import ModelVersions
+from pipeline.processor import TickProcessor
+from pipeline.storage_health import StorageHealth
+from pipeline.throttle import IntakeThrottle
 from policy.playbook import load_playbook
-from policy.suppression import SuppressionStore
-from streams.activity_index import ActivityIndex
-from streams.alignment import EventTimeAligner, TopicPartition
+from store.activity import ActivityIndex
+from store.alert_states import AlertStateStore
+from store.capacity import CapacityStore
+from store.checkpoints import CheckpointStore
+from store.client import RedisClient, connect_redis
+from store.commit import CommitStore
+from store.features import RedisFeatureStore
+from store.labels import LabelStore
+from store.progress import ProgressStore
+from store.suppressions import SuppressionStore
 from streams.app import create_app
-from streams.capacity_store import CapacityStore
-from streams.checkpoint_store import CheckpointStore
-from streams.coordinator import Accepted, IngestCoordinator
 from streams.end_probe import FetchEndProbe
 from streams.group_offsets import committed_offsets
 from streams.input_batches import BatchChannels
 from streams.input_reader import InputReader, InputToken
-from streams.label_store import LabelStore
-from streams.learning import LearnerLoop
 from streams.metrics import PipelineMetrics
-from streams.model_versions import ModelVersions
-from streams.processor import TickProcessor
-from streams.progress_store import ProgressStore
 from streams.publisher import OutputPublisher
-from streams.redis_client import RedisClient, connect_redis
+from streams.records import TopicPartition
 from streams.settings import Settings
-from streams.storage_health import StorageHealth
-from streams.throttle import IntakeThrottle
 from streams.topics import ChurnTopics, declare_topics
 from streams.training_reader import TrainingReader, learner_group
 from streams.validation import RecordValidator
@@ -101,7 +105,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         await input_reader.rewind(tp, offset)
 
     end_probe = FetchEndProbe(bootstrap)
-    coordinator: IngestCoordinator[InputToken] = IngestCoordinator(
+    coordinator: IngestCoordinator[InputToken] = build_coordinator(
         validator=RecordValidator.from_settings(settings),
         processor=TickProcessor(
             store=RedisFeatureStore(redis, settings.features),
@@ -120,7 +124,8 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
             partitions=settings.topics.partitions,
         ),
         aligner=aligner,
-        progress=ProgressStore(redis, prefix, settings.worker.app_id, activity),
+        progress=ProgressStore(redis, prefix, settings.worker.app_id),
+        commits=CommitStore(redis, prefix, settings.worker.app_id),
         sink=OutputPublisher(topics, metrics),
         acknowledge=acknowledge,
         caught_up=caught_up,

@@ -3,7 +3,7 @@
 A capped worker's choice depends only on the stream of candidates each partition group
 sees (their priorities, event times and ticks), so it can be replayed without Kafka or
 Redis: per group, tick by tick in event-time order with the day's sweep last, the state
-carried across days, exactly as ``streams.processor`` calls the policy. The integration
+carried across days, exactly as ``pipeline.processor`` calls the policy. The integration
 test (``tests/integration/test_capacity.py``) checks that this replay sends exactly what
 its capped worker sent, and that ``CANDIDATES_FIXTURE`` still holds its candidate stream
 (rewritten with ``write_candidates`` when the simulator or the alert policy change). So
@@ -11,7 +11,7 @@ a variant of the bar is measured in seconds (``python -m bench.capacity_replay``
 
 An alert carries the time its customer's features were current (``as_of``), not its
 tick: an event that arrives after later events of its topic is taken in a later tick
-(the tick of its effective time, see ``streams.alignment``). ``alert_ticks`` finds each
+(the tick of its effective time, see ``pipeline.alignment``). ``alert_ticks`` finds each
 alert's tick from the input events.
 """
 
@@ -28,7 +28,10 @@ from pathlib import Path
 
 from aiokafka.partitioner import murmur2
 
-from policy.capacity import DAY_S, Candidate, CapacityConfig, CapacityState, choose, close_day, day_date
+from policy.capacity import choose, close_day
+from policy.capacity_budget import CapacityConfig
+from policy.capacity_state import Candidate, CapacityState
+from schemas.event_days import DAY_S, day_date, day_of_s
 from schemas.outputs import ValueTier
 
 CANDIDATES_FIXTURE = Path(__file__).with_name("capacity_candidates.csv.gz")
@@ -52,7 +55,7 @@ class StreamedCandidate:
     @property
     def day(self) -> int:
         """The event-time day the alert is dated on (what the daily cap and the top N count by)."""
-        return int(self.event_s // DAY_S)
+        return day_of_s(self.event_s)
 
     @property
     def step_day(self) -> int:

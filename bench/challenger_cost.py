@@ -15,8 +15,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from models.config import ChallengerConfig, ScoringConfig
-from models.labels import INPUT_NAMES, day_number
+from models.labels import INPUT_NAMES
 from models.learner import DailyLearner
+from schemas.event_days import day_number
 from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 
 DAY0 = date(2026, 3, 1)

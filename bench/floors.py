@@ -4,7 +4,7 @@
   pseudonymised (``streams.validation.RecordValidator.validate_batch``), exactly as the
   pipeline does.
 * ``features``: the same, then each batch's valid events go to the Redis feature store in
-  one pipelined round trip (``features.redis_store.RedisFeatureStore.apply``).
+  one pipelined round trip (``store.features.RedisFeatureStore.apply``).
 
 No event-time ticks, scoring, alerts or ordered acknowledgements: whatever the pipeline
 does on top of a floor costs at least the floor, so ``features / no-op`` bounds the ratio
@@ -18,11 +18,11 @@ from typing import Literal
 
 from faust.types import EventT
 
-from features.redis_store import RedisFeatureStore
 from features.store import PositionedEvent, SourcePosition
 from schemas.events import EventType
 from schemas.parsing import Rejection
-from streams.redis_client import RedisClient, connect_redis
+from store.client import RedisClient, connect_redis
+from store.features import RedisFeatureStore
 from streams.settings import Settings
 from streams.validation import RecordValidator
 

@@ -41,7 +41,7 @@ Snapshots are taken from day ``warmup_days`` (the simulated history starts empty
 90-day windows and trends need time to fill) to the last day whose horizon ends inside
 the history, so every snapshot resolves and counts; learning stops after that day.
 ``snapshot_every_days = k > 1`` keeps one day in k per customer, staggered by customer as
-the worker's daily sweep staggers them (``streams.processor.kept_day``), to fit slow
+the worker's daily sweep staggers them (``models.labels.kept_day``), to fit slow
 candidates in the time budget. CPU is ``time.process_time`` summed over each
 candidate's calls.
 """
@@ -70,15 +70,15 @@ from features.aging import aged
 from features.reference_store import InMemoryFeatureStore
 from features.vector import FeatureVector
 from models.config import ScoringConfig
-from models.labels import day_number, snapshot_id
+from models.labels import kept_day, snapshot_id
 from models.learner import learns_negative
 from models.metrics_snapshot import MetricsSnapshot
 from models.online import model_inputs
 from models.prequential import PrequentialMetrics
+from schemas.event_days import day_number
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from sim.config import population_config
 from sim.simulate import Simulation
-from streams.processor import kept_day
 
 _ONE_US = timedelta(microseconds=1)
 

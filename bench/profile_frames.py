@@ -89,8 +89,8 @@ def render_report(costs: list[FunctionCost], events: int, cpu_s: float, limit: i
 
 LEARNING_CONCERNS: dict[str, tuple[str, ...]] = {
     "sweep": ("_sweep_day (", "_start_group ("),  # snapshots, pending labels, label resolution
-    "learner": ("streams/learning.py", "streams/training_reader.py", "models/learner.py"),
-    "versions": ("streams/model_versions.py",),  # loading the checkpoint a day scores with
+    "learner": ("pipeline/learning.py", "streams/training_reader.py", "models/learner.py"),
+    "versions": ("pipeline/model_versions.py",),  # loading the checkpoint a day scores with
 }
 """Frames that mark the learning path's work in a pipeline worker's profile."""
 
@@ -99,7 +99,7 @@ def concern_shares(stacks: list[Stack], concerns: dict[str, tuple[str, ...]]) ->
     """Each concern's share of all samples: a stack counts for the first concern any of its frames
     names (a frame containing one of its markers).
 
-    >>> stacks = [(("main", "_sweep_day (c.py:1)"), 1), (("main", "x (streams/learning.py:3)"), 1),
+    >>> stacks = [(("main", "_sweep_day (c.py:1)"), 1), (("main", "x (pipeline/learning.py:3)"), 1),
     ...           (("main", "apply"), 2)]
     >>> concern_shares(stacks, LEARNING_CONCERNS)
     {'sweep': 0.25, 'learner': 0.25, 'versions': 0.0}

@@ -7,7 +7,7 @@ with ``model_dump_json`` (the publisher as it was) and (b) ``OutputPublisher.pub
 alternating rounds so both see the same broker state, and reports ``time.process_time``
 per record (the producer's sender task included: it runs in this process) and wall time.
 It also times building a snapshot record, with the f-string rounding it had and with
-``streams.processor.prediction``. Not part of ``make bench``: it measures one stage.
+``pipeline.processor.prediction``. Not part of ``make bench``: it measures one stage.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from typing import Any
 from features.vector import FeatureVector
 from models.labels import snapshot_id
 from models.scorer import Score
+from pipeline.processor import FEATURE_DIGITS, prediction
+from schemas.event_days import day_end
 from schemas.outputs import Prediction, ResolvedDay, ScoreSource, TrainingExample
 from stack.tansu import start_tansu
 from stack.topics import ensure_topics
 from streams.app import create_app
 from streams.metrics import PipelineMetrics
-from streams.processor import FEATURE_DIGITS, day_end, prediction
 from streams.publisher import OutputPublisher
 from streams.settings import Settings, TopicSettings
 from streams.topics import ChurnTopics, declare_topics
@@ -187,7 +188,7 @@ def main() -> None:
     vectors = synthetic_vectors(args.predictions, seed=7)
     print(f"build a snapshot record, CPU us/record ({len(vectors)} records, least of 5):")
     print(f"  f-string rounding (as it was)  {build_cost_us(vectors, fstring_prediction):7.2f}")
-    print(f"  streams.processor.prediction   {build_cost_us(vectors, prediction):7.2f}")
+    print(f"  pipeline.processor.prediction   {build_cost_us(vectors, prediction):7.2f}")
     score = Score(0.123456789, (), ScoreSource.COLD_START_RULES, "rules-1")
     predictions = [prediction(vector, score, DAY, 0) for vector in vectors]
     training = training_examples(predictions, args.training)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from features.redis_store import customer_key
-from policy.alert_state_store import alert_state_key
+from store.alert_states import alert_state_key
+from store.features import feature_key
 
 
 def sample_evenly(items: Sequence[str], size: int) -> list[str]:
@@ -34,7 +34,7 @@ async def bytes_per_customer(
         sample = sample_evenly(customer_ids, sample_size)
         pipe = client.pipeline(transaction=False)
         for customer_id in sample:
-            pipe.memory_usage(customer_key(prefix, customer_id), samples=0)
+            pipe.memory_usage(feature_key(prefix, customer_id), samples=0)
             pipe.memory_usage(alert_state_key(prefix, customer_id), samples=0)
         sizes = await pipe.execute()
     finally:

@@ -25,7 +25,7 @@ from bench.stats import events_per_s, percentile
 from bench.two_workers import differing_features, stop_when_done, summarise
 from bench.worker_process import run_worker_process
 from features.config import FeatureConfig
-from policy.capacity import CapacityConfig
+from policy.capacity_budget import CapacityConfig
 from sim.config import SimConfig
 from sim.kafka_producer import open_producer
 from sim.replay import replay

@@ -22,9 +22,9 @@ from bench.redis_memory import sample_evenly
 from bench.result import GroupMember, TwoWorkers
 from bench.spec import GroupProgress, RunOutcome
 from bench.stats import events_per_s, ratio
-from features.redis_store import customer_key
 from features.state_codec import unpack_state
 from features.vector import FeatureVector
+from store.features import feature_key
 
 TopicPartition = tuple[str, int]
 _POLL_S = 0.05
@@ -180,8 +180,8 @@ async def differing_features(
         sample = sample_evenly(customer_ids, sample_size)
         pipe = client.pipeline(transaction=False)
         for customer_id in sample:
-            pipe.get(customer_key(prefix, customer_id))
-            pipe.get(customer_key(reference_prefix, customer_id))
+            pipe.get(feature_key(prefix, customer_id))
+            pipe.get(feature_key(reference_prefix, customer_id))
         blobs = await pipe.execute()
     finally:
         await client.aclose()

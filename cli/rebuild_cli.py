@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from pipeline.rebuild import RebuildReport
+from pipeline.rebuild import rebuild as rebuild_state
+from store.client import connect_redis
 from streams.errors import GroupBusyError
-from streams.rebuild import RebuildReport
-from streams.rebuild import rebuild as rebuild_state
-from streams.redis_client import connect_redis
 from streams.settings import Settings
 
 

@@ -13,13 +13,15 @@ import pyarrow.parquet as pq
 import typer
 from pydantic import ValidationError
 
-from policy.contact_outcomes import ContactOutcomeStore, RecordedOutcome
+from policy.contact_outcomes import RecordedOutcome
 from policy.risk_list import RiskRow, risk_list
-from policy.suppression import SuppressionReason, SuppressionStore
+from policy.suppression import SuppressionReason
 from schemas.outputs import Alert, Prediction
 from stack.state import NO_BROKER_FIX, broker_answers, redis_answers, resolve
+from store.client import connect_redis
+from store.contact_outcomes import ContactOutcomeStore
+from store.suppressions import SuppressionStore
 from streams.errors import TopicReadError
-from streams.redis_client import connect_redis
 from streams.settings import Settings
 from streams.topic_reader import read_topics
 

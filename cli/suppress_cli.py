@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from policy.suppression import Suppression, SuppressionReason, SuppressionStore
+from policy.suppression import Suppression, SuppressionReason
 from stack.state import redis_answers, resolve
-from streams.redis_client import connect_redis
+from store.client import connect_redis
+from store.suppressions import SuppressionStore
 from streams.settings import Settings
 
 app = typer.Typer(help="Customers not to be alerted (do not contact, handled).", no_args_is_help=True)

@@ -1,7 +1,7 @@
 """The feature store interface: apply positioned events, get feature vectors back.
 
 Two implementations keep each other honest: ``features.reference_store`` (pure
-Python, the executable specification) and ``features.redis_store`` (Lua scripts on
+Python, the executable specification) and ``store.features`` (Lua scripts on
 Redis, one round trip per batch). A property test holds them equal.
 """
 

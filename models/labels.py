@@ -24,13 +24,13 @@ import struct
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from features.vector import FeatureVector
 from models.online import HALF_MAX, stored_inputs
+from schemas.event_days import DAY_S, day_date, day_end_s
 from schemas.outputs import ScoreSource, TrainingExample
 
-DAY_S = 86_400
 INPUT_NAMES: tuple[str, ...] = tuple(
     stored_inputs(FeatureVector.empty("-", datetime(2000, 1, 1, tzinfo=UTC)))
 )
@@ -58,20 +58,6 @@ class PendingSnapshot:
     score_source: ScoreSource
     model_score: float
     rules_score: float
-
-
-def day_of(moment: datetime) -> int:
-    """Days since the epoch of an aware time.
-
-    >>> day_of(datetime(1970, 1, 2, 23, 59, tzinfo=UTC))
-    1
-    """
-    return int(moment.timestamp() // DAY_S)
-
-
-def day_end_s(day: int) -> float:
-    """The last microsecond of an event-time day, in epoch seconds."""
-    return (day + 1) * DAY_S - 1e-6
 
 
 def resolution_delay_days(horizon_days: int, lateness_days: float) -> int:
@@ -192,6 +178,20 @@ def resolve(
     return sorted(examples, key=lambda example: example.example_id)
 
 
+def kept_day(customer_id: str, day: int, silent_days: int, every_days: int) -> bool:
+    """Whether a customer is snapshotted this day: at every silence threshold, else one day in N.
+
+    The day is staggered by a stable hash of the customer, so each day carries a share.
+
+    >>> sum(kept_day("c1", day, 0, 3) for day in range(30)), kept_day("c1", 5, 7, 3)
+    (10, True)
+    """
+    if silent_days or every_days <= 1:
+        return True
+    stagger = int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=4).digest(), "big")
+    return (day + stagger) % every_days == 0
+
+
 def snapshot_id(customer_id: str, day: int) -> str:
     """Deterministic id of a customer's snapshot of an event-time day (days since the epoch).
 
@@ -203,24 +203,3 @@ def snapshot_id(customer_id: str, day: int) -> str:
 
 example_id = snapshot_id
 """A training example has its snapshot's id: one kept snapshot per customer and day."""
-
-
-EPOCH = date(1970, 1, 1)
-
-
-def day_number(day: date) -> int:
-    """Days since the epoch: the event-time day a date names.
-
-    >>> day_number(date(1970, 1, 3))
-    2
-    """
-    return (day - EPOCH).days
-
-
-def day_date(day: int) -> date:
-    """The date of an event-time day number.
-
-    >>> day_date(2)
-    datetime.date(1970, 1, 3)
-    """
-    return EPOCH + timedelta(days=day)

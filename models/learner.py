@@ -39,11 +39,12 @@ from river import drift
 from models.challenger import Challenger, challenger_model
 from models.churn_model import ChurnModel
 from models.config import ScoringConfig
-from models.labels import INPUT_NAMES, day_date, day_number
+from models.labels import INPUT_NAMES
 from models.metrics_snapshot import MetricsSnapshot
 from models.online import MODEL_FAMILY, OnlineModel, inputs_from_stored, with_rules
 from models.prequential import PrequentialMetrics, example_loss
 from models.risk_scale import RiskScale
+from schemas.event_days import day_date, day_number
 from schemas.outputs import ResolvedDay, TrainingExample
 
 log = logging.getLogger(__name__)

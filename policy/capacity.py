@@ -25,7 +25,9 @@ loss shrinks as N per group grows; see docs/alert-policy.md).
 The priority sketch is a histogram over logarithmic buckets (2 % relative accuracy), so
 its size depends on the spread of priorities, not on how many candidates there were.
 
+>>> from policy.capacity_budget import CapacityConfig
 >>> config = CapacityConfig(daily_alerts=2)
+>>> from datetime import UTC
 >>> start = datetime(2026, 3, 2, 9, tzinfo=UTC)
 >>> batch = [Candidate("a", 50.0, "all"), Candidate("b", 10.0, "all"), Candidate("c", 30.0, "all")]
 >>> state, sent = choose(CapacityState.empty(), {"all": 2}, batch, start, last_of_day=True)
@@ -35,23 +37,21 @@ its size depends on the spread of priorities, not on how many candidates there w
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from typing import Annotated
+from dataclasses import replace
+from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from policy.errors import CapacityStateError
-from schemas.outputs import CapacityDay, CapacityLane, ValueTier
-
-DAY_S = 86_400
-HOURS = 24
-ALL_TIERS = "all"
-"""The lane of every alert whose value tier has no budget of its own."""
+from policy.capacity_state import (
+    HOURS,
+    Candidate,
+    CapacityState,
+    ClosedDay,
+    LaneDay,
+    LaneState,
+    LaneSummary,
+)
+from schemas.event_days import DAY_S, day_of
 
 PROFILE_MIN_DAYS = 3
 """Closed days before the hour profile of recent days is trusted over today's rate so far."""
@@ -65,149 +65,6 @@ LOWEST_PRIORITY = 1e-6
 """Priorities at or below this share one bucket (priority 0 is a score of 0 with no revenue)."""
 _ZERO_BUCKET = math.ceil(math.log(LOWEST_PRIORITY) / _LOG_GAMMA) - 1
 
-
-LABEL_HORIZON_DAYS = 30
-"""The days a share of the base is spread over: the label horizon of a 30-day churn warning."""
-
-DEFAULT_BASE_SHARE_30D = 0.00165
-"""The default operating point: the share of the active base alerted per 30 days.
-
-The expected-profit-maximising share (EMPC's ``eta*``) of the judged 30-day snapshots of
-one simulated population: 2,000 customers x 150 days, seed 7, ``cold_start_rules``
-scores, ``evaluation/profit.py`` with the product's campaign (offer 10, contact 1,
-acceptance ~ Beta(6, 14), each snapshot valued at its 90-day revenue, 200 without one):
-0.00165 of 68,159 snapshots (``churnwatch evaluate``, 2026-12-06). Judged on seed 11 in
-docs/alert-policy.md.
-"""
-
-BaseShare = Annotated[float, Field(gt=0.0, le=1.0)]
-
-
-class CapacityConfig(BaseModel):
-    """How many alerts go out per event-time day: the operating point.
-
-    ``daily_alerts`` caps the alerts of a whole deployment per event-time day, and takes
-    precedence. Without it, each partition group may send ``base_share_30d`` of its
-    active base (the customers it has seen and who have not churned) per 30 days, a
-    thirtieth of it per day (``share_budget``); ``None`` (or ``"off"``) turns that off, and then, with
-    no ``daily_alerts`` either, every alert goes out. ``per_tier`` gives value tiers
-    budgets of their own (the other tiers share the lane above, or are not capped
-    without one). ``history_days`` is how many recent event-time days the bar learns from.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    daily_alerts: Annotated[int, Field(ge=0)] | None = None
-    base_share_30d: BaseShare | None = DEFAULT_BASE_SHARE_30D
-    per_tier: dict[ValueTier, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    history_days: Annotated[int, Field(ge=1, le=60)] = 7
-
-    @field_validator("base_share_30d", mode="before")
-    @classmethod
-    def _off_is_none(cls, value: object) -> object:
-        """``off`` (as an environment variable can say it) turns the share of the base off."""
-        return None if isinstance(value, str) and value.strip().lower() == "off" else value
-
-    @property
-    def enabled(self) -> bool:
-        return self.shared_lane or bool(self.per_tier)
-
-    @property
-    def shared_lane(self) -> bool:
-        """Whether the tiers without a budget of their own are capped (the ``all`` lane)."""
-        return self.daily_alerts is not None or self.base_share_30d is not None
-
-    @property
-    def by_base_share(self) -> bool:
-        """Whether the shared lane's budget comes from the active base (no absolute ``daily_alerts``)."""
-        return self.daily_alerts is None and self.base_share_30d is not None
-
-    def lane(self, tier: ValueTier) -> str | None:
-        """The budget an alert of this tier draws on, or None when it is not capped.
-
-        >>> config = CapacityConfig(daily_alerts=10, per_tier={ValueTier.KEY: 2})
-        >>> uncapped = CapacityConfig(base_share_30d=None)
-        >>> config.lane(ValueTier.KEY), config.lane(ValueTier.LOW), uncapped.lane(ValueTier.LOW)
-        ('key', 'all', None)
-        """
-        if tier in self.per_tier:
-            return tier.value
-        return ALL_TIERS if self.shared_lane else None
-
-    def budgets(
-        self, partition: int, partitions: int, day: int, base: int | None = None, carry: float = 0.0
-    ) -> dict[str, int]:
-        """Each lane's budget for one partition group on one event-time day.
-
-        ``base`` and ``carry`` are the group's (``CapacityState``): its active base when
-        the previous day closed (None before: a group's first day sends nothing by share)
-        and what the earlier days left unsent (``carried``).
-
-        >>> CapacityConfig(base_share_30d=0.1).budgets(0, 4, day=0, base=450, carry=0.5)
-        {'all': 2}
-        """
-        totals = {
-            tier.value: group_budget(count, partition, partitions, day)
-            for tier, count in self.per_tier.items()
-        }
-        if self.daily_alerts is not None:
-            totals[ALL_TIERS] = group_budget(self.daily_alerts, partition, partitions, day)
-        elif self.base_share_30d is not None:
-            totals[ALL_TIERS] = share_budget(self.base_share_30d, base, carry)[0]
-        return dict(sorted(totals.items()))
-
-    def carry_after(self, base: int | None, carry: float, sent: int) -> float:
-        """What a day with ``base`` and ``carry`` that sent ``sent`` leaves to the next (0 but by share)."""
-        if not self.by_base_share or self.base_share_30d is None:
-            return 0.0
-        return carried(share_budget(self.base_share_30d, base, carry)[1], sent)
-
-
-MAX_CARRY = 1.0
-"""At most one unspent alert waits for a later day: a day's budget by share is at most one
-above its own share, and a small group's alert, once due, waits for its candidate."""
-
-
-def share_budget(base_share_30d: float, base: int | None, carry: float) -> tuple[int, float]:
-    """A day's budget by share of the base, and its allowance: whole alerts of ``share / 30 x base + carry``.
-
-    No base yet (a group's first day): nothing, and nothing carried.
-
-    >>> share_budget(0.1, 600, 0.0), share_budget(0.1, 100, 0.0), share_budget(0.1, 100, 0.75)
-    ((2, 2.0), (0, 0.3333333333333333), (1, 1.0833333333333333))
-    >>> share_budget(0.1, None, 0.5)
-    (0, 0.0)
-    """
-    if base is None:
-        return 0, 0.0
-    allowance = base_share_30d * base / LABEL_HORIZON_DAYS + carry
-    whole = math.floor(allowance + 1e-9)  # 0.1 * 600 / 30 is 1.9999999999999998
-    return whole, max(allowance, float(whole))
-
-
-def carried(allowance: float, sent: int) -> float:
-    """The allowance a day leaves to the next: what it did not send, at most ``MAX_CARRY``.
-
-    So the alerts sent over any run of days stay within the share of the bases (an alert
-    is carried only while unsent), and a group whose daily share is below one alert still
-    sends one every few days: its budget of one waits, day after day, for a candidate.
-
-    >>> carried(0.4, 0), carried(2.3, 2), carried(2.3, 0)
-    (0.4, 0.2999999999999998, 1.0)
-    """
-    return min(max(allowance - sent, 0.0), MAX_CARRY)
-
-
-def group_budget(total: int, partition: int, partitions: int, day: int) -> int:
-    """A partition group's share of a daily budget: equal shares, the remainder rotating by day.
-
-    The shares of all groups add up to ``total`` exactly, on every day.
-
-    >>> [group_budget(10, p, 4, day=0) for p in range(4)], [group_budget(10, p, 4, day=1) for p in range(4)]
-    ([3, 3, 2, 2], [2, 3, 3, 2])
-    """
-    base, remainder = divmod(total, partitions)
-    return base + (1 if (partition - day) % partitions < remainder else 0)
 
 
 def bucket(priority: float) -> int:
@@ -250,84 +107,6 @@ def bar_for_share(counts: Mapping[int, float], share: float) -> float:
         above += count
     return 0.0
 
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An alert that would go out: its id, its priority, the lane whose budget it uses and
-    its event-time day (None: the open day)."""
-
-    key: str
-    priority: float
-    lane: str
-    day: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClosedDay:
-    """What the bar keeps of a past event-time day: its candidates' priorities and hours."""
-
-    day: int
-    counts: Mapping[int, int]  # sketch bucket -> candidates
-    hours: tuple[int, ...]  # candidates per hour of the day (UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class LaneDay:
-    """Today so far, for one lane."""
-
-    sent: int = 0
-    held_back: int = 0
-    counts: Mapping[int, int] = field(default_factory=dict)
-    hours: tuple[int, ...] = (0,) * HOURS
-    opening_bar: float | None = None  # the bar for the whole budget, from recent days, before today
-    lowest_bar: float | None = None
-    highest_bar: float | None = None
-
-    @property
-    def candidates(self) -> int:
-        return self.sent + self.held_back
-
-
-@dataclass(frozen=True, slots=True)
-class LaneState:
-    today: LaneDay = field(default_factory=LaneDay)
-    history: tuple[ClosedDay, ...] = ()  # oldest first, at most ``history_days``
-
-
-@dataclass(frozen=True, slots=True)
-class LaneSummary:
-    """How one lane's budget was spent on a closed day."""
-
-    lane: str
-    budget: int
-    candidates: int
-    sent: int
-    held_back: int
-    opening_bar: float | None
-    lowest_bar: float | None
-    highest_bar: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class CapacityState:
-    """A partition group's capacity state: the open event-time day and each lane's state.
-
-    ``day`` is None until the group's first candidate or first closed day. ``base`` is
-    the group's active base counted when its last day closed (None before), ``carry``
-    the allowance by share of the base the earlier days left unsent (``carried``).
-    """
-
-    day: int | None
-    lanes: Mapping[str, LaneState]
-    base: int | None = None
-    carry: float = 0.0
-
-    @classmethod
-    def empty(cls) -> CapacityState:
-        return cls(day=None, lanes={})
-
-    def lane(self, name: str) -> LaneState:
-        return self.lanes.get(name, LaneState())
 
 
 def _expected_after(lane: LaneState, today_hours: Sequence[int], hour: int, elapsed: float) -> float:
@@ -428,7 +207,7 @@ def choose(
     """
     if not candidates:
         return state, frozenset()
-    day = state.day if state.day is not None else int(at.timestamp() // DAY_S)
+    day = state.day if state.day is not None else day_of(at)
     elapsed = min(max(at.timestamp() / DAY_S - day, 0.0), 1.0)
     hour = min(int(elapsed * HOURS), HOURS - 1)
     lanes = dict(state.lanes)
@@ -514,144 +293,3 @@ def close_day(
     return CapacityState(day=day + 1, lanes=lanes, base=base, carry=carry), summaries
 
 
-def day_date(day: int) -> date:
-    """
-    >>> day_date(1)
-    datetime.date(1970, 1, 2)
-    """
-    return datetime.fromtimestamp(day * DAY_S, UTC).date()
-
-
-def _finite(value: float | None) -> float | None:
-    """JSON has no infinity: a bar of infinity (no budget left) is written as -1."""
-    if value is None:
-        return None
-    return -1.0 if math.isinf(value) else value
-
-
-def _bar(value: float | None) -> float | None:
-    if value is None:
-        return None
-    return math.inf if value < 0 else value
-
-
-def _counts_text(counts: Mapping[int, int]) -> dict[str, int]:
-    return {str(index): count for index, count in sorted(counts.items())}
-
-
-def encode_today(state: CapacityState) -> str:
-    """The open day and each lane's today, as compact JSON (the history is kept per closed day).
-
-    >>> state, _ = choose(CapacityState.empty(), {"all": 1}, [Candidate("a", 5.0, "all")],
-    ...                   datetime(2026, 3, 2, 9, tzinfo=UTC))
-    >>> decode(encode_today(state), {}).lanes["all"].today == state.lanes["all"].today
-    True
-    >>> closed, _ = close_day(state, state.day, {"all": 1}, 7, base=480, carry=0.25)
-    >>> restored = decode(encode_today(closed), {})
-    >>> restored.day - state.day, restored.base, restored.carry
-    (1, 480, 0.25)
-    """
-    lanes = {
-        name: {
-            "sent": lane.today.sent,
-            "held": lane.today.held_back,
-            "counts": _counts_text(lane.today.counts),
-            "hours": list(lane.today.hours),
-            "bars": [
-                _finite(lane.today.opening_bar),
-                _finite(lane.today.lowest_bar),
-                _finite(lane.today.highest_bar),
-            ],
-        }
-        for name, lane in sorted(state.lanes.items())
-    }
-    header = {"day": state.day, "base": state.base, "carry": state.carry}
-    return json.dumps({**header, "lanes": lanes}, separators=(",", ":"))
-
-
-def encode_closed(state: CapacityState, day: int) -> str:
-    """Every lane's record of closed ``day``, as compact JSON."""
-    lanes = {}
-    for name, lane in sorted(state.lanes.items()):
-        for closed in lane.history:
-            if closed.day == day:
-                lanes[name] = {"counts": _counts_text(closed.counts), "hours": list(closed.hours)}
-    return json.dumps(lanes, separators=(",", ":"))
-
-
-def decode(today_text: str | None, closed_texts: Mapping[int, str]) -> CapacityState:
-    """The state from ``encode_today`` and the ``encode_closed`` texts of recent days.
-
-    Raises CapacityStateError on anything else.
-    """
-    if today_text is None:
-        return CapacityState.empty()
-    try:
-        today = json.loads(today_text)
-        histories: dict[str, list[ClosedDay]] = {}
-        for day in sorted(closed_texts):
-            for name, closed in json.loads(closed_texts[day]).items():
-                histories.setdefault(name, []).append(
-                    ClosedDay(
-                        day, {int(k): int(v) for k, v in closed["counts"].items()}, tuple(closed["hours"])
-                    )
-                )
-        lanes = {}
-        for name in sorted(set(today["lanes"]) | set(histories)):
-            raw = today["lanes"].get(name)
-            lane_day = LaneDay()
-            if raw is not None:
-                opening, lowest, highest = raw["bars"]
-                lane_day = LaneDay(
-                    sent=int(raw["sent"]),
-                    held_back=int(raw["held"]),
-                    counts={int(k): int(v) for k, v in raw["counts"].items()},
-                    hours=tuple(int(h) for h in raw["hours"]),
-                    opening_bar=_bar(opening),
-                    lowest_bar=_bar(lowest),
-                    highest_bar=_bar(highest),
-                )
-            lanes[name] = LaneState(today=lane_day, history=tuple(histories.get(name, ())))
-        day_value, base = today["day"], today.get("base")
-        return CapacityState(
-            day=None if day_value is None else int(day_value),
-            lanes=lanes,
-            base=None if base is None else int(base),
-            carry=float(today.get("carry", 0.0)),
-        )
-    except (ValueError, KeyError, TypeError) as error:
-        raise CapacityStateError(f"capacity state={today_text[:80]!r}: {error}") from error
-
-
-def summary_id(partition: int, day: int) -> str:
-    """Deterministic id of a group's summary of a day, so a replay publishes the same record.
-
-    >>> summary_id(0, 20514) == summary_id(0, 20514) != summary_id(1, 20514)
-    True
-    """
-    return hashlib.sha256(f"capacity\x1f{partition}\x1f{day}".encode()).hexdigest()[:32]
-
-
-def day_summary(partition: int, partitions: int, day: int, lanes: Sequence[LaneSummary]) -> CapacityDay:
-    """The ``retention.capacity`` record of a closed day (a bar of infinity, nothing left, is -1)."""
-    return CapacityDay(
-        summary_id=summary_id(partition, day),
-        partition=partition,
-        partitions=partitions,
-        day=day_date(day),
-        sent=sum(lane.sent for lane in lanes),
-        held_back=sum(lane.held_back for lane in lanes),
-        lanes=tuple(
-            CapacityLane(
-                lane=lane.lane,
-                budget=lane.budget,
-                candidates=lane.candidates,
-                sent=lane.sent,
-                held_back=lane.held_back,
-                opening_bar=_finite(lane.opening_bar),
-                lowest_bar=_finite(lane.lowest_bar),
-                highest_bar=_finite(lane.highest_bar),
-            )
-            for lane in lanes
-        ),
-    )

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from policy.capacity import CapacityConfig
+from policy.capacity_budget import CapacityConfig
 from schemas.outputs import Zone
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -1,32 +1,10 @@
-"""Errors raised while reading events against the public contracts."""
+"""Errors of the product's contracts and storage, under one root."""
 
 from __future__ import annotations
 
 
 class ChurnwatchError(Exception):
     """Root of every error Churnwatch raises on purpose."""
-
-
-class InvalidEventError(ChurnwatchError):
-    """An input record breaks the event contract; the message names the field and value."""
-
-    def __init__(self, field: str, value: object, reason: str) -> None:
-        self.field = field
-        self.value = value
-        self.reason = reason
-        super().__init__(f"{field}={_shorten(value)}: {reason}")
-
-
-def _shorten(value: object, limit: int = 60) -> str:
-    """Keep error messages short even when the offending value is a megabyte.
-
-    >>> _shorten("x" * 100, limit=5)
-    "'xxxx…(100 chars)"
-    """
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}…({len(str(value))} chars)"
 
 
 class StorageUnavailableError(ChurnwatchError):

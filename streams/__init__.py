@@ -1,0 +1,1 @@
+"""Kafka adapters: the Faust app, topics, readers, publisher and records; the settings tree and metrics."""

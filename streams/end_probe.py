@@ -21,7 +21,7 @@ from aiokafka.errors import for_code
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.structs import TopicPartition as KafkaTopicPartition
 
-from streams.alignment import TopicPartition
+from streams.records import TopicPartition
 
 READ_UNCOMMITTED = 0
 MAX_WAIT_MS = 1  # the embedded broker answers a zero wait with no partitions at all

@@ -14,8 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
-from streams.alignment import TopicPartition as TopicPartitionKey
 from streams.errors import GroupBusyError
+from streams.records import TopicPartition as TopicPartitionKey
 
 
 class WorkerProtocolAssignor(RoundRobinPartitionAssignor):  # type: ignore[misc]

@@ -11,6 +11,18 @@ import msgspec
 from schemas.outputs import DeadLetter
 from schemas.parsing import Rejection
 
+TopicPartition = tuple[str, int]
+"""An input partition as (topic, partition number): the key of positions, progress and acks."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionProgress:
+    """Everything before ``next_offset`` is handled; ``tau_s`` is the effective time reached there."""
+
+    next_offset: int
+    tau_s: float
+
+
 MAX_ORIGINAL_BYTES = 64 * 1024
 MAX_ORIGINAL_KEY_BYTES = 1024
 

@@ -66,7 +66,7 @@ class BatchSettings(BaseModel):
     max_record_bytes: Annotated[int, Field(ge=256)] = 64 * 1024
     # how often a worker re-checks for ticks completed by a partition catching up
     drain_interval_s: Annotated[float, Field(gt=0)] = 0.2
-    # cap on the records one worker takes in per second (0: no cap), see streams/throttle.py
+    # cap on the records one worker takes in per second (0: no cap), see pipeline/throttle.py
     max_records_per_second: Annotated[float, Field(ge=0)] = 0.0
 
 

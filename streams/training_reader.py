@@ -19,8 +19,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from pipeline.learning import LearnerLoop, TrainingRecord
 from streams.group_consumer import group_consumer
-from streams.learning import LearnerLoop, TrainingRecord
 from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

@@ -9,27 +9,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date
 from html import escape
 from urllib.parse import urlencode
 
 from policy.contact_outcomes import ContactOutcome, RecordedOutcome
 from policy.suppression import SuppressionReason
+from schemas.event_days import DAY_S, day_date, day_number, day_of_s
 from schemas.outputs import Alert, ValueTier, Zone
-from streams.queue_store import ScorePoint
+from store.queue import ScorePoint
 
 ROWS_SHOWN = 500
-EPOCH = date(1970, 1, 1)
-
-
-def day_date(day: int) -> date:
-    """
-    >>> day_date(20513)
-    datetime.date(2026, 3, 1)
-    """
-    return EPOCH + timedelta(days=day)
-
-
 def parse_day(text: str | None) -> int | None:
     """An ISO date from the query string as an event-time day; None when absent or not a date.
 
@@ -39,7 +29,7 @@ def parse_day(text: str | None) -> int | None:
     if not text:
         return None
     try:
-        return (date.fromisoformat(text) - EPOCH).days
+        return day_number(date.fromisoformat(text))
     except ValueError:
         return None
 
@@ -226,7 +216,7 @@ def score_chart(
     >>> svg.startswith("<svg") and svg.count("<circle") == 2 and "<polyline" in svg
     True
     """
-    alert_days = [alert.event_time.timestamp() / 86400 for alert in alerts]
+    alert_days = [alert.event_time.timestamp() / DAY_S for alert in alerts]
     days = [float(point.day) for point in points] + alert_days
     if not days:
         return '<p class="empty">No score kept yet.</p>'
@@ -368,4 +358,4 @@ def event_time_day(seconds: float | None) -> int | None:
     >>> event_time_day(86400 * 3 + 5.0), event_time_day(None)
     (3, None)
     """
-    return None if seconds is None else int(seconds // 86400)
+    return None if seconds is None else day_of_s(seconds)

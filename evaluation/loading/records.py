@@ -19,9 +19,9 @@ from evaluation.errors import EvaluationInputError
 from evaluation.measures.ranking import ScoredSnapshot
 from evaluation.measures.truth import AlertMark, Truth
 from evaluation.measures.yardstick import ExampleRow
+from pipeline.learning import parse_training
 from schemas.outputs import Alert, Prediction
 from streams.errors import TopicReadError
-from streams.learning import parse_training
 from streams.topic_reader import read_topics
 
 _Record = TypeVar("_Record")

@@ -38,8 +38,9 @@ from pydantic import BaseModel, ConfigDict
 from evaluation.errors import YardstickUnavailableError
 from evaluation.measures.ranking import LabelledSnapshot, RankingMetrics, ranking_metrics
 from evaluation.measures.truth import UNKNOWN_SEGMENT, TruthRow
-from models.labels import INPUT_NAMES, day_date, day_number
+from models.labels import INPUT_NAMES
 from models.online import inputs_from_stored
+from schemas.event_days import day_date, day_number
 from schemas.outputs import ResolvedDay, TrainingExample
 
 GRADIENT_BOOSTING = "gradient_boosting"

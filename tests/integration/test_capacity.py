@@ -40,19 +40,19 @@ from bench.capacity_replay import (
     top_share,
 )
 from features.config import FeatureConfig
-from features.redis_store import RedisFeatureStore
 from features.store import PositionedEvent, SourcePosition
-from policy.alert_state_store import AlertStateStore
-from policy.capacity import DEFAULT_BASE_SHARE_30D, LABEL_HORIZON_DAYS, CapacityConfig
+from pipeline.processor import TickProcessor
+from policy.capacity_budget import DEFAULT_BASE_SHARE_30D, LABEL_HORIZON_DAYS, CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
-from policy.suppression import SuppressionStore
 from schemas.events import LifecycleEvent, LifecycleKind
 from sim.simulate import simulate
-from streams.activity_index import ActivityIndex
-from streams.capacity_store import CapacityStore
-from streams.processor import TickProcessor
-from streams.progress_store import ProgressStore
+from store.activity import ActivityIndex
+from store.alert_states import AlertStateStore
+from store.capacity import CapacityStore
+from store.commit import CommitStore
+from store.features import RedisFeatureStore
+from store.suppressions import SuppressionStore
 from tests.fixtures.pipeline import (
     PARTITIONS,
     PipelineRun,
@@ -295,7 +295,7 @@ class TestActiveBase:
             suppressions=SuppressionStore(redis_client, key_prefix),
             capacity=CapacityStore(redis_client, key_prefix, "g", share.history_days),
         )
-        progress = ProgressStore(redis_client, key_prefix, "g", activity)
+        commits = CommitStore(redis_client, key_prefix, "g")
         port_out = PositionedEvent(
             LifecycleEvent(
                 event_id="po",
@@ -306,7 +306,7 @@ class TestActiveBase:
             SourcePosition("lifecycle", 0, 0),
         )
         events = calls("a", range(0, 3), 0) + calls("b", range(1, 2), 100) + calls("gone", range(0, 2), 200)
-        await apply_and_index(processor, progress, [*events, port_out, *calls("later", range(5, 6), 300)])
+        await apply_and_index(processor, commits, [*events, port_out, *calls("later", range(5, 6), 300)])
         sweep = await processor.sweep(0, DAY0 + 2, RULES)
         assert sweep.capacity is not None
         assert (sweep.capacity.day, sweep.capacity.base) == (DAY0 + 3, 2)

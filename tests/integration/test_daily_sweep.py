@@ -8,20 +8,21 @@ import pytest
 import redis.asyncio as aioredis
 
 from features.config import FeatureConfig
-from features.redis_store import RedisFeatureStore
 from features.store import PositionedEvent, SourcePosition
 from models.cold_start import ColdStartRules
 from models.online import OnlineModel
 from models.routing import VersionScorer
-from policy.alert_state_store import AlertStateStore
-from policy.capacity import CapacityConfig
+from pipeline.processor import TickProcessor
+from policy.capacity_budget import CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
-from policy.suppression import SuppressionStore
+from schemas.event_days import DAY_S, day_end
 from schemas.events import CallDirection, CallEvent, LifecycleEvent, LifecycleKind, TopupEvent
-from streams.activity_index import DAY_S, ActivityIndex
-from streams.processor import TickProcessor, day_end
-from streams.progress_store import ProgressStore
+from store.activity import ActivityIndex
+from store.alert_states import AlertStateStore
+from store.commit import CommitStore, GroupCommit
+from store.features import RedisFeatureStore
+from store.suppressions import SuppressionStore
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +54,7 @@ def calls(customer_id: str, days: range, offset: int) -> list[PositionedEvent]:
     return events
 
 
-async def setup(client: aioredis.Redis, prefix: str) -> tuple[TickProcessor, ProgressStore]:
+async def setup(client: aioredis.Redis, prefix: str) -> tuple[TickProcessor, CommitStore]:
     activity = ActivityIndex(client, prefix, "g")
     processor = TickProcessor(
         store=RedisFeatureStore(client, FeatureConfig(key_prefix=prefix)),
@@ -66,17 +67,17 @@ async def setup(client: aioredis.Redis, prefix: str) -> tuple[TickProcessor, Pro
         silence_days=(3, 7),
         active_every_days=1,
     )
-    return processor, ProgressStore(client, prefix, "g", activity)
+    return processor, CommitStore(client, prefix, "g")
 
 
 async def apply_and_index(
-    processor: TickProcessor, progress: ProgressStore, events: list[PositionedEvent]
+    processor: TickProcessor, commits: CommitStore, events: list[PositionedEvent]
 ) -> None:
     """What the coordinator does per tick: apply, then record last-seen times (and churn)."""
     outcome = await processor.process(0, events, RULES)
     seen = {c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned}
     gone = [c for c, v in outcome.vectors.items() if v.churned]
-    await progress.record({}, 0, (), {}, seen, gone)
+    await commits.commit(GroupCommit(0, seen=seen, gone=gone))
 
 
 class TestDailySweep:
@@ -85,8 +86,8 @@ class TestDailySweep:
     ) -> None:
         """Seen on day 10: snapshot at day 10 (silent 0), at day 13 (silent 3), at day 17 (silent 7),
         never on the days between; features are aged to the end of the sweep's day."""
-        processor, progress = await setup(redis_client, key_prefix)
-        await apply_and_index(processor, progress, calls("quiet", range(0, 11), 0))
+        processor, commits = await setup(redis_client, key_prefix)
+        await apply_and_index(processor, commits, calls("quiet", range(0, 11), 0))
         expected = {DAY0 + 10: 0, DAY0 + 13: 3, DAY0 + 17: 7}
         found = {}
         for day in range(DAY0 + 10, DAY0 + 20):
@@ -105,9 +106,9 @@ class TestDailySweep:
         self, redis_client: aioredis.Redis, key_prefix: str
     ) -> None:
         """Sweeping the same day twice gives the same snapshots (ids, scores, features)."""
-        processor, progress = await setup(redis_client, key_prefix)
+        processor, commits = await setup(redis_client, key_prefix)
         events = calls("c1", range(0, 5), 0) + calls("c2", range(0, 2), 100)
-        await apply_and_index(processor, progress, events)
+        await apply_and_index(processor, commits, events)
         first = await processor.sweep(0, DAY0 + 4, RULES)
         again = await processor.sweep(0, DAY0 + 4, RULES)
         assert [s.model_dump() for s in first.snapshots] == [s.model_dump() for s in again.snapshots]
@@ -118,7 +119,7 @@ class TestDailySweep:
     ) -> None:
         """With N = 3, an active customer is snapshotted every third day only; a silent one at every
         threshold."""
-        processor, progress = await setup(redis_client, key_prefix)
+        processor, commits = await setup(redis_client, key_prefix)
         processor = TickProcessor(
             store=RedisFeatureStore(redis_client, FeatureConfig(key_prefix=key_prefix)),
             alert_states=AlertStateStore(redis_client, key_prefix),
@@ -132,7 +133,7 @@ class TestDailySweep:
         )
         kept = []
         for day in range(12):
-            await apply_and_index(processor, progress, calls("busy", range(day, day + 1), 100 * day))
+            await apply_and_index(processor, commits, calls("busy", range(day, day + 1), 100 * day))
             kept.append(bool((await processor.sweep(0, DAY0 + day, RULES)).snapshots))
         assert sum(kept) == 4
         assert all(kept[i] == kept[i + 3] for i in range(9))
@@ -143,7 +144,7 @@ class TestDailySweep:
         self, redis_client: aioredis.Redis, key_prefix: str
     ) -> None:
         """A customer who ported out is neither snapshotted nor alerted again."""
-        processor, progress = await setup(redis_client, key_prefix)
+        processor, commits = await setup(redis_client, key_prefix)
         events = calls("gone", range(0, 3), 0)
         events.append(
             PositionedEvent(
@@ -164,7 +165,7 @@ class TestDailySweep:
                 SourcePosition("topups", 0, 0),
             )
         )
-        await apply_and_index(processor, progress, events)
+        await apply_and_index(processor, commits, events)
         swept = set()
         for day in range(DAY0, DAY0 + 10):
             swept |= {snapshot.customer_id for snapshot in (await processor.sweep(0, day, RULES)).snapshots}

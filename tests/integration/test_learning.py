@@ -9,8 +9,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.config import LearningConfig
-from models.labels import DAY_S, day_of, resolution_delay_days
+from models.labels import resolution_delay_days
 from models.learner import learns_negative
+from schemas.event_days import DAY_S, day_of
 from tests.fixtures.scenario import LEARNING, Scenario
 
 pytestmark = pytest.mark.integration

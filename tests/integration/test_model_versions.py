@@ -10,14 +10,14 @@ import pytest
 import redis.asyncio as aioredis
 
 from models.config import LearningConfig, ScoringConfig
-from models.labels import day_number
 from models.learner import DailyLearner
+from pipeline.learning import LearnerLoop, TrainingRecord
+from pipeline.model_versions import ModelVersions
+from pipeline.storage_health import StorageHealth
+from schemas.event_days import day_number
 from schemas.outputs import ResolvedDay
-from streams.checkpoint_store import CheckpointStore
-from streams.learning import LearnerLoop, TrainingRecord
+from store.checkpoints import CheckpointStore
 from streams.metrics import PipelineMetrics
-from streams.model_versions import ModelVersions
-from streams.storage_health import StorageHealth
 from tests.unit.test_models_learner import examples
 
 pytestmark = pytest.mark.integration

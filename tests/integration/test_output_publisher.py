@@ -15,11 +15,11 @@ import faust
 import pytest
 
 from schemas.errors import OutputUnavailableError
+from schemas.event_days import day_end
 from schemas.outputs import DeadLetter, DeadLetterReason, Prediction, ResolvedDay, ScoreSource
 from stack.topics import ensure_topics
 from streams.app import create_app
 from streams.metrics import PipelineMetrics
-from streams.processor import day_end
 from streams.publisher import OutputPublisher
 from streams.settings import KafkaSettings, Settings, TopicSettings
 from streams.topic_reader import read_topics

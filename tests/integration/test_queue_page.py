@@ -26,10 +26,11 @@ import pytest
 import redis.asyncio as aioredis
 from playwright.sync_api import Browser, Page, expect
 
-from policy.suppression import SuppressionReason, SuppressionStore
+from policy.suppression import SuppressionReason
 from schemas.outputs import Alert
 from sim.simulate import simulate
-from streams.queue_store import QUEUE_DAYS_KEPT
+from store.queue import QUEUE_DAYS_KEPT
+from store.suppressions import SuppressionStore
 from tests.fixtures.browser import run_elsewhere
 from tests.fixtures.pipeline import (
     PipelineRun,

@@ -31,7 +31,6 @@ from redis.crc import key_slot
 from features.config import FeatureConfig
 from features.errors import FeatureStoreUnavailableError
 from features.pseudonym import pseudonymise_call
-from features.redis_store import RedisFeatureStore
 from features.reference_store import InMemoryFeatureStore
 from features.store import PositionedEvent, SourcePosition
 from schemas.events import (
@@ -47,6 +46,7 @@ from schemas.events import (
 )
 from stack.process import free_port, start_server
 from stack.redis_server import find_redis_server
+from store.features import RedisFeatureStore
 from tests.fixtures.deadline import eventually
 from tests.unit.test_features_reference_store import (
     RING_FOR_TESTS,

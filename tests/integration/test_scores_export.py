@@ -16,9 +16,10 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from policy.suppression import Suppression, SuppressionReason, SuppressionStore
+from policy.suppression import Suppression, SuppressionReason
 from schemas.outputs import Alert, Prediction, Reason, RecommendedAction, ScoreSource, ValueTier, Zone
 from stack.topics import ensure_topics
+from store.suppressions import SuppressionStore
 
 pytestmark = pytest.mark.integration
 

@@ -12,15 +12,16 @@ import pytest
 import redis.asyncio as aioredis
 
 from features.config import FeatureConfig
-from features.redis_store import RedisFeatureStore
-from policy.alert_state_store import AlertStateStore
+from pipeline.processor import TickProcessor
 from policy.alerts import sendable
-from policy.capacity import CapacityConfig
+from policy.capacity_budget import CapacityConfig
 from policy.config import PolicyConfig
 from policy.playbook import load_playbook
-from policy.suppression import Suppression, SuppressionReason, SuppressionStore
-from streams.activity_index import ActivityIndex
-from streams.processor import TickProcessor
+from policy.suppression import Suppression, SuppressionReason
+from store.activity import ActivityIndex
+from store.alert_states import AlertStateStore
+from store.features import RedisFeatureStore
+from store.suppressions import SuppressionStore
 from tests.integration.test_daily_sweep import RULES, calls
 
 pytestmark = pytest.mark.integration

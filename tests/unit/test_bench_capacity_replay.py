@@ -13,7 +13,8 @@ from bench.capacity_replay import (
     read_candidates,
     replay,
 )
-from policy.capacity import CapacityConfig, day_date
+from policy.capacity_budget import CapacityConfig
+from schemas.event_days import day_date
 
 CAPACITY, PARTITIONS, WARM_UP_DAYS = 280, 4, 8  # as tests/integration/test_capacity.py
 CONFIG = CapacityConfig(daily_alerts=CAPACITY)

@@ -18,10 +18,9 @@ from bench.model_comparison import (
     run_seed,
 )
 from models.config import OnlineModelConfig, ScoringConfig
-from models.labels import day_number, snapshot_id
+from models.labels import day_number, kept_day, snapshot_id
 from models.learner import learns_negative
 from sim.simulate import Simulation
-from streams.processor import kept_day
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 TINY = ComparisonConfig(

@@ -29,7 +29,8 @@ from evaluation.measures.yardstick import (
     model_input_names,
     split_day,
 )
-from models.labels import day_end_s, day_number, example_id
+from models.labels import example_id
+from schemas.event_days import day_end_s, day_number
 from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 from stack.topics import ensure_topics
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio.connection import Connection
 
-from features.resp import evalsha_pipeline
+from store.resp import evalsha_pipeline
 
 
 class TestEvalshaPipeline:

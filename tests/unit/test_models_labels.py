@@ -8,15 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.labels import (
-    DAY_S,
     INPUT_NAMES,
     PendingSnapshot,
-    day_end_s,
     decode_pending,
     encode_pending,
     resolution_delay_days,
     resolve,
 )
+from schemas.event_days import DAY_S, day_end_s
 from schemas.outputs import ScoreSource
 
 DAY = 20_454  # 2026-01-01

@@ -11,9 +11,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from models.config import LearningConfig, OnlineModelConfig, ScoringConfig
-from models.labels import INPUT_NAMES, day_number
+from models.labels import INPUT_NAMES
 from models.learner import Checkpoint, DailyLearner, learns_negative
 from models.online import OnlineModel, inputs_from_stored, with_rules
+from schemas.event_days import day_number
 from schemas.outputs import ResolvedDay, ScoreSource, TrainingExample
 
 DAY0 = date(2026, 3, 1)

@@ -12,29 +12,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from policy.capacity import (
-    DAY_S,
+from policy.capacity import bucket, choose, close_day, day_bar, expected_priorities
+from policy.capacity_budget import (
     DEFAULT_BASE_SHARE_30D,
-    HOURS,
     LABEL_HORIZON_DAYS,
     MAX_CARRY,
-    Candidate,
     CapacityConfig,
+    carried,
+    group_budget,
+    share_budget,
+)
+from policy.capacity_state import (
+    HOURS,
+    Candidate,
     CapacityState,
     ClosedDay,
-    bucket,
-    carried,
-    choose,
-    close_day,
-    day_bar,
     day_summary,
     decode,
     encode_closed,
     encode_today,
-    expected_priorities,
-    group_budget,
-    share_budget,
 )
+from schemas.event_days import DAY_S
 from schemas.outputs import ValueTier
 from streams.settings import Settings
 

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from features.vector import FeatureVector
 from models.scorer import Score
+from pipeline.processor import prediction, significant
+from schemas.event_days import day_end
 from schemas.outputs import (
     DeadLetter,
     DeadLetterReason,
@@ -20,7 +22,6 @@ from schemas.outputs import (
     ScoreSource,
     TrainingExample,
 )
-from streams.processor import day_end, prediction, significant
 from streams.publisher import encoded, encoded_flat
 
 AWKWARD_FLOATS = [

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from features.records import encode, from_epoch_us
 from features.store import PositionedEvent, SourcePosition
+from pipeline.alignment import Admission, EventTimeAligner
 from schemas.events import EventType
 from schemas.outputs import DeadLetterReason
 from schemas.parsing import Rejection
-from streams.alignment import Admission, EventTimeAligner
 from streams.records import SourceRecord, dead_letter
 from streams.validation import RecordValidator
 

@@ -21,7 +21,7 @@ from schemas.outputs import (
     ValueTier,
     Zone,
 )
-from streams.queue_store import ScorePoint
+from store.queue import ScorePoint
 from web.access import Credentials, QueueAccess, Verdict, exposure_problem
 from web.errors import OutcomeRequestError
 from web.outcome_request import parse_outcome_request

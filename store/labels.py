@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 
 from redis.exceptions import RedisError
 
-from models.labels import DAY_S, PendingSnapshot, decode_pending, encode_pending
+from models.labels import PendingSnapshot, decode_pending, encode_pending
 from schemas.errors import StorageUnavailableError
-from streams.redis_client import RedisClient
+from store.client import RedisClient
+from store.keys import group_key
 
 
 class LabelStore:
@@ -30,14 +31,11 @@ class LabelStore:
         self._prefix = key_prefix
         self._group = consumer_group
 
-    def _tag(self, partition: int) -> str:
-        return f"{self._prefix}:{{{self._group}/p{partition}}}"
-
     def pending_key(self, partition: int, day: int) -> str:
-        return f"{self._tag(partition)}:pending:{day}"
+        return group_key(self._prefix, self._group, partition, f"pending:{day}")
 
     def churns_key(self, partition: int) -> str:
-        return f"{self._tag(partition)}:churns"
+        return group_key(self._prefix, self._group, partition, "churns")
 
     def add_churns_to(self, pipe: object, partition: int, churns: Mapping[str, Sequence[float]]) -> None:
         """Queue a tick's churn events on ``pipe`` (idempotent: members name customer and time)."""
@@ -89,5 +87,3 @@ class LabelStore:
         except RedisError as error:
             raise StorageUnavailableError(f"resolved snapshots clear failed: {error}") from error
 
-
-__all__ = ["DAY_S", "LabelStore"]

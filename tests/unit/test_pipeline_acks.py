@@ -7,7 +7,7 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.acks import InOrderAcks
+from pipeline.acks import InOrderAcks
 
 
 class TestInOrderAcks:

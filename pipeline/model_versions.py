@@ -21,7 +21,7 @@ from models.config import ScoringConfig
 from models.learner import Checkpoint
 from models.online import OnlineModel
 from models.routing import VersionScorer
-from streams.checkpoint_store import CheckpointStore
+from store.checkpoints import CheckpointStore
 from streams.metrics import PipelineMetrics
 
 log = logging.getLogger(__name__)

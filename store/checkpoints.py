@@ -24,7 +24,8 @@ from redis.exceptions import RedisError
 
 from models.learner import Checkpoint, DailyLearner
 from schemas.errors import StorageUnavailableError
-from streams.redis_client import RedisClient
+from store.client import RedisClient
+from store.keys import consumer_group_key
 
 
 class CheckpointStore:
@@ -32,23 +33,24 @@ class CheckpointStore:
 
     def __init__(self, redis: RedisClient, key_prefix: str, consumer_group: str, kept: int = 45) -> None:
         self._redis = redis
-        self._tag = f"{key_prefix}:{{{consumer_group}/model}}"
+        self._prefix = key_prefix
+        self._group = f"{consumer_group}/model"
         self._kept = kept
 
     def checkpoint_key(self, day: int) -> str:
-        return f"{self._tag}:checkpoint:{day}"
+        return consumer_group_key(self._prefix, self._group, f"checkpoint:{day}")
 
     @property
     def days_key(self) -> str:
-        return f"{self._tag}:days"
+        return consumer_group_key(self._prefix, self._group, "days")
 
     @property
     def learner_key(self) -> str:
-        return f"{self._tag}:learner"
+        return consumer_group_key(self._prefix, self._group, "learner")
 
     @property
     def marks_key(self) -> str:
-        return f"{self._tag}:marks"
+        return consumer_group_key(self._prefix, self._group, "marks")
 
     async def save_marks(self, groups: dict[int, int]) -> None:
         """The last day each partition group resolved, between two saves of the whole learner."""

@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from redis.exceptions import RedisError
 
 from schemas.errors import StorageUnavailableError
-from streams.redis_client import RedisClient
-
-DAY_S = 86_400
+from store.client import RedisClient
+from store.keys import group_key
 
 
 class ActivityIndex:
@@ -28,7 +27,7 @@ class ActivityIndex:
         self._group = consumer_group
 
     def key(self, partition: int) -> str:
-        return f"{self._prefix}:{{{self._group}/p{partition}}}:seen"
+        return group_key(self._prefix, self._group, partition, "seen")
 
     def add_to(self, pipe: object, partition: int, seen: Mapping[str, float], gone: Iterable[str]) -> None:
         """Queue the updates of one tick on ``pipe`` (a pipeline of the same client)."""

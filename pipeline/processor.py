@@ -10,31 +10,31 @@ so it is tested directly against a real Redis.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from features.aging import aged
 from features.store import FeatureStore, PositionedEvent
 from features.vector import FeatureVector
-from models.labels import PendingSnapshot, snapshot_id
+from models.labels import PendingSnapshot, kept_day, snapshot_id
 from models.online import inputs_from_stored, stored_inputs
 from models.routing import VersionScorer
 from models.scorer import Score
 from policy.alert_state import AlertState
-from policy.alert_state_store import AlertStateStore
 from policy.alerts import Decision, decide
-from policy.capacity import ALL_TIERS, Candidate, CapacityState, choose, close_day, day_summary
-from policy.capacity import DAY_S as CAPACITY_DAY_S
+from policy.capacity import choose, close_day
+from policy.capacity_state import ALL_TIERS, Candidate, CapacityState, day_summary
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
-from policy.suppression import SuppressionStore
 from policy.zones import zone_for
+from schemas.event_days import DAY_S, day_end, day_of
 from schemas.events import CHURN_KINDS, LifecycleEvent
 from schemas.outputs import CapacityDay, Prediction
-from streams.activity_index import DAY_S, ActivityIndex
-from streams.capacity_store import CapacityStore, CapacityWrite
+from store.activity import ActivityIndex
+from store.alert_states import AlertStateStore
+from store.capacity import CapacityStore, CapacityWrite
+from store.suppressions import SuppressionStore
 
 Clock = Callable[[], datetime]
 FEATURE_DIGITS = 6  # significant digits kept of each snapshot feature
@@ -42,29 +42,6 @@ HISTORY_TOLERANCE_DAYS = 1e-6
 """Customers first seen at midnight have N - 1e-11 days of history at a day's end, and decayed
 state differs between runs in its last bits: without this, whether such a snapshot is learned
 from flipped between a live run and a replay (70 against 32 examples on one day in testing)."""
-
-
-def day_end(day: int) -> datetime:
-    """The last microsecond of an event-time day, so everything at it belongs to that day.
-
-    >>> day_end(0).isoformat()
-    '1970-01-01T23:59:59.999999+00:00'
-    """
-    return datetime.fromtimestamp((day + 1) * DAY_S, UTC) - timedelta(microseconds=1)
-
-
-def kept_day(customer_id: str, day: int, silent_days: int, every_days: int) -> bool:
-    """Whether a customer is snapshotted this day: at every silence threshold, else one day in N.
-
-    The day is staggered by a stable hash of the customer, so each day carries a share.
-
-    >>> sum(kept_day("c1", day, 0, 3) for day in range(30)), kept_day("c1", 5, 7, 3)
-    (10, True)
-    """
-    if silent_days or every_days <= 1:
-        return True
-    stagger = int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=4).digest(), "big")
-    return (day + stagger) % every_days == 0
 
 
 _FEATURE_FORMAT = f".{FEATURE_DIGITS}g"
@@ -286,14 +263,14 @@ class TickProcessor:
         for decision in decisions:
             lane = config.lane(decision.alert.value_tier)
             if decision.suppressed is None and lane is not None:
-                event_day = int(decision.alert.event_time.timestamp() // CAPACITY_DAY_S)
+                event_day = day_of(decision.alert.event_time)
                 candidates.append(
                     Candidate(decision.alert.alert_id, decision.alert.priority, lane, event_day)
                 )
         if not candidates:
             return decisions, None
         state = await self._capacity_state(partition)
-        day = state.day if state.day is not None else int(at.timestamp() // CAPACITY_DAY_S)
+        day = state.day if state.day is not None else day_of(at)
         budgets = config.budgets(partition, self._partitions, day, state.base, state.carry)
         state, sent = choose(state, budgets, candidates, at, last_of_day)
         held = {candidate.key for candidate in candidates} - sent

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from redis.exceptions import RedisError
 
-from features.redis_store import RedisClient, customer_tag
 from policy.alert_state import AlertState
 from schemas.errors import StorageUnavailableError
+from store.client import RedisClient
+from store.keys import customer_key
 
 
 def alert_state_key(prefix: str, customer_id: str) -> str:
@@ -17,11 +18,11 @@ def alert_state_key(prefix: str, customer_id: str) -> str:
     >>> alert_state_key("cw", "c42")
     'cw:{c42}:a'
     """
-    return f"{prefix}:{customer_tag(customer_id)}:a"
+    return customer_key(prefix, customer_id, "a")
 
 
 class AlertStateStore:
-    """Reads alert states; writes happen with the run progress (``streams.progress_store``)."""
+    """Reads alert states; writes happen with the run progress (``store.progress``)."""
 
     def __init__(self, redis: RedisClient, key_prefix: str) -> None:
         self._redis = redis

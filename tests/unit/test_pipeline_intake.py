@@ -6,16 +6,18 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.alignment import EventTimeAligner, PartitionProgress, TopicPartition
-from streams.coordinator import Accepted, IngestCoordinator
+from pipeline.acks import InOrderAcks
+from pipeline.alignment import EventTimeAligner
+from pipeline.intake import Accepted, Intake
+from pipeline.release import TickRelease
 from streams.metrics import PipelineMetrics
-from streams.storage_health import StorageHealth
+from streams.records import PartitionProgress, TopicPartition
 
 TP = ("telco.calls", 2)
 
 
-def coordinator(committed: Mapping[TopicPartition, int]) -> tuple[IngestCoordinator[Any], list[Any]]:
-    """A coordinator owning TP with progress at offset 10; the consumer group committed ``committed``."""
+def intake(committed: Mapping[TopicPartition, int]) -> tuple[Intake[Any], list[Any]]:
+    """An intake owning TP with progress at offset 10; the consumer group committed ``committed``."""
     aligner: EventTimeAligner[Accepted] = EventTimeAligner(timedelta(hours=1), timedelta(days=3))
     aligner.assign(TP, PartitionProgress(10, 1_000.0))
     rewinds: list[Any] = []
@@ -32,23 +34,15 @@ def coordinator(committed: Mapping[TopicPartition, int]) -> tuple[IngestCoordina
     async def end_offsets(positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
         return {}
 
-    metrics = PipelineMetrics()
-    built: IngestCoordinator[Any] = IngestCoordinator(
+    built: Intake[Any] = Intake(
         validator=None,  # type: ignore[arg-type]  # not reached by these tests
-        processor=None,  # type: ignore[arg-type]
         aligner=aligner,
-        progress=None,  # type: ignore[arg-type]
-        sink=None,  # type: ignore[arg-type]
-        acknowledge=acknowledge,
-        caught_up=lambda tp: False,
-        end_offsets=end_offsets,
-        metrics=metrics,
+        acks=InOrderAcks(acknowledge),
+        release=TickRelease(aligner, lambda tp: False, end_offsets),
+        metrics=PipelineMetrics(),
         clock=lambda: datetime(2026, 1, 1, tzinfo=UTC),
-        health=StorageHealth(metrics, 60.0),
         committed=committed_offsets,
         rewind=rewind,
-        versions=None,  # type: ignore[arg-type]
-        labels=None,  # type: ignore[arg-type]
     )
     return built, rewinds
 
@@ -56,7 +50,7 @@ def coordinator(committed: Mapping[TopicPartition, int]) -> tuple[IngestCoordina
 class TestRewind:
     async def test_start_past_the_committed_offset_is_rewound_and_skipped_until_it_returns(self) -> None:
         """Committed 12, first record 20: rewind to 12, skip 20 and 21, take 12 again."""
-        built, rewinds = coordinator({TP: 12})
+        built, rewinds = intake({TP: 12})
         assert await built._skipped_ahead(TP, 20)
         assert rewinds == [(TP, 12)]
         assert await built._skipped_ahead(TP, 21)
@@ -66,12 +60,12 @@ class TestRewind:
 
     async def test_start_at_the_committed_offset_past_progress_is_taken(self) -> None:
         """Progress 10 and committed 15 (trailing rejected records were acknowledged): start at 15."""
-        built, rewinds = coordinator({TP: 15})
+        built, rewinds = intake({TP: 15})
         assert not await built._skipped_ahead(TP, 15)
         assert rewinds == []
 
     async def test_group_without_commits_is_not_rewound(self) -> None:
         """Nothing committed yet (a fresh group reading from the earliest retained record)."""
-        built, rewinds = coordinator({})
+        built, rewinds = intake({})
         assert not await built._skipped_ahead(TP, 20)
         assert rewinds == []

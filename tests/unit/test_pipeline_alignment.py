@@ -8,7 +8,8 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.alignment import Admission, EventTimeAligner, PartitionProgress, TopicPartition
+from pipeline.alignment import Admission, EventTimeAligner
+from streams.records import PartitionProgress, TopicPartition
 
 TICK = timedelta(hours=1)
 LATENESS = timedelta(hours=5)

@@ -36,8 +36,9 @@ from datetime import timedelta
 from enum import Enum
 from typing import Generic, TypeVar
 
+from streams.records import PartitionProgress, TopicPartition
+
 Token = TypeVar("Token")
-TopicPartition = tuple[str, int]
 
 
 class Admission(Enum):
@@ -45,14 +46,6 @@ class Admission(Enum):
     TOO_LATE = "too_late"
     TOO_FAR_AHEAD = "too_far_ahead"
     ALREADY_DONE = "already_done"
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionProgress:
-    """Everything before ``next_offset`` is handled; ``tau_s`` is the effective time reached there."""
-
-    next_offset: int
-    tau_s: float
 
 
 @dataclass(frozen=True, slots=True)

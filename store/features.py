@@ -10,52 +10,38 @@ vector with the same code the in-memory store uses.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from features.config import FeatureConfig
 from features.errors import FeatureStoreUnavailableError
 from features.records import RECORD, encode
-from features.resp import evalsha_pipeline
 from features.state_codec import unpack_state
 from features.store import ApplyResult, PositionedEvent
 from features.vector import FeatureVector
-
-RedisClient = Redis | RedisCluster
+from store.client import RedisClient
+from store.keys import customer_key
+from store.resp import evalsha_pipeline
 
 _APPLIED, _DUPLICATE, _REPLAYED_DUPLICATE = ord("a"), ord("d"), ord("D")
 
 
-def customer_tag(customer_id: str) -> str:
-    """The Cluster hash tag of everything stored about a customer (escaped if it has braces).
-
-    >>> customer_tag("c42")
-    '{c42}'
-    >>> customer_tag("a{b}")
-    '{#b8a4b706093b9c712e002b1b283c0486}'
-    """
-    if "{" in customer_id or "}" in customer_id:
-        customer_id = "#" + hashlib.sha256(customer_id.encode()).hexdigest()[:32]
-    return f"{{{customer_id}}}"
-
-
-def customer_key(prefix: str, customer_id: str) -> str:
+def feature_key(prefix: str, customer_id: str) -> str:
     """The Redis key of a customer's feature state.
 
-    >>> customer_key("cw", "c42")
+    >>> feature_key("cw", "c42")
     'cw:{c42}:f'
     """
-    return f"{prefix}:{customer_tag(customer_id)}:f"
+    return customer_key(prefix, customer_id, "f")
 
 
 def _load_script_source() -> str:
     return (
-        importlib.resources.files("features")
+        importlib.resources.files("store")
         .joinpath("lua", "apply_events.lua")
         .read_text(encoding="utf-8")
     )
@@ -81,7 +67,7 @@ class RedisFeatureStore:
         """Apply a batch in order; idempotent per source position and per ``event_id``.
 
         One EVALSHA per customer, all sent in a single round trip: on a plain client as
-        bytes packed here (``features.resp``) on one pooled connection, on a Cluster
+        bytes packed here (``store.resp``) on one pooled connection, on a Cluster
         client as a redis-py pipeline (which routes each call to its slot's node).
         After ``SCRIPT FLUSH`` or a failover, the calls that found no script (and so
         changed nothing) are repeated through the registered script, which reloads it.
@@ -99,7 +85,7 @@ class RedisFeatureStore:
         keys: list[bytes] = []
         payloads: list[bytes] = []
         for customer_id, group in groups.items():
-            keys.append(customer_key(prefix, customer_id).encode())
+            keys.append(feature_key(prefix, customer_id).encode())
             payloads.append(b"".join([pack(*encode(events[index])) for index in group]))
         try:
             if isinstance(self._redis, Redis) and not self._redis.single_connection_client:
@@ -181,7 +167,7 @@ class RedisFeatureStore:
             return {}
         pipe = self._redis.pipeline(transaction=False)
         for customer_id in customer_ids:
-            pipe.get(customer_key(self._prefix, customer_id))
+            pipe.get(feature_key(self._prefix, customer_id))
         try:
             blobs = await pipe.execute()
         except RedisError as error:
@@ -195,7 +181,7 @@ class RedisFeatureStore:
     async def read(self, customer_id: str) -> FeatureVector | None:
         """The customer's vector as of their latest event, or None if never seen."""
         try:
-            blob = await self._redis.get(customer_key(self._prefix, customer_id))
+            blob = await self._redis.get(feature_key(self._prefix, customer_id))
         except RedisError as error:
             raise FeatureStoreUnavailableError(f"feature store read failed: {error}") from error
         if blob is None:

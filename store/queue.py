@@ -1,6 +1,6 @@
 """What the retention queue page reads: each day's alerts, and per customer recent alerts and scores.
 
-Written by the worker beside the alert outbox, in the same pipeline (``ProgressStore.record``),
+Written by the worker beside the alert outbox, in the same pipeline (``store.commit``),
 so a tick or sweep redone after a crash rewrites the same entries instead of adding more:
 
 * ``{prefix}:{group/pN}:queue:{day}``: hash, customer id -> the customer's latest alert of that
@@ -19,15 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from redis.exceptions import RedisError
 
-from features.redis_store import customer_tag
 from schemas.errors import StorageUnavailableError
+from schemas.event_days import day_of
 from schemas.outputs import Alert, Prediction
-from streams.activity_index import DAY_S
-from streams.redis_client import RedisClient
+from store.client import RedisClient
+from store.keys import customer_key, group_key
 
 QUEUE_DAYS_KEPT = 14
 ALERTS_KEPT = 5  # about 700 B each (the full alert); with the 7-day cooldown, five weeks or more
@@ -42,20 +41,10 @@ class ScorePoint:
     score: float
 
 
-def day_of(moment: datetime) -> int:
-    """The event-time day (days since 1970-01-01, UTC) a moment belongs to.
-
-    >>> from datetime import UTC
-    >>> day_of(datetime(1970, 1, 2, 23, 59, tzinfo=UTC))
-    1
-    """
-    return int(moment.timestamp() // DAY_S)
-
-
 def score_member(prediction: Prediction) -> str:
     """The stored form of a snapshot's score, ``<day>:<score>`` (3 decimals: more than the chart shows).
 
-    >>> from datetime import UTC
+    >>> from datetime import UTC, datetime
     >>> p = Prediction(snapshot_id="s", customer_id="c", event_time=datetime(1970, 1, 3, tzinfo=UTC),
     ...                features={}, score=0.123456, model_version="v", score_source="online_model")
     >>> score_member(p)
@@ -83,13 +72,13 @@ class QueueStore:
         self._group = consumer_group
 
     def queue_key(self, partition: int, day: int) -> str:
-        return f"{self._prefix}:{{{self._group}/p{partition}}}:queue:{day}"
+        return group_key(self._prefix, self._group, partition, f"queue:{day}")
 
     def alerts_key(self, customer_id: str) -> str:
-        return f"{self._prefix}:{customer_tag(customer_id)}:alerts"
+        return customer_key(self._prefix, customer_id, "alerts")
 
     def scores_key(self, customer_id: str) -> str:
-        return f"{self._prefix}:{customer_tag(customer_id)}:scores"
+        return customer_key(self._prefix, customer_id, "scores")
 
     def add_to(
         self,

@@ -17,13 +17,13 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter, ValidationError
 
 from models.config import ScoringConfig
-from models.labels import day_number
 from models.learner import Checkpoint, DailyLearner
+from pipeline.acks import InOrderAcks
+from pipeline.storage_health import StorageHealth, retrying_redis
+from schemas.event_days import DAY_S, day_number
 from schemas.outputs import ResolvedDay, TrainingExample
-from streams.acks import InOrderAcks
-from streams.checkpoint_store import CheckpointStore
+from store.checkpoints import CheckpointStore
 from streams.metrics import PipelineMetrics
-from streams.storage_health import StorageHealth, retrying_redis
 
 log = logging.getLogger(__name__)
 _TRAINING_RECORD: TypeAdapter[TrainingExample | ResolvedDay] = TypeAdapter(
@@ -160,7 +160,7 @@ class LearnerLoop:
                 if value is not None:
                     metrics.model_quality.labels(scorer, name).set(value)
         metrics.model_examples_learned.set(checkpoint.examples_learned)
-        metrics.model_checkpoint_day.set((checkpoint.day + 1) * 86_400)
+        metrics.model_checkpoint_day.set((checkpoint.day + 1) * DAY_S)  # the end of its day
         metrics.model_weight.set(checkpoint.model_weight)
         metrics.model_drifts.set(checkpoint.drifts)
         metrics.model_promotions.set(checkpoint.promotions)

@@ -16,15 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from redis.exceptions import RedisError
-
-from schemas.errors import StorageUnavailableError
+from store.client import RedisClient, delete_prefix
+from store.progress import ProgressStore
 from streams.group_offsets import reset_to_earliest
-from streams.progress_store import ProgressStore
-from streams.redis_client import RedisClient
 from streams.training_reader import learner_group
-
-UNLINK_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -32,31 +27,6 @@ class RebuildReport:
     keys_deleted: int
     partitions_reset: int
     records_to_replay_from: dict[str, int]  # topic -> lowest earliest offset over its partitions
-
-
-async def delete_prefix(redis: RedisClient, prefix: str) -> int:
-    """Delete every key under ``prefix:`` (all nodes of a Cluster); returns how many."""
-    deleted = 0
-    chunk: list[bytes] = []
-    try:
-        async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            chunk.append(key)
-            if len(chunk) >= UNLINK_CHUNK:
-                deleted += await _unlink(redis, chunk)
-                chunk = []
-        if chunk:
-            deleted += await _unlink(redis, chunk)
-    except RedisError as error:
-        raise StorageUnavailableError(f"deleting the key prefix failed: {error}") from error
-    return deleted
-
-
-async def _unlink(redis: RedisClient, keys: list[bytes]) -> int:
-    # one key per call: on a Cluster the keys of a chunk live in many slots
-    pipe = redis.pipeline(transaction=False)
-    for key in keys:
-        pipe.unlink(key)
-    return sum(int(count) for count in await pipe.execute())
 
 
 async def rebuild(

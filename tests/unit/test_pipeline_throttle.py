@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.throttle import IntakeThrottle
+from pipeline.throttle import IntakeThrottle
 
 
 class ManualClock:

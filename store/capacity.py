@@ -2,7 +2,7 @@
 
 Fields: ``~capacity`` holds the open event-time day (its counts so far and its part of
 the priority sketch); ``~capacity/<day>`` holds each closed day the bar still learns
-from. They are written by the same HSET as the group's progress (``ProgressStore.record``),
+from. They are written by the same HSET as the group's progress (``store.commit``),
 so they land exactly when a tick or a day's sweep is recorded as done: a redone tick
 starts again from the state before it and counts nothing twice.
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from policy.capacity import CapacityState, decode, encode_closed, encode_today
+from policy.capacity_state import CapacityState, decode, encode_closed, encode_today
 from schemas.errors import StorageUnavailableError
-from streams.progress_store import progress_key
-from streams.redis_client import RedisClient
+from store.client import RedisClient
+from store.progress import progress_key
 
 TODAY_FIELD = "~capacity"
 
@@ -53,7 +53,7 @@ class CapacityWrite:
 
 
 class CapacityStore:
-    """Reads a group's capacity state (written by ``ProgressStore.record``)."""
+    """Reads a group's capacity state (written by ``store.commit``)."""
 
     def __init__(self, redis: RedisClient, key_prefix: str, consumer_group: str, history_days: int) -> None:
         self._redis = redis

@@ -1,0 +1,1 @@
+"""The application: takes validated batches, releases ticks in event time, processes, records, acks."""

@@ -1,0 +1,273 @@
+"""The worker's conductor: takes validated batches, runs released ticks and day sweeps in order.
+
+The order of effects in a tick is what makes a crash at any moment harmless:
+
+1. apply events to features (idempotent per source position);
+2. score and decide alerts (pure, from the state right after this tick);
+3. publish dead letters for duplicates (at-least-once, keyed by source position);
+4. record the alert outbox, alert states and partition progress in one commit (``store.commit``);
+5. publish the alerts and clear them from the outbox (``pipeline.delivery``);
+6. acknowledge the records in offset order (``pipeline.acks``), so Faust may commit them.
+
+A restart skips what progress says is done, republishes the outbox (same alert ids),
+and redoes everything else exactly as before, because ticks depend only on the records.
+
+The parts each own their state: ``pipeline.intake`` (per-partition checks, admission),
+``pipeline.release`` (caught-up proofs, idle groups, released ticks), ``pipeline.sweep``
+(the daily sweep), ``pipeline.storage_guard`` (marker, recorded progress, retries) and
+``pipeline.delivery`` (commit, outbox, publish). This module holds the one lock every
+step runs under and decides which step of each group runs next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
+
+from models.routing import VersionScorer
+from pipeline.acks import InOrderAcks
+from pipeline.alignment import EventTimeAligner, ReleasedTick
+from pipeline.delivery import AlertDelivery, OutputSink, produced_at
+from pipeline.intake import Accepted, Intake
+from pipeline.model_versions import ModelVersions
+from pipeline.processor import TickProcessor
+from pipeline.release import TickRelease
+from pipeline.storage_guard import StorageGuard
+from pipeline.storage_health import StorageHealth
+from pipeline.sweep import DailySweep
+from schemas.errors import StorageDataLostError
+from schemas.event_days import day_of_s
+from schemas.events import EventType
+from store.commit import GroupCommit
+from store.progress import ProgressStore
+from streams.metrics import PipelineMetrics
+from streams.records import SourceRecord, TopicPartition
+
+Token = TypeVar("Token")
+Step = tuple[ReleasedTick[Accepted], int | None, VersionScorer | None]
+"""A group's next step: its first released tick, the day to sweep before it (None: the tick
+itself), and the day's scorer (None: the group's first tick ever)."""
+
+
+class IngestCoordinator(Generic[Token]):
+    """The worker's single point of decision: one drain at a time, in tick order."""
+
+    def __init__(
+        self,
+        aligner: EventTimeAligner[Accepted],
+        intake: Intake[Token],
+        release: TickRelease[Accepted],
+        acks: InOrderAcks[Token],
+        processor: TickProcessor,
+        sweep: DailySweep,
+        delivery: AlertDelivery,
+        guard: StorageGuard,
+        progress: ProgressStore,
+        sink: OutputSink,
+        versions: ModelVersions,
+        metrics: PipelineMetrics,
+    ) -> None:
+        self._aligner = aligner
+        self._intake = intake
+        self._release = release
+        self._acks = acks
+        self._processor = processor
+        self._sweep = sweep
+        self._delivery = delivery
+        self._guard = guard
+        self._progress = progress
+        self._sink = sink
+        self._versions = versions
+        self._metrics = metrics
+        self._lock = asyncio.Lock()
+        self._outbox_partitions: set[int] = set()
+
+    @property
+    def health(self) -> StorageHealth:
+        return self._guard.health
+
+    async def assign(self, tps: Iterable[TopicPartition]) -> None:
+        """Take ownership: restore progress of partitions not owned yet; flush their outboxes."""
+        if self._guard.data_lost:
+            return
+        async with self._lock:
+            new = sorted(set(tps) - self._aligner.assigned)
+            restored = await self._guard.retrying(lambda: self._progress.load(new))
+            if not self._guard.marker_known and new:
+                try:
+                    await self._guard.retrying(lambda: self._guard.check_marker(new, restored))
+                except StorageDataLostError:
+                    return
+            groups = self._sweep.unknown(tp[1] for tp in new)
+            self._sweep.restored(await self._guard.retrying(lambda: self._progress.swept_days(groups)))
+            for tp in new:
+                self._intake.reset(tp)
+                self._aligner.assign(tp, restored.get(tp))
+                if tp in restored:
+                    self._guard.recorded({tp: restored[tp]})
+                self._outbox_partitions.add(tp[1])
+                done_before = self._aligner.done_before(tp)
+                if done_before > 0:  # lag counts from what earlier owners finished, not from 0
+                    self._metrics.processed(tp[0], tp[1], done_before - 1)
+
+    async def revoke(self, tps: Iterable[TopicPartition]) -> None:
+        """Give up partitions; their unacknowledged records will be read again by the next owner."""
+        async with self._lock:
+            revoked = set(tps)
+            for tp in revoked:
+                self._intake.reset(tp)
+                self._aligner.revoke(tp)
+                self._guard.forget(tp)
+                self._acks.forget(tp)
+                self._processor.forget(tp[1])
+                self._outbox_partitions.discard(tp[1])
+            self._release.forget(revoked)
+            groups = {tp[1] for tp in revoked}
+            self._sweep.forget(groups - {tp[1] for tp in self._aligner.assigned})
+
+    async def submit(self, event_type: EventType, records: Sequence[tuple[SourceRecord, Token]]) -> None:
+        """Validate and queue a batch of one topic; dead letters are delivered before anything is acked."""
+        if not records:
+            return
+        topic = records[0][0].topic
+        self._metrics.events_in.labels(topic).inc(len(records))
+        await self._guard.hold_if_halted()
+        try:
+            async with self._lock:
+                if self._guard.data_lost:  # noticed while this batch waited for the lock
+                    raise StorageDataLostError(self._guard.data_lost)
+                taken = await self._intake.take(event_type, topic, records)
+                if taken.rejected:
+                    await self._guard.retrying(lambda: self._sink.publish((), taken.rejected))
+                    self._delivery.count_dead_letters(taken.rejected)
+                for record in taken.settled:
+                    await self._acks.done((record.topic, record.partition), record.offset)
+                    self._metrics.processed(record.topic, record.partition, record.offset)
+        except StorageDataLostError:
+            await self._guard.hold_if_halted()
+
+    def status(self) -> list[dict[str, object]]:
+        """Per input partition: what waits for its tick and why (for ``/alignment``)."""
+        return [
+            {
+                "topic": tp[0],
+                "partition": tp[1],
+                "pending": self._aligner.pending_count(tp),
+                "waiting_acks": self._acks.waiting(tp),
+                "next_received": self._aligner.next_received(tp),
+                "done_before": self._aligner.done_before(tp),
+                "caught_up": self._release.proven(tp) is not None,
+                "ahead": self._aligner.is_ahead(tp, self._release.proven),
+            }
+            for tp in sorted(self._aligner.assigned)
+        ]
+
+    async def prove_caught_up(self) -> None:
+        """Ask the broker's end offsets of partitions that look caught up (``pipeline.release``)."""
+        await self._release.prove_caught_up()
+
+    async def check_storage(self) -> None:
+        """Verify that Redis still holds this group's marker and recorded progress (periodic)."""
+        if self._guard.data_lost:
+            return
+        try:
+            async with self._lock:
+                await self._guard.retrying(self._guard.verify)
+        except StorageDataLostError:
+            return
+
+    async def drain(self) -> int:
+        """Process every complete tick, one at a time, so batches can be admitted in between."""
+        if self._guard.data_lost:
+            return 0
+        try:
+            return await self._drain()
+        except StorageDataLostError:
+            return 0
+
+    async def _drain(self) -> int:
+        processed = 0
+        while True:
+            async with self._lock:
+                if self._guard.data_lost:  # noticed while this drain waited for the lock
+                    return processed
+                for partition in sorted(self._outbox_partitions):
+                    await self._guard.retrying(lambda p=partition: self._delivery.flush_outbox(p))  # type: ignore[misc]
+                self._outbox_partitions.clear()
+                self._release.release()
+                steps = await self._guard.retrying(self._next_steps)
+                self._metrics.ticks_waiting_for_model.set(self._release.waiting if not steps else 0)
+                if not steps:
+                    return processed
+                for tick, sweep_day, scorer in steps:
+                    if scorer is not None and sweep_day is None:
+                        self._release.take(tick)
+                # groups are independent (own keys, progress, outbox): their steps overlap in
+                # time, so a tick's Redis and broker round trips do not wait for another group's
+                async with asyncio.TaskGroup() as running:
+                    for step in steps:
+                        running.create_task(self._run_step(*step))
+                processed += sum(
+                    1 for _, sweep_day, scorer in steps if scorer is not None and sweep_day is None
+                )
+
+    async def _run_step(
+        self, tick: ReleasedTick[Accepted], sweep_day: int | None, scorer: VersionScorer | None
+    ) -> None:
+        if scorer is None:  # the group's first tick ever
+            day = day_of_s(self._aligner.tick_start_s(tick.tick))
+            await self._guard.retrying(lambda: self._sweep.start_group(tick.partition, day))
+        elif sweep_day is not None:
+            await self._guard.retrying(lambda: self._sweep.sweep_day(tick.partition, sweep_day, scorer))
+        else:
+            await self._guard.retrying(lambda: self._process_tick(tick, scorer))
+
+    async def _next_steps(self) -> list[Step]:
+        """Per group, the first released tick's next step if it can run now: a day's sweep due
+        before it, or the tick itself; each needs its day's model version written.
+
+        A group whose version is not written yet waits without holding the others up: their
+        sweeps are what the learner needs to write it.
+        """
+        steps: list[Step] = []
+        for tick in self._release.first_per_group():  # later ticks of a group wait for its first
+            day = day_of_s(self._aligner.tick_start_s(tick.tick))
+            last_swept = self._sweep.last_swept(tick.partition)
+            if last_swept is None:
+                steps.append((tick, None, None))
+                continue
+            step_day = last_swept + 1 if last_swept + 1 < day else day
+            scorer = await self._versions.scorer_for(step_day)
+            if scorer is not None:
+                steps.append((tick, (step_day if step_day < day else None), scorer))
+        return steps
+
+    async def _process_tick(self, tick: ReleasedTick[Accepted], scorer: VersionScorer) -> None:
+        """The tick's events: apply, score, decide; record; publish; acknowledge."""
+        started = time.perf_counter()
+        accepted = [item.token for item in tick.items]
+        outcome = await self._processor.process(tick.partition, [a.positioned for a in accepted], scorer)
+        if outcome.duplicates:
+            await self._delivery.publish_duplicates(outcome.duplicates, accepted)
+        step = GroupCommit(
+            tick.partition,
+            progress=tick.progress,
+            alerts=self._delivery.sendable(outcome.decisions),
+            alert_states={decision.alert.customer_id: decision.state for decision in outcome.decisions},
+            seen={c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned},
+            gone=[c for c, v in outcome.vectors.items() if v.churned],
+            churns=outcome.churns,
+            capacity=outcome.capacity_write(),
+        )
+        await self._delivery.commit(step, outcome.capacity)
+        self._guard.recorded(tick.progress)
+        await self._delivery.publish(step, produced_at(accepted))
+        for item in accepted:
+            await self._acks.done((item.record.topic, item.record.partition), item.record.offset)
+        for (topic, partition), progress in tick.progress.items():
+            self._metrics.processed(topic, partition, progress.next_offset - 1)
+        self._metrics.events_applied.inc(outcome.applied)
+        self._metrics.events_replayed.inc(outcome.replayed)
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)

@@ -1,0 +1,1 @@
+"""Every Redis key layout of Churnwatch, and the adapters that read and write them."""
