@@ -18,8 +18,9 @@ from bench.model_comparison import (
     run_seed,
 )
 from models.config import OnlineModelConfig, ScoringConfig
-from models.labels import day_number, kept_day, snapshot_id
+from models.labels import kept_day, snapshot_id
 from models.learner import learns_negative
+from schemas.event_days import day_number
 from sim.simulate import Simulation
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
