@@ -23,7 +23,7 @@ DEFAULT_BASE_SHARE_30D = 0.00165
 
 The expected-profit-maximising share (EMPC's ``eta*``) of the judged 30-day snapshots of
 one simulated population: 2,000 customers x 150 days, seed 7, ``cold_start_rules``
-scores, ``evaluation/profit.py`` with the product's campaign (offer 10, contact 1,
+scores, ``evaluation/measures/profit.py`` with the product's campaign (offer 10, contact 1,
 acceptance ~ Beta(6, 14), each snapshot valued at its 90-day revenue, 200 without one):
 0.00165 of 68,159 snapshots (``churnwatch evaluate``, 2026-12-06). Judged on seed 11 in
 docs/alert-policy.md.
