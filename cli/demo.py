@@ -62,11 +62,9 @@ LIVE_REFRESH_S = 0.25
 PLAIN_STATUS_EVERY_S = 5.0
 PLAIN_ALERTS_PER_STATUS = 3
 DEMO_LEARNING_SETTINGS = {
-    # A demo compresses months into a minute on one worker: every partition group moves in
-    # step, so the learner needs no two weeks of event-time slack, and a few hundred
-    # customers give labels of both classes within weeks, not months. Scores, labels and
-    # the hand-over rule are the product's own; only these pacing settings differ.
-    "CHURNWATCH_SCORING__LEARNING__VERSION_LAG_DAYS": "2",
+    # A demo compresses months into a minute on one worker: a few hundred customers give
+    # labels of both classes within weeks, not months. Scores, labels and the hand-over
+    # rule are the product's own; only these pacing settings differ.
     "CHURNWATCH_SCORING__LEARNING__HANDOVER_DAYS": "3",
     "CHURNWATCH_SCORING__LEARNING__HANDOVER_WINDOW_EXAMPLES": "4000",
     "CHURNWATCH_SCORING__ONLINE__MIN_LABELS_PER_CLASS": "50",
