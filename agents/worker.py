@@ -86,7 +86,7 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
     aligner: EventTimeAligner[Accepted] = EventTimeAligner(
         tick=timedelta(minutes=settings.scoring_tick_minutes),
         allowed_lateness=settings.allowed_lateness,
-        quiet_partition=settings.quiet_partition,
+        out_of_orderness=settings.out_of_orderness(),
         max_ahead=settings.event_time.max_ahead,
     )
     health = StorageHealth(metrics, settings.redis.max_outage_s)

@@ -18,19 +18,27 @@ proves nothing (the producer may be about to send more of the same tick). Two
 exceptions keep a quiet partition from stalling its group, both resting on a *proof of
 being caught up*: the broker's end offset, asked after the group had read up to some
 effective time ``T``, shows nothing unread. Records produced after that answer were
-produced after the group's records up to ``T``, so (with topics out of order by at most
-``quiet_partition`` of event time) they lie after ``T - quiet_partition``. A proven
-partition trailing its group is therefore taken to be at ``T - quiet_partition``; and a
-group whose partitions are all proven caught up and idle (no new record for a while,
-decided by the caller) releases everything it holds. A fetch's high-water mark is no
-such proof: it may predate records the other topics have already delivered.
+produced after the group's records up to ``T``, so (with a topic's records sent at most
+its *out-of-orderness* after their event time) they lie after ``T - out_of_orderness``.
+A proven partition trailing its group is therefore taken to be at that watermark; and
+a group whose partitions are all proven caught up and idle (no new record for a short
+wall-clock grace, decided by the caller) releases everything it holds. A fetch's
+high-water mark is no such proof: it may predate records the other topics have
+already delivered.
+
+A record that breaks its topic's bound can find its tick already released. It keeps its
+own event time (features age and window it by that) and is released with the group's
+next release, numbered as the group's latest released tick: never before a tick already
+run, never in a tick after the group's time when it was read. ``add`` says it was late.
+Its placement depends on when the watermark passed, so only such records may differ
+between a live run and a replay; on-time records never do.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -88,16 +96,19 @@ class EventTimeAligner(Generic[Token]):
     >>> aligner.admit(("calls", 0), 0, 3600.0 * 5 + 10)
     (<Admission.ACCEPT: 'accept'>, 18010.0)
     >>> aligner.add(("calls", 0), 0, 18010.0, "call-a")
+    False
     >>> aligner.release(lambda tp: False)  # top-ups not read yet: nothing is complete
     []
     >>> aligner.admit(("topups", 0), 0, 3600.0 * 7)
     (<Admission.ACCEPT: 'accept'>, 25200.0)
     >>> aligner.add(("topups", 0), 0, 25200.0, "topup-b")
+    False
     >>> aligner.release(lambda tp: False)  # calls have not passed 06:00 yet
     []
     >>> aligner.admit(("calls", 0), 1, 3600.0 * 8)[0]
     <Admission.ACCEPT: 'accept'>
     >>> aligner.add(("calls", 0), 1, 28800.0, "call-c")
+    False
     >>> [(t.tick, [i.token for i in t.items]) for t in aligner.release(lambda tp: False)]
     [(5, ['call-a'])]
     >>> aligner.release(lambda tp: True)  # caught up proves nothing: more of tick 7 may come
@@ -110,23 +121,44 @@ class EventTimeAligner(Generic[Token]):
         self,
         tick: timedelta,
         allowed_lateness: timedelta,
-        quiet_partition: timedelta = timedelta(days=3),
+        out_of_orderness: timedelta | Mapping[str, timedelta] = timedelta(seconds=10),
         max_ahead: timedelta | None = None,
     ) -> None:
+        """``out_of_orderness``: how long after its event time a record of a topic may be sent
+        and still be on time; one bound for all topics, or one per topic name (others: 0)."""
         self._tick_s = tick.total_seconds()
         self._lateness_s = allowed_lateness.total_seconds()
-        self._quiet_s = quiet_partition.total_seconds()
+        if isinstance(out_of_orderness, timedelta):
+            self._default_bound_s = out_of_orderness.total_seconds()
+            self._bounds_s: dict[str, float] = {}
+        else:
+            self._default_bound_s = 0.0
+            self._bounds_s = {topic: bound.total_seconds() for topic, bound in out_of_orderness.items()}
         self._max_ahead_s = math.inf if max_ahead is None else max_ahead.total_seconds()
         self._partitions: dict[TopicPartition, _PartitionState[Token]] = {}
+        self._released_tick: dict[int, int] = {}  # partition group -> its latest released tick
 
     def assign(self, tp: TopicPartition, restored: PartitionProgress | None) -> None:
-        """Start owning a partition, continuing from its recorded progress."""
+        """Start owning a partition, continuing from its recorded progress.
+
+        The group's latest released tick is at least the one its recorded progress lies in,
+        so a record late for it after a restart is placed as it would have been live.
+        """
         self._partitions[tp] = _PartitionState(restored)
+        if restored is not None and restored.tau_s > -math.inf:
+            tick = int(restored.tau_s // self._tick_s)
+            self._released_tick[tp[1]] = max(self._released_tick.get(tp[1], tick), tick)
 
     def revoke(self, tp: TopicPartition) -> list[Pending[Token]]:
         """Stop owning a partition; its pending events are returned (they were not acknowledged)."""
         state = self._partitions.pop(tp, None)
+        if not any(owned[1] == tp[1] for owned in self._partitions):
+            self._released_tick.pop(tp[1], None)
         return list(state.pending) if state else []
+
+    def out_of_orderness_s(self, topic: str) -> float:
+        """How long after its event time a record of this topic may be sent and still be on time."""
+        return self._bounds_s.get(topic, self._default_bound_s)
 
     @property
     def lateness_s(self) -> float:
@@ -172,10 +204,21 @@ class EventTimeAligner(Generic[Token]):
         state = self._partitions[tp]
         state.next_received = max(state.next_received, offset + 1)
 
-    def add(self, tp: TopicPartition, offset: int, tau_s: float, token: Token) -> None:
-        """Queue an admitted event; offsets of one partition must be added in order."""
+    def add(self, tp: TopicPartition, offset: int, tau_s: float, token: Token) -> bool:
+        """Queue an admitted event; offsets of one partition must be added in order.
+
+        Returns whether it came too late for its own tick, which its group had already
+        released: it then goes out again under the group's latest released tick (a second
+        part of it, or the same day's later tick), not after the group's own time.
+        """
         state = self._partitions[tp]
-        state.pending.append(Pending(int(tau_s // self._tick_s), tau_s, tp[0], tp[1], offset, token))
+        tick = int(tau_s // self._tick_s)
+        released = self._released_tick.get(tp[1])
+        late = released is not None and tick <= released
+        if released is not None and late:
+            tick = released
+        state.pending.append(Pending(tick, tau_s, tp[0], tp[1], offset, token))
+        return late
 
     def next_received(self, tp: TopicPartition) -> int:
         return self._partitions[tp].next_received
@@ -239,8 +282,9 @@ class EventTimeAligner(Generic[Token]):
         """Ticks below this one are complete in every member of the group.
 
         A member has read past every tick before the one of its latest tau. A member
-        proven caught up as of group time ``T`` counts as at ``T`` minus the quiet window
-        (never beyond the group's tau); an idle group whose members are all proven is complete.
+        proven caught up as of group time ``T`` counts as at ``T`` minus its topic's
+        out-of-orderness (never beyond the group's tau); an idle group whose members are all
+        proven is complete.
         """
         proofs = [proven(tp) for tp in members]
         if idle and all(proof is not None for proof in proofs):
@@ -250,7 +294,7 @@ class EventTimeAligner(Generic[Token]):
         for tp, proof in zip(members, proofs, strict=True):
             tau_s = self._partitions[tp].max_tau_s
             if proof is not None:
-                tau_s = max(tau_s, min(proof, group_tau_s) - self._quiet_s)
+                tau_s = max(tau_s, min(proof, group_tau_s) - self.out_of_orderness_s(tp[0]))
             horizon_s = min(horizon_s, tau_s)
         if horizon_s == -math.inf:
             return -math.inf
@@ -275,4 +319,5 @@ class EventTimeAligner(Generic[Token]):
             for tp, after in progress.items():
                 self._partitions[tp].released = after
             result.append(ReleasedTick(partition, tick, tuple(items), progress))
+            self._released_tick[partition] = max(self._released_tick.get(partition, tick), tick)
         return result

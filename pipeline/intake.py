@@ -141,7 +141,8 @@ class Intake(Generic[Token]):
                 positioned = PositionedEvent(
                     parsed, SourcePosition(record.topic, record.partition, record.offset)
                 )
-                self._aligner.add(tp, record.offset, tau_s, Accepted(positioned, record))
+                if self._aligner.add(tp, record.offset, tau_s, Accepted(positioned, record)):
+                    self._metrics.events_late.labels(record.topic).inc()
         if skipped:
             self._skipped(topic, skipped)
         return result

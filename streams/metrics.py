@@ -24,6 +24,13 @@ class PipelineMetrics:
             "Redelivered records skipped as already handled",
             registry=self.registry,
         )
+        self.events_late = Counter(
+            "churnwatch_events_late",
+            "Events sent later than their topic's out-of-orderness allows, whose tick had already "
+            "been scored: applied in their group's next tick",
+            ["topic"],
+            registry=self.registry,
+        )
         self.records_skipped = Counter(
             "churnwatch_records_skipped",
             "Records not handled here: partition not owned (re-read by its owner) or delivered twice",

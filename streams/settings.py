@@ -83,8 +83,25 @@ class RedisSettings(BaseModel):
     check_interval_s: Annotated[float, Field(gt=0)] = 2.0
 
 
+class OutOfOrderness(BaseModel):
+    """Per input topic, how long after its event time a record may be sent and still be on time.
+
+    A caught-up partition with nothing new holds its group's ticks back only this far behind
+    the group's event time, so live ticks wait no longer on a quiet topic. A record sent
+    later than this may find its tick already scored: it is then applied, with its own event
+    time, in the group's next tick, and ``churnwatch_events_late`` counts it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    calls_s: Annotated[float, Field(ge=0)] = 10.0
+    topups_s: Annotated[float, Field(ge=0)] = 10.0
+    complaints_s: Annotated[float, Field(ge=0)] = 10.0
+    lifecycle_s: Annotated[float, Field(ge=0)] = 10.0
+
+
 class EventTimeSettings(BaseModel):
-    """Which event times are plausible, and how long a quiet partition may hold its group back.
+    """Which event times are plausible, and how far behind its group a quiet partition may be.
 
     An event is rejected as ``implausible_time`` when it lies outside ``earliest``..``latest``,
     or more than ``max_ahead_hours`` ahead of both its partition's effective time and the
@@ -96,11 +113,7 @@ class EventTimeSettings(BaseModel):
     earliest: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
     latest: AwareDatetime = datetime(2100, 1, 1, tzinfo=UTC)
     max_ahead_hours: Annotated[float, Field(gt=0)] = 24.0
-    # a caught-up partition whose events trail its group by more than this (event time)
-    # stops holding the group's ticks back; an event of it arriving later than that,
-    # relative to the other topics, can land in a tick already scored (set it to the
-    # allowed lateness for exactness; a live stream then waits that long on a quiet topic)
-    quiet_partition_hours: Annotated[float, Field(gt=0)] = 6.0
+    out_of_orderness: OutOfOrderness = OutOfOrderness()
     # a group whose partitions are all caught up and received nothing for this long (wall
     # clock) releases its last ticks: the end of a replay, or a pause in live traffic
     release_idle_s: Annotated[float, Field(gt=0)] = 2.0
@@ -180,10 +193,15 @@ class Settings(BaseSettings):
     def allowed_lateness(self) -> timedelta:
         return timedelta(days=self.allowed_lateness_days)
 
-    @property
-    def quiet_partition(self) -> timedelta:
-        """How far a caught-up quiet partition may trail its group before it stops holding it back."""
-        return timedelta(hours=self.event_time.quiet_partition_hours)
+    def out_of_orderness(self) -> dict[str, timedelta]:
+        """Input topic name -> how long after its event time a record may be sent and be on time."""
+        bounds = self.event_time.out_of_orderness
+        return {
+            self.topics.calls: timedelta(seconds=bounds.calls_s),
+            self.topics.topups: timedelta(seconds=bounds.topups_s),
+            self.topics.complaints: timedelta(seconds=bounds.complaints_s),
+            self.topics.lifecycle: timedelta(seconds=bounds.lifecycle_s),
+        }
 
     @property
     def uses_development_key(self) -> bool:

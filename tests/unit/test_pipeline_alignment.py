@@ -130,9 +130,9 @@ class TestEventTimeAligner:
         assert not aligner.is_ahead(("calls", 0), lambda tp: None)
         assert aligner.is_ahead(("topups", 0), lambda tp: None)
 
-    def test_quiet_caught_up_partition_holds_the_group_back_only_within_the_quiet_window(self) -> None:
-        """A caught-up topic with nothing to read holds ticks back until the others are a window ahead."""
-        aligner = EventTimeAligner[str](TICK, LATENESS, quiet_partition=timedelta(hours=1))
+    def test_quiet_caught_up_partition_holds_the_group_back_only_by_its_out_of_orderness(self) -> None:
+        """A caught-up topic with nothing to read holds ticks back until the others are its bound ahead."""
+        aligner = EventTimeAligner[str](TICK, LATENESS, out_of_orderness={"lifecycle": timedelta(hours=1)})
         for tp in [("calls", 0), ("lifecycle", 0)]:
             aligner.assign(tp, None)
         aligner.admit(("calls", 0), 0, 10.0)
@@ -178,7 +178,7 @@ class TestEventTimeAligner:
     def test_live_arrival_releases_the_same_ticks_as_a_replay(self, logs, data) -> None:
         """Records arriving while the worker reads (caught up = read what exists so far) give the
         replay's release order: having read everything so far never releases a tick early."""
-        aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS, quiet_partition=timedelta(days=10_000))
+        aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS, out_of_orderness=timedelta(days=10_000))
         for tp in logs:
             aligner.assign(tp, None)
         produced = dict.fromkeys(logs, 0)
@@ -242,7 +242,7 @@ class TestCaughtUpProofs:
         """End offsets asked at some moment and used later, while other topics read on, never
         release a tick early: a proof lifts a quiet partition only to the group time it was asked at."""
         logs, production = arriving
-        aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS, quiet_partition=QUIET)
+        aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS, out_of_orderness=QUIET)
         for tp in logs:
             aligner.assign(tp, None)
         produced = dict.fromkeys(logs, 0)
@@ -277,3 +277,96 @@ class TestCaughtUpProofs:
         assert late == expected_late
         assert sorted(released) == expected
         assert len(ticks_seen) == len(set(ticks_seen)), "a tick was released in two parts"
+
+    @settings(max_examples=200, deadline=None)
+    @given(arriving=arriving_logs(), data=st.data())
+    def test_records_sent_later_than_their_bound_join_the_next_tick_and_on_time_ones_match_a_replay(
+        self, arriving, data
+    ) -> None:
+        """With a bound tighter than the senders' real disorder, live release places every
+        on-time record in the replay's tick; a record whose tick was already released goes out
+        with the group's next release under its latest released tick, never past the group's
+        time when it was read, and a group's ticks never go back."""
+        logs, production = arriving
+        aligner = EventTimeAligner[tuple[str, int]](TICK, LATENESS, out_of_orderness=timedelta(minutes=30))
+        for tp in logs:
+            aligner.assign(tp, None)
+        produced = dict.fromkeys(logs, 0)
+        read = dict.fromkeys(logs, 0)
+        proofs: dict[TopicPartition, tuple[int, float]] = {}
+        released: dict[tuple[str, int, int], int] = {}  # record -> the tick it was released in
+        placed_late: dict[tuple[str, int, int], float] = {}  # record -> its group's time when read
+        too_late: set[tuple[str, int, int]] = set()
+        last_tick: dict[int, int] = {}
+
+        def proven(tp: TopicPartition) -> float | None:
+            proof = proofs.get(tp)
+            return proof[1] if proof is not None and read[tp] >= proof[0] else None
+
+        def drain(idle: bool) -> None:
+            for tick in aligner.release(proven, lambda p: idle):
+                assert tick.tick >= last_tick.get(tick.partition, -math.inf), "a group's ticks went back"
+                last_tick[tick.partition] = tick.tick
+                released.update({(i.topic, i.partition, i.offset): tick.tick for i in tick.items})
+
+        def read_one(tp: TopicPartition) -> None:
+            offset = read[tp]
+            admission, tau = aligner.admit(tp, offset, logs[tp][offset])
+            read[tp] += 1
+            if admission is Admission.TOO_LATE:
+                too_late.add((tp[0], tp[1], offset))
+            elif aligner.add(tp, offset, tau, (tp[0], offset)):
+                placed_late[(tp[0], tp[1], offset)] = aligner.group_tau_s(tp[1])
+
+        for tp in production:
+            produced[tp] += 1
+            if data.draw(st.integers(0, 3)) == 0:
+                for asked in data.draw(st.lists(st.sampled_from(sorted(logs)), max_size=3)):
+                    proofs[asked] = (produced[asked], aligner.group_tau_s(asked[1]))
+            for candidate in data.draw(st.lists(st.sampled_from(sorted(logs)), max_size=2)):
+                while read[candidate] < produced[candidate]:
+                    read_one(candidate)
+            drain(idle=data.draw(st.booleans()) and all(read[t] >= produced[t] for t in logs))
+        for tp in sorted(logs):
+            while read[tp] < produced[tp]:
+                read_one(tp)
+        proofs = {tp: (produced[tp], aligner.group_tau_s(tp[1])) for tp in logs}
+        drain(idle=True)
+        expected, expected_late = reference(logs)
+        assert too_late == expected_late
+        replay_tick = {(topic, partition, offset): tick for partition, tick, topic, offset in expected}
+        assert released.keys() == replay_tick.keys(), "a record was lost or released twice"
+        for record, tick in released.items():
+            if record in placed_late:
+                tick_s = TICK.total_seconds()
+                assert replay_tick[record] <= tick <= placed_late[record] // tick_s
+            else:
+                assert tick == replay_tick[record]
+
+
+class TestLateRecords:
+    def test_a_record_whose_tick_was_released_goes_with_the_next_release_and_is_reported_late(self) -> None:
+        """The complaint of 00:30 arrives after tick 0 was scored: it goes out at the next release,
+        under tick 0 again and before tick 1, with its own time; not lost."""
+        aligner = EventTimeAligner[str](TICK, LATENESS, out_of_orderness=timedelta(minutes=5))
+        for tp in [("calls", 0), ("complaints", 0)]:
+            aligner.assign(tp, None)
+        for offset, at_s in enumerate([600.0, 4200.0]):
+            aligner.admit(("calls", 0), offset, at_s)
+            assert not aligner.add(("calls", 0), offset, at_s, f"call-{offset}")
+        ticks = aligner.release(lambda tp: 4200.0 if tp[0] == "complaints" else None)
+        assert [(t.tick, [i.token for i in t.items]) for t in ticks] == [(0, ["call-0"])]
+        _, tau_s = aligner.admit(("complaints", 0), 0, 1800.0)
+        assert aligner.add(("complaints", 0), 0, tau_s, "complaint")
+        ticks = aligner.release(lambda tp: math.inf, lambda p: True)
+        assert [(t.tick, [i.token for i in t.items]) for t in ticks] == [(0, ["complaint"]), (1, ["call-1"])]
+        assert ticks[0].progress[("complaints", 0)].tau_s == 1800.0  # it keeps its own time
+
+    def test_after_a_restart_the_recorded_progress_marks_the_released_tick(self) -> None:
+        """A late record read again after a restart goes under the recorded tick, as it did live."""
+        aligner = EventTimeAligner[str](TICK, LATENESS)
+        aligner.assign(("calls", 0), PartitionProgress(next_offset=4, tau_s=2 * 3600.0 + 5))
+        aligner.assign(("complaints", 0), None)
+        _, tau_s = aligner.admit(("complaints", 0), 0, 1800.0)
+        assert aligner.add(("complaints", 0), 0, tau_s, "complaint")
+        assert [t.tick for t in aligner.release(lambda tp: math.inf, lambda p: True)] == [2]

@@ -84,8 +84,10 @@ async def broker(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterator[Broke
 def release_over(
     broker: Broker, clock: Clock, caught_up: set[TopicPartition]
 ) -> tuple[EventTimeAligner[str], TickRelease[str]]:
-    """Calls and top-ups of partition 0, a one-hour tick, a six-hour quiet-partition allowance."""
-    aligner = EventTimeAligner[str](timedelta(hours=1), timedelta(days=3), quiet_partition=timedelta(hours=6))
+    """Calls and top-ups of partition 0, a one-hour tick, six hours of allowed out-of-orderness."""
+    aligner = EventTimeAligner[str](
+        timedelta(hours=1), timedelta(days=3), out_of_orderness=timedelta(hours=6)
+    )
     for tp in (broker.calls, broker.topups):
         aligner.assign(tp, None)
     release = TickRelease(
