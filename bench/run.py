@@ -285,7 +285,7 @@ class BenchRun:
         alert_records = await read_alerts(self.bootstrap, topics.alerts, outcome.alerts, timeout_s=30.0)
         alerts = alert_latencies_by_trigger(alert_records, sends)
         silences = longest_silences_s(sends, topics.partitions)
-        sending = Counter({(topic, partition) for topic, partition, _ in sends.send_times})
+        sending = {(topic, partition) for topic, partition, _ in sends.send_times}
         window_s = sends.ended_s - sends.began_s
         live = LivePhase(
             seconds=config.live_seconds,
