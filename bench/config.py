@@ -27,7 +27,9 @@ class BenchConfig(BaseModel):
     sim_start: datetime = datetime(2026, 1, 5, tzinfo=UTC)
     # the live phase offers this fraction of the measured pipeline rate
     load_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
-    live_seconds: Annotated[float, Field(gt=0)] = 20.0
+    # wall-clock length of the live phase: long enough for sparse topics' partitions to be
+    # idle for minutes (bench.live_plan), as in production
+    live_seconds: Annotated[float, Field(gt=0)] = 240.0
     latency_min_history_days: Annotated[float, Field(ge=0)] = 0.0
     latency_green_min_score: Annotated[float, Field(ge=0, le=1)] = 0.01
     latency_yellow_min_score: Annotated[float, Field(ge=0, le=1)] = 0.05

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rich.table import Table
 
-from bench.stats import ratio
+from bench.stats import percentile, ratio
 
 TARGETS = {
     "pipeline_over_faust": 1.5,  # the whole pipeline against the stock Faust no-op
@@ -41,6 +42,55 @@ class Latency:
     count: int
     p50_ms: float
     p99_ms: float
+    p95_ms: float = math.nan
+    max_ms: float = math.nan
+
+    @classmethod
+    def of(cls, samples_ms: Sequence[float]) -> Latency:
+        """The percentiles of ``samples_ms``; NaN when there are none.
+
+        >>> Latency.of([10.0, 20.0, 30.0, 40.0, 50.0])
+        Latency(count=5, p50_ms=30.0, p99_ms=49.6, p95_ms=48.0, max_ms=50.0)
+        >>> Latency.of([]).count
+        0
+        """
+        if not samples_ms:
+            return cls(0, math.nan, math.nan)
+        return cls(
+            len(samples_ms),
+            percentile(samples_ms, 0.5),
+            percentile(samples_ms, 0.99),
+            percentile(samples_ms, 0.95),
+            max(samples_ms),
+        )
+
+
+@dataclass(frozen=True)
+class LiveTopic:
+    """One input topic in the live phase: its load, its quietest partition, its latencies.
+
+    ``event_to_alert`` covers the alerts this topic's events triggered (the alert's customer
+    and event time name the event).
+    """
+
+    events: int
+    offered_eps: float
+    achieved_eps: float
+    partitions_sending: int  # of the topic's partitions, those that received any live event
+    longest_silence_s: float  # the longest stretch any of its partitions received nothing
+    event_to_processed: Latency
+    event_to_alert: Latency
+
+
+@dataclass(frozen=True)
+class LivePhase:
+    """The live phase at wall-clock pace: per topic, plus alerts whose trigger was not found."""
+
+    seconds: float
+    partitions: int
+    topics: dict[str, LiveTopic]
+    alerts_unmatched: int
+    partition_mismatches: int  # records the broker put elsewhere than the plan computed
 
 
 @dataclass(frozen=True)
@@ -109,6 +159,7 @@ class BenchResult:
     # no-op plus part of the work ("validate", "features"; see bench.floors), when measured
     floors: dict[str, Throughput] = field(default_factory=dict)
     two_workers: TwoWorkers | None = None  # when measured
+    live: LivePhase | None = None  # the latency phase per topic, when measured
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -184,6 +235,7 @@ class BenchResult:
                 "exactly_once": self.two_workers.exactly_once,
                 "cpu_cores": self.two_workers.cpu_cores(),
             },
+            "live": None if self.live is None else asdict(self.live),
             **self.extra,
         }
         cleaned: dict[str, Any] = _nan_to_none(document)
@@ -233,6 +285,11 @@ class BenchResult:
             met = "ok" if latency.p99_ms <= LATENCY_P99_TARGET_MS else "MISSED"
             table.add_row(f"{name} p50 / p99 (ms)", f"{_fmt(latency.p50_ms, 1)} / {_fmt(latency.p99_ms, 1)}",
                           f"{latency.count:,} samples {load}; p99 ≤ {LATENCY_P99_TARGET_MS:.0f} {met}")
+        alerted = self.event_to_alert
+        table.add_row("event-to-alert p95 / max (ms)",
+                      f"{_fmt(alerted.p95_ms, 1)} / {_fmt(alerted.max_ms, 1)}", "")
+        if self.live is not None:
+            self._live_rows(table, self.live)
         budget_ok = self.redis_bytes_per_customer <= REDIS_BUDGET_BYTES
         table.add_row("Redis bytes per customer", f"{self.redis_bytes_per_customer:,.0f}",
                       f"≤ {REDIS_BUDGET_BYTES} {'ok' if budget_ok else 'MISSED'}")
@@ -253,6 +310,32 @@ class BenchResult:
             table.add_row(f"history replay {size[0]:,} x {size[1]} days, handled in",
                           f"{handled_s / 60:.1f} min", f"{target} ({int(history['events']):,} events)")
         return table
+
+
+    @staticmethod
+    def _live_rows(table: Table, live: LivePhase) -> None:
+        """Per topic of the live phase: rate, quietest partition, and both latencies."""
+        for event_type, topic in live.topics.items():
+            table.add_row(
+                f"live {event_type}: offered / achieved (events/s)",
+                f"{topic.offered_eps:,.1f} / {topic.achieved_eps:,.1f}",
+                f"{topic.events:,} on {topic.partitions_sending} of {live.partitions} partitions; "
+                f"longest partition silence {topic.longest_silence_s:,.0f} s of {live.seconds:,.0f}",
+            )
+            processed, alerted = topic.event_to_processed, topic.event_to_alert
+            table.add_row(
+                f"live {event_type}: to processed p50 / p99 (s)",
+                f"{_fmt(processed.p50_ms / 1000, 1)} / {_fmt(processed.p99_ms / 1000, 1)}",
+                f"to alert p50 / p95 / p99 / max {_seconds(alerted)} s ({alerted.count:,} alerts)",
+            )
+        if live.alerts_unmatched:
+            table.add_row("live alerts with no known trigger", f"{live.alerts_unmatched:,}", "")
+
+
+def _seconds(latency: Latency) -> str:
+    return " / ".join(
+        _fmt(ms / 1000, 1) for ms in (latency.p50_ms, latency.p95_ms, latency.p99_ms, latency.max_ms)
+    )
 
 
 def _fmt(value: float, digits: int = 3) -> str:

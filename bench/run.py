@@ -4,24 +4,33 @@ Redis bytes, profiles."""
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.alerts_reader import alert_latencies_ms
+from bench.alerts_reader import read_alerts
 from bench.config import BenchConfig
 from bench.dataset import EVENTS_PER_CUSTOMER_DAY, ProducedSet, produce_dataset
 from bench.errors import BenchError
-from bench.live import live_events, processed_latencies_ms, produce_live
+from bench.live import (
+    LiveSends,
+    alert_latencies_by_trigger,
+    customers_by_partition,
+    live_templates,
+    longest_silences_s,
+    processed_latencies_by_type,
+    produce_live,
+)
+from bench.live_plan import CALL, SPARSE_TYPES, LiveMix, live_plan
 from bench.profile_frames import LEARNING_CONCERNS, concern_shares, parse_collapsed
 from bench.raw_consumer import measure_raw
 from bench.redis_memory import bytes_per_customer
-from bench.result import BenchResult, Latency, Throughput, TwoWorkers
+from bench.result import BenchResult, Latency, LivePhase, LiveTopic, Throughput, TwoWorkers
 from bench.spec import RunOutcome, RunSpec, WorkerMode, settings_document
-from bench.stats import events_per_s, percentile
+from bench.stats import events_per_s
 from bench.two_workers import differing_features, stop_when_done, summarise
 from bench.worker_process import run_worker_process
 from features.config import FeatureConfig
@@ -36,7 +45,7 @@ from stack.topics import ensure_topics
 from streams.settings import Settings, TopicSettings, WorkerSettings
 
 Progress = Callable[[str], None]
-_MIN_LIVE_EVENTS = 1_000
+_TEMPLATES_PER_TYPE = 200  # payloads of each type the live events are made from
 
 
 def topics_of(topics: TopicSettings) -> list[str]:
@@ -170,6 +179,7 @@ class BenchRun:
             pipeline_alerts=pipeline_outcome.alerts,
             floors=floors,
             two_workers=two_workers,
+            live=latency["live"],
             extra={**extra, "live_alerts": latency["alerts"]},
         )
 
@@ -224,20 +234,29 @@ class BenchRun:
         return pair
 
     async def _latency(self, rate_eps: float) -> dict[str, Any]:
-        """A fresh worker on fresh topics; events sent live at ``rate_eps`` while it runs."""
+        """A fresh worker on fresh topics; a planned mix sent live at ``rate_eps`` overall while it runs."""
         config = self.config
         if not rate_eps > 0:
             raise BenchError(f"rate_eps={rate_eps}: the pipeline run measured no throughput")
         topics = topic_set(self.run_id, "live", config.partitions)
         await ensure_topics(self.bootstrap, topics_of(topics), topics.partitions)
-        wanted = max(_MIN_LIVE_EVENTS, int(rate_eps * config.live_seconds))
-        events = live_events(wanted, config.customers, config.seed + 1, config.sim_start)
-        count = len(events)
-        self.progress(f"latency: {count:,} live events at {rate_eps:,.0f} events/s")
-        sent: dict[str, Any] = {}
+        templates = live_templates(_TEMPLATES_PER_TYPE, config.customers, config.seed + 1, config.sim_start)
+        plan = live_plan(
+            rate_eps,
+            config.live_seconds,
+            customers_by_partition(templates.customer_ids, topics.partitions),
+            LiveMix(),
+            config.seed,
+        )
+        planned = Counter(event.event_type for event in plan)
+        self.progress(
+            f"latency: {len(plan):,} live events over {config.live_seconds:,.0f} s "
+            f"at {rate_eps:,.0f} events/s {dict(planned)}"
+        )
+        sent: dict[str, LiveSends] = {}
 
         async def send() -> None:
-            sent["times"], sent["achieved"] = await produce_live(self.bootstrap, topics, events, rate_eps)
+            sent["sends"] = await produce_live(self.bootstrap, topics, plan, templates.by_type)
 
         policy = self.settings.policy.model_copy(
             update={
@@ -253,21 +272,54 @@ class BenchRun:
             "pipeline",
             "live",
             topics,
-            count,
+            len(plan),
             prefix=f"bench{self.run_id}l",
             record_processed_times=True,
             while_running=send,
             policy=policy,
+            # the worker may hold the whole phase back (a quiet partition) and handle it after
+            timeout_s=config.worker_timeout_s + 2.0 * config.live_seconds,
         )
-        processed = processed_latencies_ms(sent["times"], outcome.processed_times)
-        alerts = await alert_latencies_ms(self.bootstrap, topics.alerts, outcome.alerts, timeout_s=30.0)
-        self.progress(f"latency: {len(alerts)} alerts, {len(processed)} records timed")
+        sends = sent["sends"]
+        processed = processed_latencies_by_type(sends, outcome.processed_times)
+        alert_records = await read_alerts(self.bootstrap, topics.alerts, outcome.alerts, timeout_s=30.0)
+        alerts = alert_latencies_by_trigger(alert_records, sends)
+        silences = longest_silences_s(sends, topics.partitions)
+        sending = {(topic, partition) for topic, partition, _ in sends.send_times}
+        window_s = sends.ended_s - sends.began_s
+        live = LivePhase(
+            seconds=config.live_seconds,
+            partitions=topics.partitions,
+            topics={
+                event_type: LiveTopic(
+                    events=sends.sent_per_type[event_type],
+                    offered_eps=planned[event_type] / config.live_seconds,
+                    achieved_eps=events_per_s(sends.sent_per_type[event_type], window_s),
+                    partitions_sending=sum(
+                        1 for topic, _ in sending if sends.topic_types[topic] == event_type
+                    ),
+                    longest_silence_s=silences.get(event_type, window_s),
+                    event_to_processed=Latency.of(processed.get(event_type, [])),
+                    event_to_alert=Latency.of(alerts.get(event_type, [])),
+                )
+                for event_type in (CALL, *SPARSE_TYPES)
+            },
+            alerts_unmatched=len(alerts.get("unmatched", [])),
+            partition_mismatches=sends.partition_mismatches,
+        )
+        every_alert = [latency for latencies in alerts.values() for latency in latencies]
+        every_processed = [latency for latencies in processed.values() for latency in latencies]
+        self.progress(
+            f"latency: {len(every_alert)} alerts, {len(every_processed)} records timed; longest partition "
+            "silence " + ", ".join(f"{name} {seconds:,.0f} s" for name, seconds in silences.items())
+        )
         return {
-            "event_to_alert": _latency(alerts),
-            "event_to_processed": _latency(processed),
-            "offered_eps": rate_eps,
-            "achieved_eps": sent["achieved"],
+            "event_to_alert": Latency.of(every_alert),
+            "event_to_processed": Latency.of(every_processed),
+            "offered_eps": len(plan) / config.live_seconds,
+            "achieved_eps": events_per_s(len(plan), window_s),
             "alerts": outcome.alerts,
+            "live": live,
         }
 
     async def _learning_share(self) -> dict[str, Any]:
@@ -476,12 +528,6 @@ class BenchRun:
 
 def _throughput(outcome: RunOutcome) -> Throughput:
     return Throughput(outcome.events, outcome.elapsed_s, events_per_s(outcome.events, outcome.elapsed_s))
-
-
-def _latency(samples_ms: list[float]) -> Latency:
-    if not samples_ms:
-        return Latency(0, math.nan, math.nan)
-    return Latency(len(samples_ms), percentile(samples_ms, 0.5), percentile(samples_ms, 0.99))
 
 
 async def run_bench(

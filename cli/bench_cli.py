@@ -38,7 +38,10 @@ def bench(
     load_fraction: Annotated[
         float, typer.Option(help="Latency phase: offered load as a fraction of the measured pipeline rate.")
     ] = 0.5,
-    live_seconds: Annotated[float, typer.Option(help="Latency phase: seconds of live traffic.")] = 20.0,
+    live_seconds: Annotated[
+        float,
+        typer.Option(help="Latency phase: seconds of live traffic (sparse topics idle for minutes)."),
+    ] = 240.0,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the numbers to this JSON file.")
     ] = None,

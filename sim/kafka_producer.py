@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 
 @asynccontextmanager
@@ -28,3 +29,13 @@ async def open_producer(bootstrap: str, *, linger_ms: int = 20) -> AsyncIterator
         await producer.flush()
     finally:
         await producer.stop()
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition ``open_producer``'s default partitioner gives ``key`` among ``partitions``.
+
+    >>> partition_of(b"C0000001", 4) == partition_of(b"C0000001", 4) < 4
+    True
+    """
+    chosen: int = DefaultPartitioner()(key, list(range(partitions)), list(range(partitions)))
+    return chosen

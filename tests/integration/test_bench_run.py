@@ -27,7 +27,7 @@ def small_bench(
         events=EVENTS,
         customers=CUSTOMERS,
         partitions=2,
-        live_seconds=2.0,
+        live_seconds=3.0,
         redis_sample_customers=100,
         work_dir=tmp_path_factory.mktemp("bench"),
     )
@@ -52,6 +52,29 @@ def test_small_bench_measures_every_phase(small_bench: tuple[BenchResult, list[s
     document = json.loads(json.dumps(result.to_json()))
     assert document["floors"]["features"]["over_faust"] > 0
     assert any(line.startswith("floor features:") for line in lines)
+
+
+def test_live_phase_sends_the_planned_mix_and_times_alerts_per_trigger(
+    small_bench: tuple[BenchResult, list[str]],
+) -> None:
+    """The live phase lands every record on its planned partition, keeps calls on both partitions
+    and lifecycle changes on one, raises alerts, and names each alert's triggering topic."""
+    result, _ = small_bench
+    live = result.live
+    assert live is not None
+    assert live.partition_mismatches == 0
+    assert set(live.topics) == {"call", "topup", "complaint", "lifecycle"}
+    assert live.topics["call"].partitions_sending == 2
+    assert live.topics["lifecycle"].partitions_sending == 1
+    assert live.topics["lifecycle"].longest_silence_s == pytest.approx(live.seconds, rel=0.2)
+    assert all(topic.events > 0 and topic.achieved_eps > 0 for topic in live.topics.values())
+    assert result.event_to_alert.count > 0
+    assert live.alerts_unmatched == 0
+    assert sum(topic.event_to_alert.count for topic in live.topics.values()) == result.event_to_alert.count
+    # every live record is timed, not only the last of each released tick
+    assert result.event_to_processed.count == sum(topic.events for topic in live.topics.values())
+    document = json.loads(json.dumps(result.to_json()))
+    assert document["live"]["topics"]["call"]["event_to_alert"]["max_ms"] >= 0
 
 
 def test_two_workers_split_the_partitions_and_handle_every_record_once(

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import orjson
 import pytest
 
-from bench.live import alert_latency_ms, live_stamp, processed_latencies_ms
+from bench.live import (
+    LiveSends,
+    alert_latencies_by_trigger,
+    alert_latency_ms,
+    live_stamp,
+    longest_silences_s,
+    processed_latencies_by_type,
+    stamped_at,
+)
 from bench.redis_memory import sample_evenly
 from bench.run import topic_set
 from schemas.events import EventType
@@ -16,14 +25,52 @@ from streams.settings import Settings
 from streams.validation import RecordValidator
 
 
+def sends(
+    send_times: dict[tuple[str, int, int], float],
+    triggers: dict[tuple[str, datetime], str] | None = None,
+    began_s: float = 0.0,
+    ended_s: float = 100.0,
+) -> LiveSends:
+    return LiveSends(send_times, {"t": "call", "u": "topup"}, triggers or {}, Counter(), began_s, ended_s, 0)
+
+
 class TestProcessedLatency:
     def test_latency_is_acknowledge_time_minus_send_time(self) -> None:
         """A record sent at 10.0 s and acknowledged at 10.04 s took 40 ms."""
-        assert processed_latencies_ms({("t", 1, 7): 10.0}, [("t", 1, 7, 10.04)]) == [pytest.approx(40.0)]
+        assert processed_latencies_by_type(sends({("t", 1, 7): 10.0}), [("t", 1, 7, 10.04)]) == {
+            "call": [pytest.approx(40.0)]
+        }
 
     def test_records_not_sent_live_are_left_out(self) -> None:
         """Acknowledgements of records the live producer did not send are not samples."""
-        assert processed_latencies_ms({("t", 0, 0): 1.0}, [("t", 0, 1, 2.0), ("u", 0, 0, 2.0)]) == []
+        noted = [("t", 1, 5, 2.0), ("u", 0, 5, 2.0)]
+        assert processed_latencies_by_type(sends({("t", 0, 5): 1.0}), noted) == {}
+
+    def test_every_record_up_to_the_noted_offset_is_processed_at_the_first_note_reaching_it(self) -> None:
+        """A note at offset 2 covers offsets 0..2; offset 3 waits for the next note."""
+        sent = sends({("t", 0, 0): 1.0, ("t", 0, 1): 2.0, ("t", 0, 2): 3.0, ("t", 0, 3): 4.0})
+        latencies = processed_latencies_by_type(sent, [("t", 0, 2, 5.0), ("t", 0, 3, 9.0), ("t", 0, 3, 9.5)])
+        assert latencies == {"call": [4000.0, 3000.0, 2000.0, 5000.0]}
+
+    def test_latencies_are_split_by_the_topics_event_type(self) -> None:
+        """Records of the top-up topic count as top-ups, of the call topic as calls."""
+        sent = sends({("t", 0, 0): 1.0, ("u", 0, 0): 1.0})
+        assert processed_latencies_by_type(sent, [("t", 0, 0, 1.5), ("u", 0, 0, 3.0)]) == {
+            "call": [500.0],
+            "topup": [2000.0],
+        }
+
+
+class TestSilences:
+    def test_partition_that_never_sent_was_silent_for_the_whole_phase(self) -> None:
+        """Top-ups only on partition 0 of two: partition 1's silence is the phase's length."""
+        sent = sends({("u", 0, 0): 10.0, ("u", 0, 1): 20.0}, began_s=0.0, ended_s=300.0)
+        assert longest_silences_s(sent, 2)["topup"] == 300.0
+
+    def test_silence_is_the_longest_gap_between_sends_or_the_phase_edges(self) -> None:
+        """Sends at 10 s and 200 s in a 0..300 s phase leave a 190 s silence."""
+        sent = sends({("u", 0, 0): 10.0, ("u", 0, 1): 200.0}, began_s=0.0, ended_s=300.0)
+        assert longest_silences_s(sent, 1)["topup"] == 190.0
 
 
 class TestAlertLatency:
@@ -32,6 +79,17 @@ class TestAlertLatency:
         value = orjson.dumps({"event_time": "2026-03-01T12:00:00.250000+00:00"})
         published_ms = int(datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC).timestamp() * 1000)
         assert alert_latency_ms(value, published_ms) == pytest.approx(750.0)
+
+
+class TestAlertTriggers:
+    def test_alert_counts_under_the_type_of_the_event_it_names(self) -> None:
+        """The alert's customer and event time find the sent complaint it was triggered by."""
+        at = stamped_at(1_772_000_000.123456)
+        value = orjson.dumps({"customer_id": "C1", "event_time": at.isoformat().replace("+00:00", "Z")})
+        published_ms = int(at.timestamp() * 1000) + 900
+        by_trigger = alert_latencies_by_trigger([(value, published_ms)], sends({}, {("C1", at): "complaint"}))
+        assert list(by_trigger) == ["complaint"]
+        assert by_trigger["complaint"][0] == pytest.approx(900.0, abs=1.0)
 
 
 class TestLiveStamp:

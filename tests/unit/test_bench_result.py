@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from rich.console import Console
 
-from bench.result import BenchResult, Latency, Throughput
+from bench.result import BenchResult, Latency, LivePhase, LiveTopic, Throughput
 
 ISSUE_KEYS = {
     "raw_aiokafka_eps",
@@ -24,6 +25,18 @@ ISSUE_KEYS = {
 
 
 NO_ALERTS = Latency(0, math.nan, math.nan)
+LIVE = LivePhase(
+    seconds=240.0,
+    partitions=4,
+    topics={
+        "call": LiveTopic(48_000, 200.0, 199.5, 4, 0.4, Latency(48_000, 900.0, 2_000.0), NO_ALERTS),
+        "complaint": LiveTopic(
+            96, 0.4, 0.4, 2, 240.0, Latency(96, 800.0, 1_900.0), Latency.of([61_000.0, 125_000.0])
+        ),
+    },
+    alerts_unmatched=0,
+    partition_mismatches=0,
+)
 
 
 def result(
@@ -101,6 +114,15 @@ class TestJsonDocument:
     def test_unmeasured_floors_are_absent(self) -> None:
         assert result().to_json()["floors"] == {}
 
+    def test_live_phase_is_written_per_topic_with_nan_as_null(self) -> None:
+        """Each live topic carries its rates, silence and both latencies; no alerts give nulls."""
+        bench = result()
+        doc = replace(bench, live=LIVE).to_json()
+        complaint = doc["live"]["topics"]["complaint"]
+        assert (complaint["longest_silence_s"], complaint["event_to_alert"]["max_ms"]) == (240.0, 125_000.0)
+        assert doc["live"]["topics"]["call"]["event_to_alert"]["p50_ms"] is None
+        assert result().to_json()["live"] is None
+
 
 class TestTable:
     def test_table_shows_floors_when_measured(self) -> None:
@@ -109,6 +131,15 @@ class TestTable:
         text = console.export_text()
         assert "no-op + validation + Redis features" in text
         assert "0.500 of faust" in text
+
+    def test_table_shows_each_live_topic_with_its_silence_and_alert_latencies(self) -> None:
+        """A sparse topic's row names its sending partitions, longest silence and alert percentiles."""
+        bench = result()
+        console = Console(record=True, width=220)
+        console.print(replace(bench, live=LIVE).table())
+        text = console.export_text()
+        assert "96 on 2 of 4 partitions; longest partition silence 240 s of 240" in text
+        assert "to alert p50 / p95 / p99 / max 93.0 / 121.8 / 124.4 / 125.0 s (2 alerts)" in text
 
     def test_table_marks_a_missed_target(self) -> None:
         """pipeline/raw 0.08 is below the 0.1 goal, and the table says so."""
