@@ -31,7 +31,7 @@ from policy.suppression import SuppressionReason
 from policy.zones import zone_for
 from schemas.event_days import DAY_S, day_end, day_of
 from schemas.events import CHURN_KINDS, LifecycleEvent
-from schemas.outputs import CapacityDay, Prediction
+from schemas.outputs import CapacityDay, Prediction, Zone
 from store.activity import ActivityIndex
 from store.alert_states import AlertStateStore
 from store.capacity import CapacityStore, CapacityWrite
@@ -223,10 +223,16 @@ class TickProcessor:
     def _candidates(
         self, vectors: Iterable[FeatureVector], scorer: VersionScorer
     ) -> list[tuple[FeatureVector, Score]]:
-        """The touched customers whose score puts them in an alerting zone, with their scores."""
+        """The touched customers whose score puts them in an alerting zone, with their scores.
+
+        A history too short for any zone but white settles the zone without a score, so
+        those customers are not scored when white does not alert (most, early in a replay).
+        """
         candidates = []
+        white_alerts = Zone.WHITE in self._policy.alert_zones
+        min_history_days = self._policy.min_history_days
         for vector in vectors:
-            if vector.churned:
+            if vector.churned or not (white_alerts or vector.history_days >= min_history_days):
                 continue
             score = scorer.score(vector)
             if zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
