@@ -140,6 +140,8 @@ def build_worker(settings: Settings, bootstrap: str, redis_url: str) -> Worker:
         horizon_days=learning.horizon_days,
         resolution_delay_days=delay_days,
         release_idle_s=settings.event_time.release_idle_s,
+        max_run_ticks=settings.batching.max_run_ticks,
+        max_run_events=settings.batching.max_run_events,
     )
     throttle = IntakeThrottle(settings.batching.max_records_per_second)  # one cap for the whole worker
     channels = BatchChannels(app, topics.input_names)

@@ -78,6 +78,10 @@ class InMemoryFeatureStore:
             vectors=vectors, applied=applied, replayed=replayed, duplicates=tuple(duplicates)
         )
 
+    async def apply_ticks(self, ticks: Sequence[Sequence[PositionedEvent]]) -> list[ApplyResult]:
+        """Apply consecutive batches in order; one result per batch, as ``apply`` gives it."""
+        return [await self.apply(events) for events in ticks]
+
     async def read(self, customer_id: str) -> FeatureVector | None:
         """The customer's vector as of their latest event, or None if never seen."""
         state = self._states.get(customer_id)

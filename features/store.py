@@ -54,6 +54,11 @@ class FeatureStore(Protocol):
         """Apply a batch in order; idempotent per source position and per ``event_id``."""
         ...
 
+    async def apply_ticks(self, ticks: Sequence[Sequence[PositionedEvent]]) -> list[ApplyResult]:
+        """Apply consecutive batches in order (one round trip on Redis); one result per batch,
+        each exactly what ``apply`` would have returned for it after the batches before it."""
+        ...
+
     async def read(self, customer_id: str) -> FeatureVector | None:
         """The customer's vector as of their latest event, or None if never seen."""
         ...

@@ -45,6 +45,8 @@ def build_coordinator(
     rewind: Callable[[TopicPartition, int], Awaitable[object]],
     versions: ModelVersions,
     labels: LabelStore,
+    max_run_ticks: int,
+    max_run_events: int,
     horizon_days: int = 30,
     resolution_delay_days: int = 33,
     release_idle_s: float = 2.0,
@@ -67,4 +69,6 @@ def build_coordinator(
         sink=sink,
         versions=versions,
         metrics=metrics,
+        max_run_ticks=max_run_ticks,
+        max_run_events=max_run_events,
     )

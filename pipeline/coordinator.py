@@ -40,6 +40,7 @@ from pipeline.sweep import DailySweep
 from schemas.errors import StorageDataLostError
 from schemas.event_days import day_of_s
 from schemas.events import EventType
+from store.capacity import CapacityWrite
 from store.commit import GroupCommit
 from store.progress import ProgressStore
 from streams.metrics import PipelineMetrics
@@ -49,6 +50,8 @@ Token = TypeVar("Token")
 Step = tuple[ReleasedTick[Accepted], int | None, VersionScorer | None]
 """A group's next step: its first released tick, the day to sweep before it (None: the tick
 itself), and the day's scorer (None: the group's first tick ever)."""
+Run = list[ReleasedTick[Accepted]]
+"""Consecutive released ticks of one group in one event-time day, run as one step."""
 
 
 class IngestCoordinator(Generic[Token]):
@@ -68,6 +71,8 @@ class IngestCoordinator(Generic[Token]):
         sink: OutputSink,
         versions: ModelVersions,
         metrics: PipelineMetrics,
+        max_run_ticks: int = 1,
+        max_run_events: int = 1,
     ) -> None:
         self._aligner = aligner
         self._intake = intake
@@ -81,6 +86,8 @@ class IngestCoordinator(Generic[Token]):
         self._sink = sink
         self._versions = versions
         self._metrics = metrics
+        self._max_run_ticks = max_run_ticks
+        self._max_run_events = max_run_events
         self._lock = asyncio.Lock()
         self._outbox_partitions: set[int] = set()
 
@@ -201,28 +208,50 @@ class IngestCoordinator(Generic[Token]):
                 self._metrics.ticks_waiting_for_model.set(self._release.waiting if not steps else 0)
                 if not steps:
                     return processed
-                for tick, sweep_day, scorer in steps:
-                    if scorer is not None and sweep_day is None:
-                        self._release.take(tick)
+                runs = [
+                    self._take_run(tick) if scorer is not None and sweep_day is None else [tick]
+                    for tick, sweep_day, scorer in steps
+                ]
                 # groups are independent (own keys, progress, outbox): their steps overlap in
                 # time, so a tick's Redis and broker round trips do not wait for another group's
                 async with asyncio.TaskGroup() as running:
-                    for step in steps:
-                        running.create_task(self._run_step(*step))
+                    for run, (_, sweep_day, scorer) in zip(runs, steps, strict=True):
+                        running.create_task(self._run_step(run, sweep_day, scorer))
                 processed += sum(
-                    1 for _, sweep_day, scorer in steps if scorer is not None and sweep_day is None
+                    len(run)
+                    for run, (_, sweep_day, scorer) in zip(runs, steps, strict=True)
+                    if scorer is not None and sweep_day is None
                 )
 
-    async def _run_step(
-        self, tick: ReleasedTick[Accepted], sweep_day: int | None, scorer: VersionScorer | None
-    ) -> None:
+    def _take_run(self, first: ReleasedTick[Accepted]) -> Run:
+        """Take a group's first released tick and the released ticks right after it in the same
+        event-time day (the day's sweep and model version sit between days), up to the caps."""
+        run = [first]
+        self._release.take(first)
+        day = day_of_s(self._aligner.tick_start_s(first.tick))
+        events = len(first.items)
+        while len(run) < self._max_run_ticks:
+            after = next((t for t in self._release.first_per_group() if t.partition == first.partition), None)
+            if (
+                after is None
+                or events + len(after.items) > self._max_run_events
+                or day_of_s(self._aligner.tick_start_s(after.tick)) != day
+            ):
+                break
+            self._release.take(after)
+            run.append(after)
+            events += len(after.items)
+        return run
+
+    async def _run_step(self, run: Run, sweep_day: int | None, scorer: VersionScorer | None) -> None:
+        tick = run[0]
         if scorer is None:  # the group's first tick ever
             day = day_of_s(self._aligner.tick_start_s(tick.tick))
             await self._guard.retrying(lambda: self._sweep.start_group(tick.partition, day))
         elif sweep_day is not None:
             await self._guard.retrying(lambda: self._sweep.sweep_day(tick.partition, sweep_day, scorer))
         else:
-            await self._guard.retrying(lambda: self._process_tick(tick, scorer))
+            await self._guard.retrying(lambda: self._process_run(run, scorer))
 
     async def _next_steps(self) -> list[Step]:
         """Per group, the first released tick's next step if it can run now: a day's sweep due
@@ -244,30 +273,52 @@ class IngestCoordinator(Generic[Token]):
                 steps.append((tick, (step_day if step_day < day else None), scorer))
         return steps
 
-    async def _process_tick(self, tick: ReleasedTick[Accepted], scorer: VersionScorer) -> None:
-        """The tick's events: apply, score, decide; record; publish; acknowledge."""
+    async def _process_run(self, run: Run, scorer: VersionScorer) -> None:
+        """The run's events, tick by tick: apply, score, decide; record once; publish; acknowledge.
+
+        One commit holds what the ticks would have written one by one: each partition's
+        progress after its last tick, every alert, each customer's last alert state and
+        activity, the churns, and the capacity state after the run.
+        """
         started = time.perf_counter()
-        accepted = [item.token for item in tick.items]
-        outcome = await self._processor.process(tick.partition, [a.positioned for a in accepted], scorer)
-        if outcome.duplicates:
-            await self._delivery.publish_duplicates(outcome.duplicates, accepted)
-        step = GroupCommit(
-            tick.partition,
-            progress=tick.progress,
-            alerts=self._delivery.sendable(outcome.decisions),
-            alert_states={decision.alert.customer_id: decision.state for decision in outcome.decisions},
-            seen={c: v.as_of.timestamp() for c, v in outcome.vectors.items() if not v.churned},
-            gone=[c for c, v in outcome.vectors.items() if v.churned],
-            churns=outcome.churns,
-            capacity=outcome.capacity_write(),
+        ticks = [[item.token for item in tick.items] for tick in run]
+        accepted = [token for tokens in ticks for token in tokens]
+        partition = run[0].partition
+        outcomes = await self._processor.process_run(
+            partition, [[a.positioned for a in tokens] for tokens in ticks], scorer
         )
-        await self._delivery.commit(step, outcome.capacity)
-        self._guard.recorded(tick.progress)
+        duplicates = [duplicate for outcome in outcomes for duplicate in outcome.duplicates]
+        if duplicates:
+            await self._delivery.publish_duplicates(duplicates, accepted)
+        progress = {tp: p for tick in run for tp, p in tick.progress.items()}
+        decisions = [decision for outcome in outcomes for decision in outcome.decisions]
+        last_vectors = {c: v for outcome in outcomes for c, v in outcome.vectors.items()}
+        churns: dict[str, list[float]] = {}
+        for outcome in outcomes:
+            for customer_id, times in outcome.churns.items():
+                churns.setdefault(customer_id, []).extend(times)
+        capacity = next((o.capacity for o in reversed(outcomes) if o.capacity is not None), None)
+        step = GroupCommit(
+            partition,
+            progress=progress,
+            alerts=self._delivery.sendable(decisions),
+            alert_states={decision.alert.customer_id: decision.state for decision in decisions},
+            seen={c: v.as_of.timestamp() for c, v in last_vectors.items() if not v.churned},
+            gone=[c for c, v in last_vectors.items() if v.churned],
+            churns=churns,
+            capacity=None if capacity is None else CapacityWrite.after_tick(capacity),
+        )
+        await self._delivery.commit(step, capacity)
+        self._guard.recorded(progress)
         await self._delivery.publish(step, produced_at(accepted))
         for item in accepted:
             await self._acks.done((item.record.topic, item.record.partition), item.record.offset)
-        for (topic, partition), progress in tick.progress.items():
-            self._metrics.processed(topic, partition, progress.next_offset - 1)
-        self._metrics.events_applied.inc(outcome.applied)
-        self._metrics.events_replayed.inc(outcome.replayed)
-        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        for tick in run:
+            for (topic, tick_partition), tick_progress in tick.progress.items():
+                self._metrics.processed(topic, tick_partition, tick_progress.next_offset - 1)
+        self._metrics.events_applied.inc(sum(outcome.applied for outcome in outcomes))
+        self._metrics.events_replayed.inc(sum(outcome.replayed for outcome in outcomes))
+        per_tick_s = (time.perf_counter() - started) / len(run)
+        for _ in run:
+            self._metrics.batch_seconds.observe(per_tick_s)
+        self._metrics.run_ticks.observe(len(run))

@@ -10,7 +10,7 @@ so it is tested directly against a real Redis.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -27,10 +27,11 @@ from policy.capacity import choose, close_day
 from policy.capacity_state import ALL_TIERS, Candidate, CapacityState, day_summary
 from policy.config import PolicyConfig
 from policy.playbook import Playbook
+from policy.suppression import SuppressionReason
 from policy.zones import zone_for
 from schemas.event_days import DAY_S, day_end, day_of
 from schemas.events import CHURN_KINDS, LifecycleEvent
-from schemas.outputs import CapacityDay, Prediction
+from schemas.outputs import CapacityDay, Prediction, Zone
 from store.activity import ActivityIndex
 from store.alert_states import AlertStateStore
 from store.capacity import CapacityStore, CapacityWrite
@@ -86,6 +87,18 @@ def churn_times(events: Sequence[PositionedEvent]) -> dict[str, list[float]]:
     return churns
 
 
+def _with_suppressions(decisions: list[Decision], held: Mapping[str, SuppressionReason]) -> list[Decision]:
+    """The decisions, those of customers the retention team holds marked with why."""
+    if not held:
+        return decisions
+    return [
+        replace(decision, suppressed=held[decision.alert.customer_id])
+        if decision.alert.customer_id in held
+        else decision
+        for decision in decisions
+    ]
+
+
 @dataclass
 class TickOutcome:
     """What a tick produced; nothing is published or recorded yet."""
@@ -97,9 +110,6 @@ class TickOutcome:
     replayed: int = 0
     churns: dict[str, list[float]] = field(default_factory=dict)  # customer -> churn event times (s)
     capacity: CapacityState | None = None  # the group's capacity state once the tick is recorded
-
-    def capacity_write(self) -> CapacityWrite | None:
-        return None if self.capacity is None else CapacityWrite.after_tick(self.capacity)
 
 
 @dataclass
@@ -162,26 +172,72 @@ class TickProcessor:
         self, partition: int, events: Sequence[PositionedEvent], scorer: VersionScorer
     ) -> TickOutcome:
         """Apply the tick's events, then score every customer it touched, once."""
-        result = await self._store.apply(events)
-        outcome = TickOutcome(
-            vectors=result.vectors,
-            duplicates=result.duplicates,
-            applied=result.applied,
-            replayed=result.replayed,
-            churns=churn_times(events),
+        return (await self.process_run(partition, [events], scorer))[0]
+
+    async def process_run(
+        self, partition: int, ticks: Sequence[Sequence[PositionedEvent]], scorer: VersionScorer
+    ) -> list[TickOutcome]:
+        """Consecutive ticks of one group in one event-time day, with the outcomes of running them
+        one by one: one feature round trip, then each tick's touched customers scored with their
+        state right after that tick and decided in tick order, alert and capacity states carried
+        from tick to tick as if each tick had been recorded before the next.
+
+        Each outcome's ``capacity`` is the state after its tick (None: unchanged by it).
+        """
+        results = await self._store.apply_ticks(ticks)
+        outcomes: list[TickOutcome] = []
+        candidates_per_tick: list[list[tuple[FeatureVector, Score]]] = []
+        for events, result in zip(ticks, results, strict=True):
+            outcomes.append(
+                TickOutcome(
+                    vectors=result.vectors,
+                    duplicates=result.duplicates,
+                    applied=result.applied,
+                    replayed=result.replayed,
+                    churns=churn_times(events),
+                )
+            )
+            candidates_per_tick.append(self._candidates(result.vectors.values(), scorer))
+        decided = [vector.customer_id for candidates in candidates_per_tick for vector, _ in candidates]
+        if not decided:
+            return outcomes
+        states = await self._states(partition, list(dict.fromkeys(decided)))
+        created_at = self._clock()
+        decisions_per_tick = [
+            self._decisions(candidates, states, created_at) for candidates in candidates_per_tick
+        ]
+        held = await self._suppressions.reasons(
+            [decision.alert.customer_id for decisions in decisions_per_tick for decision in decisions]
         )
+        capacity: CapacityState | None = None
+        for outcome, decisions in zip(outcomes, decisions_per_tick, strict=True):
+            if decisions:
+                at = max(decision.alert.event_time for decision in decisions)
+                outcome.decisions, outcome.capacity = await self._within_capacity(
+                    partition, _with_suppressions(decisions, held), at, False, capacity
+                )
+                if outcome.capacity is not None:
+                    capacity = outcome.capacity
+        return outcomes
+
+    def _candidates(
+        self, vectors: Iterable[FeatureVector], scorer: VersionScorer
+    ) -> list[tuple[FeatureVector, Score]]:
+        """The touched customers whose score puts them in an alerting zone, with their scores.
+
+        A history too short for any zone but white settles the zone without a score, so
+        those customers are not scored when white does not alert (most, early in a replay).
+        """
         candidates = []
-        for vector in result.vectors.values():
-            if vector.churned:
+        white_alerts = Zone.WHITE in self._policy.alert_zones
+        min_history_days = self._policy.min_history_days
+        for vector in vectors:
+            if vector.churned or not (white_alerts or vector.history_days >= min_history_days):
                 continue
             score = scorer.score(vector)
             if zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
                 candidates.append((vector, score))
-        decisions = await self._decide(partition, candidates)
-        if decisions:
-            at = max(decision.alert.event_time for decision in decisions)
-            outcome.decisions, outcome.capacity = await self._within_capacity(partition, decisions, at, False)
-        return outcome
+        return candidates
 
     async def sweep(self, partition: int, day: int, scorer: VersionScorer) -> SweepOutcome:
         """The end of event-time ``day``: snapshot everyone seen that day and everyone whose silence
@@ -248,13 +304,19 @@ class TickProcessor:
         return outcome
 
     async def _within_capacity(
-        self, partition: int, decisions: list[Decision], at: datetime, last_of_day: bool
+        self,
+        partition: int,
+        decisions: list[Decision],
+        at: datetime,
+        last_of_day: bool,
+        before: CapacityState | None = None,
     ) -> tuple[list[Decision], CapacityState | None]:
         """Mark the decisions the day's capacity holds back; the capacity state after them.
 
         Candidates are the alerts that would go out (suppressed ones are held anyway);
         held-back decisions keep their new alert state, as suppressed ones do. No capacity
-        set, or no candidate: the decisions unchanged and no new state.
+        set, or no candidate: the decisions unchanged and no new state. ``before``: the
+        state an earlier tick of the same run left (None: the recorded one).
         """
         config = self._capacity_config
         if self._capacity is None:
@@ -269,7 +331,7 @@ class TickProcessor:
                 )
         if not candidates:
             return decisions, None
-        state = await self._capacity_state(partition)
+        state = before if before is not None else await self._capacity_state(partition)
         day = state.day if state.day is not None else day_of(at)
         budgets = config.budgets(partition, self._partitions, day, state.base, state.carry)
         state, sent = choose(state, budgets, candidates, at, last_of_day)
@@ -298,7 +360,17 @@ class TickProcessor:
         if not candidates:
             return []
         states = await self._states(partition, [vector.customer_id for vector, _ in candidates])
-        created_at = self._clock()
+        decisions = self._decisions(candidates, states, self._clock())
+        held = await self._suppressions.reasons([decision.alert.customer_id for decision in decisions])
+        return _with_suppressions(decisions, held)
+
+    def _decisions(
+        self,
+        candidates: Sequence[tuple[FeatureVector, Score]],
+        states: dict[str, AlertState],
+        created_at: datetime,
+    ) -> list[Decision]:
+        """Alert decisions in customer order; ``states`` then holds each decided customer's new state."""
         decisions = []
         for vector, score in sorted(candidates, key=lambda pair: pair[0].customer_id):
             decision = decide(
@@ -306,13 +378,8 @@ class TickProcessor:
             )
             if decision is not None:
                 decisions.append(decision)
-        held = await self._suppressions.reasons([decision.alert.customer_id for decision in decisions])
-        return [
-            replace(decision, suppressed=held[decision.alert.customer_id])
-            if decision.alert.customer_id in held
-            else decision
-            for decision in decisions
-        ]
+                states[vector.customer_id] = decision.state
+        return decisions
 
     def remember(self, partition: int, states: Mapping[str, AlertState]) -> None:
         """Cache states once they are recorded in Redis."""

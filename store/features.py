@@ -47,6 +47,33 @@ def _load_script_source() -> str:
     )
 
 
+def _result(
+    events: Sequence[PositionedEvent], groups: dict[str, list[int]], replies: Sequence[Any]
+) -> ApplyResult:
+    """One batch's result from its customers' replies (in ``groups`` order)."""
+    applied = replayed = 0
+    duplicate_indexes: list[int] = []
+    vectors: dict[str, FeatureVector] = {}
+    for (customer_id, group), (blob, outcomes) in zip(groups.items(), replies, strict=True):
+        vectors[customer_id] = unpack_state(blob).vector(customer_id)
+        for index, outcome in zip(group, outcomes, strict=True):
+            if outcome == _APPLIED:
+                applied += 1
+            elif outcome == _DUPLICATE:
+                duplicate_indexes.append(index)
+            else:
+                replayed += 1
+                if outcome == _REPLAYED_DUPLICATE:
+                    duplicate_indexes.append(index)
+    duplicate_indexes.sort()
+    return ApplyResult(
+        vectors=vectors,
+        applied=applied,
+        replayed=replayed,
+        duplicates=tuple(events[index] for index in duplicate_indexes),
+    )
+
+
 class RedisFeatureStore:
     """``FeatureStore`` on Redis; matches ``InMemoryFeatureStore`` result for result.
 
@@ -64,29 +91,41 @@ class RedisFeatureStore:
         self._ring_arg = str(self._ring_size).encode()
 
     async def apply(self, events: Sequence[PositionedEvent]) -> ApplyResult:
-        """Apply a batch in order; idempotent per source position and per ``event_id``.
+        """Apply a batch in order; idempotent per source position and per ``event_id``."""
+        return (await self.apply_ticks([events]))[0]
 
-        One EVALSHA per customer, all sent in a single round trip: on a plain client as
-        bytes packed here (``store.resp``) on one pooled connection, on a Cluster
-        client as a redis-py pipeline (which routes each call to its slot's node).
+    async def apply_ticks(self, ticks: Sequence[Sequence[PositionedEvent]]) -> list[ApplyResult]:
+        """Apply consecutive batches in order; one result per batch, as ``apply`` gives it.
+
+        One EVALSHA per (batch, customer), batch by batch, all sent in a single round
+        trip: on a plain client as bytes packed here (``store.resp``) on one pooled
+        connection, on a Cluster client as a redis-py pipeline (which routes each call to
+        its slot's node and keeps each node's calls in order). Redis runs them in order,
+        so a customer's call for a later batch sees the state the earlier one left, and
+        each reply is the customer's state right after that batch.
         After ``SCRIPT FLUSH`` or a failover, the calls that found no script (and so
-        changed nothing) are repeated through the registered script, which reloads it.
+        changed nothing) are repeated in order through the registered script, which reloads it.
         """
-        groups: dict[str, list[int]] = {}  # customer -> indexes into events, in order
-        for index, positioned in enumerate(events):
-            customer_id = positioned.event.customer_id
-            group = groups.get(customer_id)
-            if group is None:
-                groups[customer_id] = [index]
-            else:
-                group.append(index)
         pack = RECORD.pack
         prefix = self._prefix
         keys: list[bytes] = []
         payloads: list[bytes] = []
-        for customer_id, group in groups.items():
-            keys.append(feature_key(prefix, customer_id).encode())
-            payloads.append(b"".join([pack(*encode(events[index])) for index in group]))
+        tick_groups: list[dict[str, list[int]]] = []
+        for events in ticks:
+            groups: dict[str, list[int]] = {}  # customer -> indexes into events, in order
+            for index, positioned in enumerate(events):
+                customer_id = positioned.event.customer_id
+                group = groups.get(customer_id)
+                if group is None:
+                    groups[customer_id] = [index]
+                else:
+                    group.append(index)
+            for customer_id, group in groups.items():
+                keys.append(feature_key(prefix, customer_id).encode())
+                payloads.append(b"".join([pack(*encode(events[index])) for index in group]))
+            tick_groups.append(groups)
+        if not keys:
+            return [ApplyResult(vectors={}, applied=0, replayed=0) for _ in ticks]
         try:
             if isinstance(self._redis, Redis) and not self._redis.single_connection_client:
                 replies = await self._call_packed(self._redis, keys, payloads)
@@ -101,27 +140,13 @@ class RedisFeatureStore:
                     raise reply
         except RedisError as error:
             raise FeatureStoreUnavailableError(f"feature store batch failed: {error}") from error
-        applied = replayed = 0
-        duplicate_indexes: list[int] = []
-        vectors: dict[str, FeatureVector] = {}
-        for (customer_id, group), (blob, outcomes) in zip(groups.items(), replies, strict=True):
-            vectors[customer_id] = unpack_state(blob).vector(customer_id)
-            for index, outcome in zip(group, outcomes, strict=True):
-                if outcome == _APPLIED:
-                    applied += 1
-                elif outcome == _DUPLICATE:
-                    duplicate_indexes.append(index)
-                else:
-                    replayed += 1
-                    if outcome == _REPLAYED_DUPLICATE:
-                        duplicate_indexes.append(index)
-        duplicate_indexes.sort()
-        return ApplyResult(
-            vectors=vectors,
-            applied=applied,
-            replayed=replayed,
-            duplicates=tuple(events[index] for index in duplicate_indexes),
-        )
+        results: list[ApplyResult] = []
+        at = 0
+        for events, groups in zip(ticks, tick_groups, strict=True):
+            tick_replies = replies[at : at + len(groups)]
+            at += len(groups)
+            results.append(_result(events, groups, tick_replies))
+        return results
 
     async def _call_packed(
         self, client: Redis, keys: list[bytes], payloads: list[bytes]

@@ -123,8 +123,15 @@ class PipelineMetrics:
         )
         self.batch_seconds = Histogram(
             "churnwatch_batch_seconds",
-            "Time to process one event-time tick of one partition group",
+            "Time to process one event-time tick of one partition group (ticks run together "
+            "share their step's time equally)",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.run_ticks = Histogram(
+            "churnwatch_run_ticks",
+            "Event-time ticks of one partition group processed together in one step",
+            buckets=(1, 2, 5, 10, 30, 60, 240, 1440),
             registry=self.registry,
         )
         self.event_to_alert_seconds = Histogram(

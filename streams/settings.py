@@ -68,6 +68,11 @@ class BatchSettings(BaseModel):
     drain_interval_s: Annotated[float, Field(gt=0)] = 0.2
     # cap on the records one worker takes in per second (0: no cap), see pipeline/throttle.py
     max_records_per_second: Annotated[float, Field(ge=0)] = 0.0
+    # a group's consecutive released ticks of one event-time day run as one step (one feature
+    # round trip, one commit) of at most this many ticks and, past its first tick, this many
+    # events, so a step stays short; 1 tick: every tick is its own step
+    max_run_ticks: Annotated[int, Field(ge=1)] = 1440
+    max_run_events: Annotated[int, Field(ge=1)] = 5000
 
 
 class RedisSettings(BaseModel):

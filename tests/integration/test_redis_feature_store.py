@@ -155,6 +155,24 @@ class TestRedisMatchesReference:
 
         _run(redis_url, body)
 
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(batches=delivered_batches())
+    def test_batches_applied_together_give_each_batch_its_own_result(
+        self, redis_url: str, batches: list[list[PositionedEvent]]
+    ) -> None:
+        """Consecutive batches in one round trip: each result is the one applying them one by one gives."""
+        config = _config()
+
+        async def body(client: aioredis.Redis) -> None:
+            together = await RedisFeatureStore(client, config).apply_ticks(batches)
+            memory_store = InMemoryFeatureStore(config)
+            alone = [await memory_store.apply(batch) for batch in batches]
+            assert len(together) == len(alone)
+            for from_redis, from_memory in zip(together, alone, strict=True):
+                assert_results_equal(from_redis, from_memory)
+
+        _run(redis_url, body)
+
 
 class FeatureStoreMachine(RuleBasedStateMachine):
     """Produce, duplicate, deliver and rewind; both stores and the oracle must always agree."""
@@ -286,6 +304,11 @@ class TestRedisStoreOperations:
             batch = [event for index in range(40) for event in _full_history(f"c{index}", calls=3)]
             result = await store.apply(batch)
             assert len(result.vectors) == 40
+            assert len(sends) == 1
+            sends.clear()
+            ticks = [_full_history(f"c{index % 5}", calls=3)[index % 3 :] for index in range(12)]
+            results = await store.apply_ticks(ticks)
+            assert [len(result.vectors) for result in results] == [1] * 12
             assert len(sends) == 1
         finally:
             await client.aclose()
