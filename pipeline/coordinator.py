@@ -231,7 +231,7 @@ class IngestCoordinator(Generic[Token]):
         day = day_of_s(self._aligner.tick_start_s(first.tick))
         events = len(first.items)
         while len(run) < self._max_run_ticks:
-            after = next((t for t in self._release.first_per_group() if t.partition == first.partition), None)
+            after = self._release.first_of(first.partition)
             if (
                 after is None
                 or events + len(after.items) > self._max_run_events

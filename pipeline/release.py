@@ -67,7 +67,9 @@ class TickRelease(Generic[Item]):
         self._last_input: dict[int, float] = {}  # partition group -> when it last received a record
         self._last_release_check = monotonic()
         self._not_idle_before = -math.inf
-        self._ready: deque[ReleasedTick[Item]] = deque()
+        self._ready: dict[int, deque[tuple[int, ReleasedTick[Item]]]] = {}  # group -> (order, tick)
+        self._released = 0  # ticks released so far: their release order
+        self._waiting = 0
 
     def received(self, partition: int) -> None:
         """A record of this partition group arrived (accepted or not): the group is not idle."""
@@ -77,37 +79,39 @@ class TickRelease(Generic[Item]):
     def release(self) -> None:
         """Move every tick that is complete now to the released ones."""
         self._note_release_check()
-        self._ready.extend(self._aligner.release(self.proven, self._idle))
+        for tick in self._aligner.release(self.proven, self._idle):
+            self._ready.setdefault(tick.partition, deque()).append((self._released, tick))
+            self._released += 1
+            self._waiting += 1
 
     @property
     def waiting(self) -> int:
         """How many released ticks wait to run."""
-        return len(self._ready)
+        return self._waiting
 
     def first_per_group(self) -> list[ReleasedTick[Item]]:
         """The first released tick of each group, in release order: later ones wait for it."""
-        firsts: list[ReleasedTick[Item]] = []
-        seen: set[int] = set()
-        for tick in self._ready:
-            if tick.partition not in seen:
-                seen.add(tick.partition)
-                firsts.append(tick)
-        return firsts
+        firsts = sorted((queue[0] for queue in self._ready.values() if queue), key=lambda entry: entry[0])
+        return [tick for _, tick in firsts]
+
+    def first_of(self, partition: int) -> ReleasedTick[Item] | None:
+        """The first released tick of this group, if any."""
+        queue = self._ready.get(partition)
+        return queue[0][1] if queue else None
 
     def take(self, tick: ReleasedTick[Item]) -> None:
-        """Remove this very tick (the first of its group) from the released ones."""
-        for index, waiting in enumerate(self._ready):
-            if waiting is tick:
-                del self._ready[index]
-                return
+        """Remove this very tick, the first of its group, from the released ones."""
+        queue = self._ready.get(tick.partition)
+        if not queue or queue[0][1] is not tick:
+            raise ValueError(f"tick {tick.tick} of group {tick.partition} is not its group's first")
+        queue.popleft()
+        self._waiting -= 1
 
     def forget(self, tps: Iterable[TopicPartition]) -> None:
         """Partitions given up: their proofs, and the released ticks of their groups, go."""
-        groups = set()
         for tp in tps:
             self._proofs.pop(tp, None)
-            groups.add(tp[1])
-        self._ready = deque(tick for tick in self._ready if tick.partition not in groups)
+            self._waiting -= len(self._ready.pop(tp[1], ()))
 
     def _note_release_check(self) -> None:
         """A long gap since the last release check means this worker itself was busy or stalled,

@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     allowed_lateness_days: Annotated[float, Field(ge=0)] = 3.0
     event_time: EventTimeSettings = EventTimeSettings()
     # features are applied and customers scored per event-time tick of this length
-    scoring_tick_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0
+    scoring_tick_minutes: Annotated[float, Field(gt=0, le=1440)] = 1.0
     # how long (wall clock) a tick waits for its model version before an older one scores it
     model_version_wait_s: Annotated[float, Field(gt=0)] = 60.0
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
