@@ -282,7 +282,8 @@ class BenchResult:
         load = f"at {self.achieved_load_eps:,.0f} events/s offered"
         alerted = self.event_to_alert
         met = "ok" if alerted.p99_ms <= LATENCY_P99_TARGET_MS else "MISSED"
-        table.add_row("event-to-alert p50 / p99 (ms)", f"{_fmt(alerted.p50_ms, 1)} / {_fmt(alerted.p99_ms, 1)}",
+        table.add_row("event-to-alert p50 / p99 (ms)",
+                      f"{_fmt(alerted.p50_ms, 1)} / {_fmt(alerted.p99_ms, 1)}",
                       f"{alerted.count:,} samples {load}; p99 ≤ {LATENCY_P99_TARGET_MS:,.0f} {met}")
         processed = self.event_to_processed
         table.add_row("event-to-processed p50 / p99 (ms)",
