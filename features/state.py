@@ -18,7 +18,8 @@ from features.contacts import (
     BUCKET_SLOTS,
     NO_BUCKET,
     WORDS_PER_BUCKET,
-    estimate_distinct,
+    distinct_in_ring,
+    ring_of,
 )
 from features.decay import DAY_US, decay_weight, trend
 from features.records import (
@@ -241,7 +242,7 @@ class CustomerState:
             self.churned,
             self.payment_type,
             self.contact_bucket,
-            self.contact_words,
+            ring_of(self.contact_words),
             self.plan,
             self.commitment,
             self.bundles,
@@ -262,13 +263,14 @@ def state_vector(
     churned: int,
     payment_type: int,
     contact_bucket: int,
-    contact_words: Sequence[int],
+    contact_ring: int,
     plan: int,
     commitment: int,
     bundles: int,
     monthly_fee: float,
 ) -> FeatureVector:
-    """The features of a state given field by field, as of its latest event time ``last_us``.
+    """The features of a state given field by field, as of its latest event time ``last_us``
+    (``contact_ring``: the contact words as ``features.contacts.ring_of`` gives them).
 
     ``CustomerState.vector`` and ``features.state_codec.packed_vector`` (straight from the
     stored bytes, without building the state) both read through it, so they cannot differ.
@@ -301,7 +303,7 @@ def state_vector(
         s[MINUTES_IN_90D],  # minutes_in_90d
         share(s[DROPPED_30D], calls_30d),  # dropped_call_share_30d
         share(s[OFF_NET_MINUTES_OUT_30D], s[MINUTES_OUT_30D]),  # off_net_share_30d
-        estimate_distinct(contact_words, contact_bucket, as_of_us),  # distinct_contacts_30d
+        distinct_in_ring(contact_ring, contact_bucket, as_of_us),  # distinct_contacts_30d
         trend(  # usage_trend
             s[MINUTES_OUT_30D] + s[MINUTES_IN_30D],
             s[MINUTES_OUT_90D] + s[MINUTES_IN_90D],

@@ -23,10 +23,14 @@ from features.errors import CorruptStateError
 from features.state import SUM_COUNT, CustomerState, state_vector
 from features.vector import FeatureVector
 
-FIXED = struct.Struct(
-    f"<dd{SUM_COUNT}dddddd" + "d8sB" + "d8sB" + f"i{BUCKET_SLOTS * WORDS_PER_BUCKET}i" + "d8sIBBd"
-)
 _WORDS = BUCKET_SLOTS * WORDS_PER_BUCKET
+_BEFORE_WORDS = f"<dd{SUM_COUNT}dddddd" + "d8sB" + "d8sB" + "i"
+_AFTER_WORDS = "d8sIBBd"
+FIXED = struct.Struct(f"{_BEFORE_WORDS}{_WORDS}i{_AFTER_WORDS}")
+_WORDS_AT = struct.calcsize(_BEFORE_WORDS)
+_WORDS_END = _WORDS_AT + 4 * _WORDS
+_FIXED_WITHOUT_WORDS = struct.Struct(f"{_BEFORE_WORDS}{4 * _WORDS}x{_AFTER_WORDS}")
+"""The fixed part with the contact words skipped: a vector reads them as one integer."""
 _LENGTH16 = struct.Struct("<H")
 _POSITION = struct.Struct("<Iid")
 _FIRST_SUM = 2
@@ -130,12 +134,13 @@ def unpack_state(blob: bytes) -> CustomerState:
 
 _RING_AT = FIXED.size
 _AFTER_RING_LENGTH = FIXED.size + _LENGTH16.size
-_REST = _AFTER_SUMS + 12 + _WORDS  # index of plan_us in the fixed values
+_PLAN_FACTS = _AFTER_SUMS + 12  # index of plan_us when the words are skipped
 
 
 def packed_vector(blob: bytes, customer_id: str) -> FeatureVector:
     """``unpack_state(blob).vector(customer_id)`` read straight from the bytes: the fixed part
-    is all a vector needs, so the ring and the positions are only checked for length.
+    is all a vector needs (the contact words as one integer), so the ring and the positions
+    are only checked for length.
 
     A tick reads a vector per touched customer; building the state first (lists of
     sums, words and positions) cost about as much as the vector itself.
@@ -145,7 +150,7 @@ def packed_vector(blob: bytes, customer_id: str) -> FeatureVector:
     True
     """
     try:
-        values = FIXED.unpack_from(blob)
+        values = _FIXED_WITHOUT_WORDS.unpack_from(blob)
         (ring_length,) = _LENGTH16.unpack_from(blob, _RING_AT)
         count_at = _AFTER_RING_LENGTH + ring_length
         end = count_at + 1 + blob[count_at] * _POSITION.size
@@ -154,6 +159,7 @@ def packed_vector(blob: bytes, customer_id: str) -> FeatureVector:
     if len(blob) < end:
         raise CorruptStateError(f"state of {len(blob)} bytes is truncated")
     rest = _AFTER_SUMS
+    plan = _PLAN_FACTS
     return state_vector(
         customer_id,
         values[_FIRST_SUM:_AFTER_SUMS],
@@ -167,9 +173,9 @@ def packed_vector(blob: bytes, customer_id: str) -> FeatureVector:
         values[rest + 7],  # churned
         values[rest + 10],  # payment_type
         values[rest + 11],  # contact_bucket
-        values[rest + 12 : _REST],  # contact_words
-        values[_REST + 2],  # plan
-        values[_REST + 3],  # commitment
-        values[_REST + 4],  # bundles
-        values[_REST + 5],  # monthly_fee
+        int.from_bytes(blob[_WORDS_AT:_WORDS_END], "little"),  # the contact words, as ring_of gives them
+        values[plan + 2],  # plan
+        values[plan + 3],  # commitment
+        values[plan + 4],  # bundles
+        values[plan + 5],  # monthly_fee
     )
