@@ -74,8 +74,28 @@ def estimate_distinct(words: Sequence[int], latest_bucket: int, as_of_us: float)
     """
     if latest_bucket == NO_BUCKET:
         return 0.0
+    return distinct_in_ring(ring_of(words), latest_bucket, as_of_us)
+
+
+def ring_of(words: Sequence[int]) -> int:
+    """The ring as one integer, slot k at bits 256k..256k+255: the words' little-endian bytes,
+    as a stored state holds them (so it is read from those bytes without unpacking the words).
+
+    >>> ring_of([0] * 8 + [0b101] + [0] * 23) == 0b101 << BITS
+    True
+    """
+    return int.from_bytes(_RING_WORDS.pack(*words), "little")
+
+
+def distinct_in_ring(ring: int, latest_bucket: int, as_of_us: float) -> float:
+    """``estimate_distinct`` of the ring as one integer (``ring_of``).
+
+    >>> round(distinct_in_ring(0b111 << BITS, 1, 1.5 * BUCKET_US), 2)  # three bits in bucket 1
+    3.02
+    """
+    if latest_bucket == NO_BUCKET:
+        return 0.0
     as_of_bucket = int(as_of_us) // BUCKET_US
-    ring = int.from_bytes(_RING_WORDS.pack(*words), "little")  # slot k at bits 256k..256k+255
     union = 0
     for bucket in range(as_of_bucket - BUCKET_SLOTS + 1, latest_bucket + 1):
         union |= ring >> ((bucket % BUCKET_SLOTS) * BITS)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from features.contacts import (
     BUCKET_SLOTS,
     NO_BUCKET,
     WORDS_PER_BUCKET,
-    estimate_distinct,
+    distinct_in_ring,
+    ring_of,
 )
 from features.decay import DAY_US, decay_weight, trend
 from features.records import (
@@ -227,82 +229,128 @@ class CustomerState:
 
     def vector(self, customer_id: str) -> FeatureVector:
         """The customer's features as of their latest event time."""
-        s = self.sums
-        as_of_us = self.last_us
-        calls_30d = s[CALLS_OUT_30D] + s[CALLS_IN_30D]
-        minutes_30d = s[MINUTES_OUT_30D] + s[MINUTES_IN_30D]
-        night, evening = share(s[NIGHT_CALLS_30D], calls_30d), share(s[EVENING_CALLS_30D], calls_30d)
-        topups_90d = s[TOPUP_COUNT_90D]
-        channels = TOPUPS_BY_CHANNEL_GROUP_90D
-        category = COMPLAINT_CATEGORY_30D
-        history_days = (as_of_us - self.first_us) / DAY_US
-        # Positional, in field order (cheaper than keywords on the hot path).
-        return FeatureVector(
-            customer_id,  # customer_id
-            from_epoch_us(as_of_us),  # as_of
-            history_days,  # history_days
-            s[CALLS_OUT_7D],  # calls_out_7d
-            s[CALLS_OUT_30D],  # calls_out_30d
-            s[CALLS_OUT_90D],  # calls_out_90d
-            s[CALLS_IN_7D],  # calls_in_7d
-            s[CALLS_IN_30D],  # calls_in_30d
-            s[CALLS_IN_90D],  # calls_in_90d
-            s[MINUTES_OUT_7D],  # minutes_out_7d
-            s[MINUTES_OUT_30D],  # minutes_out_30d
-            s[MINUTES_OUT_90D],  # minutes_out_90d
-            s[MINUTES_IN_7D],  # minutes_in_7d
-            s[MINUTES_IN_30D],  # minutes_in_30d
-            s[MINUTES_IN_90D],  # minutes_in_90d
-            share(s[DROPPED_30D], calls_30d),  # dropped_call_share_30d
-            share(s[OFF_NET_MINUTES_OUT_30D], s[MINUTES_OUT_30D]),  # off_net_share_30d
-            estimate_distinct(self.contact_words, self.contact_bucket, as_of_us),  # distinct_contacts_30d
-            trend(  # usage_trend
-                s[MINUTES_OUT_30D] + s[MINUTES_IN_30D],
-                s[MINUTES_OUT_90D] + s[MINUTES_IN_90D],
-                history_days,
-            ),
-            s[TOPUP_AMOUNT_30D],  # topup_amount_30d
-            s[TOPUP_AMOUNT_90D],  # topup_amount_90d
-            s[TOPUP_COUNT_30D],  # topup_count_30d
-            s[TOPUP_COUNT_90D],  # topup_count_90d
-            days_since(self.last_topup_us, as_of_us),  # days_since_last_topup
-            (  # usual_topup_gap_days
-                (self.last_topup_us - self.first_topup_us) / DAY_US / (self.topup_total - 1.0)
-                if self.topup_total >= 2.0
-                else None
-            ),
-            trend(s[TOPUP_AMOUNT_30D], s[TOPUP_AMOUNT_90D], history_days),  # topup_trend
-            s[COMPLAINTS_30D],  # complaints_30d
-            s[COMPLAINTS_90D],  # complaints_90d
-            s[category],  # complaints_network_30d
-            s[category + 1],  # complaints_billing_30d
-            s[category + 2],  # complaints_service_30d
-            s[category + 3],  # complaints_price_30d
-            s[category + 4],  # complaints_technical_30d
-            s[category + 5],  # complaints_other_30d
-            s[SEVERITY_30D],  # complaint_severity_30d
-            s[UNRESOLVED_30D],  # unresolved_complaints_30d
-            days_since(self.last_complaint_us, as_of_us),  # days_since_last_complaint
-            days_since(self.first_activation_us, as_of_us),  # tenure_days
-            PAYMENT_TYPES[self.payment_type],  # payment_type
-            bool(self.churned),  # churned
-            self.plan or None,  # plan_code
-            None if self.commitment == UNKNOWN_COUNT else float(self.commitment),  # commitment_months
-            None if self.monthly_fee < 0.0 else self.monthly_fee,  # monthly_fee
-            None if self.bundles == UNKNOWN_COUNT else float(self.bundles),  # bundled_services
-            share(s[channels], topups_90d),  # topup_automatic_share_90d
-            share(s[channels + 1], topups_90d),  # topup_digital_share_90d
-            share(s[channels + 2], topups_90d),  # topup_manual_share_90d
-            s[TOPUP_AMOUNT_90D] / topups_90d if topups_90d > 0.0 else 0.0,  # average_topup_90d
-            s[CHARGE_30D],  # call_spend_30d
-            s[CHARGE_90D],  # call_spend_90d
-            night,  # night_call_share_30d
-            max(1.0 - night - evening, 0.0) if calls_30d > 0.0 else 0.0,  # day_call_share_30d
-            evening,  # evening_call_share_30d
-            share(s[INTERNATIONAL_MINUTES_30D], minutes_30d),  # international_share_30d
-            share(s[ROAMING_MINUTES_30D], minutes_30d),  # roaming_share_30d
-            s[TOPUP_AMOUNT_90D],  # revenue_90d
+        return state_vector(
+            customer_id,
+            self.sums,
+            self.last_us,
+            self.first_us,
+            self.first_topup_us,
+            self.last_topup_us,
+            self.topup_total,
+            self.last_complaint_us,
+            self.first_activation_us,
+            self.churned,
+            self.payment_type,
+            self.contact_bucket,
+            ring_of(self.contact_words),
+            self.plan,
+            self.commitment,
+            self.bundles,
+            self.monthly_fee,
         )
+
+
+def state_vector(
+    customer_id: str,
+    sums: Sequence[float],
+    last_us: float,
+    first_us: float,
+    first_topup_us: float,
+    last_topup_us: float,
+    topup_total: float,
+    last_complaint_us: float,
+    first_activation_us: float,
+    churned: int,
+    payment_type: int,
+    contact_bucket: int,
+    contact_ring: int,
+    plan: int,
+    commitment: int,
+    bundles: int,
+    monthly_fee: float,
+) -> FeatureVector:
+    """The features of a state given field by field, as of its latest event time ``last_us``
+    (``contact_ring``: the contact words as ``features.contacts.ring_of`` gives them).
+
+    ``CustomerState.vector`` and ``features.state_codec.packed_vector`` (straight from the
+    stored bytes, without building the state) both read through it, so they cannot differ.
+    """
+    s = sums
+    as_of_us = last_us
+    calls_30d = s[CALLS_OUT_30D] + s[CALLS_IN_30D]
+    minutes_30d = s[MINUTES_OUT_30D] + s[MINUTES_IN_30D]
+    night, evening = share(s[NIGHT_CALLS_30D], calls_30d), share(s[EVENING_CALLS_30D], calls_30d)
+    topups_90d = s[TOPUP_COUNT_90D]
+    channels = TOPUPS_BY_CHANNEL_GROUP_90D
+    category = COMPLAINT_CATEGORY_30D
+    history_days = (as_of_us - first_us) / DAY_US
+    # Positional, in field order (cheaper than keywords on the hot path).
+    return FeatureVector(
+        customer_id,  # customer_id
+        from_epoch_us(as_of_us),  # as_of
+        history_days,  # history_days
+        s[CALLS_OUT_7D],  # calls_out_7d
+        s[CALLS_OUT_30D],  # calls_out_30d
+        s[CALLS_OUT_90D],  # calls_out_90d
+        s[CALLS_IN_7D],  # calls_in_7d
+        s[CALLS_IN_30D],  # calls_in_30d
+        s[CALLS_IN_90D],  # calls_in_90d
+        s[MINUTES_OUT_7D],  # minutes_out_7d
+        s[MINUTES_OUT_30D],  # minutes_out_30d
+        s[MINUTES_OUT_90D],  # minutes_out_90d
+        s[MINUTES_IN_7D],  # minutes_in_7d
+        s[MINUTES_IN_30D],  # minutes_in_30d
+        s[MINUTES_IN_90D],  # minutes_in_90d
+        share(s[DROPPED_30D], calls_30d),  # dropped_call_share_30d
+        share(s[OFF_NET_MINUTES_OUT_30D], s[MINUTES_OUT_30D]),  # off_net_share_30d
+        distinct_in_ring(contact_ring, contact_bucket, as_of_us),  # distinct_contacts_30d
+        trend(  # usage_trend
+            s[MINUTES_OUT_30D] + s[MINUTES_IN_30D],
+            s[MINUTES_OUT_90D] + s[MINUTES_IN_90D],
+            history_days,
+        ),
+        s[TOPUP_AMOUNT_30D],  # topup_amount_30d
+        s[TOPUP_AMOUNT_90D],  # topup_amount_90d
+        s[TOPUP_COUNT_30D],  # topup_count_30d
+        s[TOPUP_COUNT_90D],  # topup_count_90d
+        days_since(last_topup_us, as_of_us),  # days_since_last_topup
+        (  # usual_topup_gap_days
+            (last_topup_us - first_topup_us) / DAY_US / (topup_total - 1.0)
+            if topup_total >= 2.0
+            else None
+        ),
+        trend(s[TOPUP_AMOUNT_30D], s[TOPUP_AMOUNT_90D], history_days),  # topup_trend
+        s[COMPLAINTS_30D],  # complaints_30d
+        s[COMPLAINTS_90D],  # complaints_90d
+        s[category],  # complaints_network_30d
+        s[category + 1],  # complaints_billing_30d
+        s[category + 2],  # complaints_service_30d
+        s[category + 3],  # complaints_price_30d
+        s[category + 4],  # complaints_technical_30d
+        s[category + 5],  # complaints_other_30d
+        s[SEVERITY_30D],  # complaint_severity_30d
+        s[UNRESOLVED_30D],  # unresolved_complaints_30d
+        days_since(last_complaint_us, as_of_us),  # days_since_last_complaint
+        days_since(first_activation_us, as_of_us),  # tenure_days
+        PAYMENT_TYPES[payment_type],  # payment_type
+        bool(churned),  # churned
+        plan or None,  # plan_code
+        None if commitment == UNKNOWN_COUNT else float(commitment),  # commitment_months
+        None if monthly_fee < 0.0 else monthly_fee,  # monthly_fee
+        None if bundles == UNKNOWN_COUNT else float(bundles),  # bundled_services
+        share(s[channels], topups_90d),  # topup_automatic_share_90d
+        share(s[channels + 1], topups_90d),  # topup_digital_share_90d
+        share(s[channels + 2], topups_90d),  # topup_manual_share_90d
+        s[TOPUP_AMOUNT_90D] / topups_90d if topups_90d > 0.0 else 0.0,  # average_topup_90d
+        s[CHARGE_30D],  # call_spend_30d
+        s[CHARGE_90D],  # call_spend_90d
+        night,  # night_call_share_30d
+        max(1.0 - night - evening, 0.0) if calls_30d > 0.0 else 0.0,  # day_call_share_30d
+        evening,  # evening_call_share_30d
+        share(s[INTERNATIONAL_MINUTES_30D], minutes_30d),  # international_share_30d
+        share(s[ROAMING_MINUTES_30D], minutes_30d),  # roaming_share_30d
+        s[TOPUP_AMOUNT_90D],  # revenue_90d
+    )
 
 
 def share(part: float, whole: float) -> float:

@@ -15,6 +15,7 @@ scores as before.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from features.vector import FeatureVector
@@ -29,8 +30,8 @@ from models.reason_codes import (
 )
 from models.reason_texts import calls_trend, recent_calls_ratio, term_days_left, weekly_calls_30d
 from models.reasons import ranked_reasons, reasons_of
-from models.scorer import Score
-from schemas.outputs import ScoreSource
+from models.scorer import ExplainedOnDemand, Score
+from schemas.outputs import Reason, ScoreSource
 
 
 def ramp(value: float, start: float, full: float) -> float:
@@ -301,19 +302,40 @@ class ColdStartRules:
         return self.config.rules.model_version
 
     def score(self, features: FeatureVector) -> Score:
-        config = self.config
+        return self.score_many((features,))[0]
+
+    def score_many(self, vectors: Sequence[FeatureVector]) -> list[Score]:
+        """``score`` of each vector, in order, each computed alone with the same arithmetic
+        (a batch of any size or mix gives every customer the score it gets alone, to the bit).
+
+        Reasons are worked out when first read: only the customers who alert show them.
+        """
+        rules = self.config.rules
+        bias = rules.bias
         weights = self._weights
-        contributions = [
-            (code, weights[code] * strength)
-            for code, strength in _fired(features, config.rules, self._category_weights)
-        ]
-        value = sigmoid(config.rules.bias + sum(contribution for _, contribution in contributions))
-        kept = [item for item in contributions if item[1] >= config.min_reason_weight]
-        kept.sort(key=lambda item: -item[1])  # stable, as ranked_reasons orders them
-        reasons = reasons_of(kept[: config.max_reasons], features)
-        return Score(
-            value=value,
-            reasons=ranked_reasons(features, reasons, config.max_reasons),
-            source=ScoreSource.COLD_START_RULES,
-            model_version=self.model_version,
-        )
+        category_weights = self._category_weights
+        version = self.model_version
+        source = ScoreSource.COLD_START_RULES
+        scores = []
+        for features in vectors:
+            contributions = [
+                (code, weights[code] * strength)
+                for code, strength in _fired(features, rules, category_weights)
+            ]
+            value = sigmoid(bias + sum(contribution for _, contribution in contributions))
+            scores.append(Score(value, self._explained(features, contributions), source, version))
+        return scores
+
+    def _explained(
+        self, features: FeatureVector, contributions: list[tuple[ReasonCode, float]]
+    ) -> ExplainedOnDemand:
+        """The strongest contributions as reasons, worked out on first read."""
+        config = self.config
+
+        def explain() -> tuple[Reason, ...]:
+            kept = [item for item in contributions if item[1] >= config.min_reason_weight]
+            kept.sort(key=lambda item: -item[1])  # stable, as ranked_reasons orders them
+            reasons = reasons_of(kept[: config.max_reasons], features)
+            return ranked_reasons(features, reasons, config.max_reasons)
+
+        return ExplainedOnDemand(explain)

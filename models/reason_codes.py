@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from enum import StrEnum
+from operator import attrgetter
 
 from features.vector import FeatureVector
 
@@ -72,11 +73,14 @@ _COMPLAINT_FIELDS: tuple[tuple[str, ReasonCode], ...] = tuple(
 )
 
 
+_COMPLAINT_COUNTS = attrgetter(*(name for name, _ in _COMPLAINT_FIELDS))
+
+
 def complaint_count_values(features: FeatureVector) -> tuple[float, ...]:
     """30-day complaint counts (never negative or NaN) in ``COMPLAINT_CATEGORIES`` order."""
     counts = []
-    for name, _ in _COMPLAINT_FIELDS:
-        count = finite(getattr(features, name))
+    for value in _COMPLAINT_COUNTS(features):
+        count = finite(value)
         counts.append(count if count > 0.0 else 0.0)
     return tuple(counts)
 

@@ -7,6 +7,7 @@ a signal the same way; each is at most ``MAX_TEXT_CHARS`` long.
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 
 from features.decay import exposure_days, trend
 from features.vector import FeatureVector
@@ -85,9 +86,16 @@ RECENT_CALLS_DROP_RATIO = 0.5
 """Below this ratio of the 7-day to the 30-day call rate, a usage reason leads with the recent calls."""
 
 
+_CALLS_OUT_AND_IN = {
+    window: attrgetter(f"calls_out_{window}", f"calls_in_{window}") for window in ("7d", "30d", "90d")
+}
+"""Per window, the two fields ``_calls`` adds (looked up once: the rules read them for every score)."""
+
+
 def _calls(features: FeatureVector, window: str) -> float:
     """Calls in and out in one decayed window (``"7d"``, ``"30d"``, ``"90d"``), never negative."""
-    total = finite(getattr(features, f"calls_out_{window}")) + finite(getattr(features, f"calls_in_{window}"))
+    calls_out, calls_in = _CALLS_OUT_AND_IN[window](features)
+    total = finite(calls_out) + finite(calls_in)
     return max(0.0, total)
 
 

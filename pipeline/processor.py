@@ -185,19 +185,17 @@ class TickProcessor:
         Each outcome's ``capacity`` is the state after its tick (None: unchanged by it).
         """
         results = await self._store.apply_ticks(ticks)
-        outcomes: list[TickOutcome] = []
-        candidates_per_tick: list[list[tuple[FeatureVector, Score]]] = []
-        for events, result in zip(ticks, results, strict=True):
-            outcomes.append(
-                TickOutcome(
-                    vectors=result.vectors,
-                    duplicates=result.duplicates,
-                    applied=result.applied,
-                    replayed=result.replayed,
-                    churns=churn_times(events),
-                )
+        outcomes = [
+            TickOutcome(
+                vectors=result.vectors,
+                duplicates=result.duplicates,
+                applied=result.applied,
+                replayed=result.replayed,
+                churns=churn_times(events),
             )
-            candidates_per_tick.append(self._candidates(result.vectors.values(), scorer))
+            for events, result in zip(ticks, results, strict=True)
+        ]
+        candidates_per_tick = self._candidates([result.vectors.values() for result in results], scorer)
         decided = [vector.customer_id for candidates in candidates_per_tick for vector, _ in candidates]
         if not decided:
             return outcomes
@@ -221,23 +219,41 @@ class TickProcessor:
         return outcomes
 
     def _candidates(
-        self, vectors: Iterable[FeatureVector], scorer: VersionScorer
-    ) -> list[tuple[FeatureVector, Score]]:
-        """The touched customers whose score puts them in an alerting zone, with their scores.
+        self, vectors_per_tick: Sequence[Iterable[FeatureVector]], scorer: VersionScorer
+    ) -> list[list[tuple[FeatureVector, Score]]]:
+        """Per tick, the touched customers whose score puts them in an alerting zone, with
+        their scores; the run's customers are scored in one batch (``score_many`` gives
+        each the score it gets alone).
 
         A history too short for any zone but white settles the zone without a score, so
         those customers are not scored when white does not alert (most, early in a replay).
         """
-        candidates = []
-        white_alerts = Zone.WHITE in self._policy.alert_zones
-        min_history_days = self._policy.min_history_days
-        for vector in vectors:
-            if vector.churned or not (white_alerts or vector.history_days >= min_history_days):
-                continue
-            score = scorer.score(vector)
-            if zone_for(score.value, vector, self._policy) in self._policy.alert_zones:
-                candidates.append((vector, score))
-        return candidates
+        policy = self._policy
+        alert_zones = policy.alert_zones
+        white_alerts = Zone.WHITE in alert_zones
+        min_history_days = policy.min_history_days
+        scored: list[FeatureVector] = []
+        ends: list[int] = []  # per tick, the end of its vectors in ``scored``
+        for vectors in vectors_per_tick:
+            scored.extend(
+                vector
+                for vector in vectors
+                if not vector.churned and (white_alerts or vector.history_days >= min_history_days)
+            )
+            ends.append(len(scored))
+        scores = scorer.score_many(scored) if scored else []
+        candidates_per_tick: list[list[tuple[FeatureVector, Score]]] = []
+        start = 0
+        for end in ends:
+            candidates_per_tick.append(
+                [
+                    (vector, score)
+                    for vector, score in zip(scored[start:end], scores[start:end], strict=True)
+                    if zone_for(score.value, vector, policy) in alert_zones
+                ]
+            )
+            start = end
+        return candidates_per_tick
 
     async def sweep(self, partition: int, day: int, scorer: VersionScorer) -> SweepOutcome:
         """The end of event-time ``day``: snapshot everyone seen that day and everyone whose silence

@@ -20,7 +20,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from features.config import FeatureConfig
 from features.errors import FeatureStoreUnavailableError
 from features.records import RECORD, encode
-from features.state_codec import unpack_state
+from features.state_codec import packed_vector
 from features.store import ApplyResult, PositionedEvent
 from features.vector import FeatureVector
 from store.client import RedisClient
@@ -55,7 +55,7 @@ def _result(
     duplicate_indexes: list[int] = []
     vectors: dict[str, FeatureVector] = {}
     for (customer_id, group), (blob, outcomes) in zip(groups.items(), replies, strict=True):
-        vectors[customer_id] = unpack_state(blob).vector(customer_id)
+        vectors[customer_id] = packed_vector(blob, customer_id)
         for index, outcome in zip(group, outcomes, strict=True):
             if outcome == _APPLIED:
                 applied += 1
@@ -198,7 +198,7 @@ class RedisFeatureStore:
         except RedisError as error:
             raise FeatureStoreUnavailableError(f"feature store read failed: {error}") from error
         return {
-            customer_id: unpack_state(blob).vector(customer_id)
+            customer_id: packed_vector(blob, customer_id)
             for customer_id, blob in zip(customer_ids, blobs, strict=True)
             if isinstance(blob, bytes)
         }
@@ -213,4 +213,4 @@ class RedisFeatureStore:
             return None
         if not isinstance(blob, bytes):
             raise TypeError("RedisFeatureStore needs a client with decode_responses=False")
-        return unpack_state(blob).vector(customer_id)
+        return packed_vector(blob, customer_id)

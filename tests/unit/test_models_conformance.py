@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 import random
@@ -19,8 +20,9 @@ from models.config import ForestConfig, OnlineModelConfig, ScoringConfig
 from models.forest import ForestModel
 from models.online import OnlineModel, model_inputs
 from models.reason_codes import ReasonCode
+from models.risk_scale import RiskScale
 from models.routing import VersionScorer
-from models.scorer import Scorer
+from models.scorer import ExplainedOnDemand, Scorer
 from schemas.events import PaymentType
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -210,3 +212,83 @@ class TestScorerConformance:
     def test_score_names_the_current_model_version(self, scorer: Scorer) -> None:
         """The score carries the scorer's model_version."""
         assert scorer.score(FeatureVector.empty("c1", AS_OF)).model_version == scorer.model_version
+
+
+BATCH_SCORER_FACTORIES: dict[str, Callable[[], ColdStartRules | VersionScorer]] = {
+    "rules": ColdStartRules,
+    **{
+        name: factory
+        for name, factory in SCORER_FACTORIES.items()
+        if name.endswith("_version")
+    },
+    "risk_scaled_version": lambda: VersionScorer(
+        ColdStartRules(WARM_CONFIG), _trained_model(), 1.0, "v3", RiskScale((0.0, 0.4, 1.0), (0.01, 0.2, 0.9))
+    ),
+}
+_BUILT_BATCH: dict[str, ColdStartRules | VersionScorer] = {}
+
+
+@pytest.fixture(params=sorted(BATCH_SCORER_FACTORIES))
+def batch_scorer(request: pytest.FixtureRequest) -> ColdStartRules | VersionScorer:
+    """Each scorer that scores batches: the rules and every kind of version (rules, linear
+    model alone, on the risk scale or blended, forest alone or blended)."""
+    name: str = request.param
+    if name not in _BUILT_BATCH:
+        _BUILT_BATCH[name] = BATCH_SCORER_FACTORIES[name]()
+    return _BUILT_BATCH[name]
+
+
+profile_fields = st.fixed_dictionaries(
+    {
+        "calls_out_7d": st.floats(0.0, 100.0),
+        "calls_in_7d": st.floats(0.0, 100.0),
+        "calls_in_90d": counts,
+        "minutes_in_30d": counts,
+        "minutes_in_90d": counts,
+        "complaints_service_30d": st.floats(0.0, 10.0),
+        "complaints_technical_30d": st.floats(0.0, 10.0),
+        "complaints_other_30d": st.floats(0.0, 10.0),
+        "commitment_months": st.none() | st.sampled_from([0.0, 1.0, 12.0, 24.0]),
+        "bundled_services": st.none() | st.floats(0.0, 20.0),
+        "monthly_fee": st.none() | st.floats(0.0, 200.0),
+        "topup_manual_share_90d": shares,
+        "topup_digital_share_90d": shares,
+        "plan_code": st.none() | st.integers(1, 2**32 - 1),
+    }
+)
+batch_vectors = st.builds(lambda vector, fields: replace(vector, **fields), feature_vectors, profile_fields)
+
+
+class TestBatchScoring:
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        vectors=st.lists(batch_vectors, min_size=1, max_size=24),
+        splits=st.lists(st.integers(0, 24), max_size=5),
+    )
+    def test_batches_of_any_split_score_exactly_as_one_by_one(
+        self, batch_scorer: ColdStartRules | VersionScorer, vectors: list[FeatureVector], splits: list[int]
+    ) -> None:
+        """``score_many`` over any split of the vectors into batches gives each vector the
+        value (compared with ==, no tolerance), reasons, source and version it gets alone."""
+        alone = [batch_scorer.score(vector) for vector in vectors]
+        bounds = [0, *sorted(min(split, len(vectors)) for split in splits), len(vectors)]
+        batched = [
+            score
+            for start, end in itertools.pairwise(bounds)
+            for score in batch_scorer.score_many(vectors[start:end])
+        ]
+        assert [score.value for score in batched] == [score.value for score in alone]
+        assert [(score.source, score.model_version) for score in batched] == [
+            (score.source, score.model_version) for score in alone
+        ]
+        assert [tuple(score.reasons) for score in batched] == [tuple(score.reasons) for score in alone]
+
+    def test_an_empty_batch_scores_nothing(self, batch_scorer: ColdStartRules | VersionScorer) -> None:
+        """No vectors, no scores."""
+        assert batch_scorer.score_many([]) == []
+
+    def test_reasons_are_worked_out_only_when_read(self) -> None:
+        """A batch's scores carry their values at once and their reasons on demand."""
+        scores = ColdStartRules().score_many([replace(FeatureVector.empty("c1", AS_OF), usage_trend=-0.4)])
+        assert isinstance(scores[0].reasons, ExplainedOnDemand)
+        assert scores[0].reasons[0].code == ReasonCode.USAGE_DECLINE.value
