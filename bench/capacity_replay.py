@@ -35,10 +35,9 @@ from schemas.event_days import DAY_S, day_date, day_of_s
 from schemas.outputs import ValueTier
 
 CANDIDATES_FIXTURE = Path(__file__).with_name("capacity_candidates.csv.gz")
-"""The integration test's candidates: 700 customers x 36 days, seed 23, 4 groups, one-minute ticks."""
+"""The integration test's candidates: 700 customers x 36 days, seed 23, 4 groups, hourly ticks."""
 
-TICK_S = 60
-"""The worker's default event-time tick (``scoring_tick_minutes``), which the fixture was captured with."""
+TICK_S = 3_600
 KEY_CHARS = 8
 
 

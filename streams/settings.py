@@ -70,8 +70,10 @@ class BatchSettings(BaseModel):
     max_records_per_second: Annotated[float, Field(ge=0)] = 0.0
     # a group's consecutive released ticks of one event-time day run as one step (one feature
     # round trip, one commit) of at most this many ticks and, past its first tick, this many
-    # events, so a step stays short; 1 tick: every tick is its own step
-    max_run_ticks: Annotated[int, Field(ge=1)] = 1440
+    # events. 1 (the default): every tick is its own step. More is much cheaper for a backfill,
+    # but a crash between a run's feature update and its commit redoes that run's ticks from
+    # the features after the whole run: its alerts may differ from an uninterrupted run's
+    max_run_ticks: Annotated[int, Field(ge=1)] = 1
     max_run_events: Annotated[int, Field(ge=1)] = 5000
 
 
@@ -180,7 +182,7 @@ class Settings(BaseSettings):
     allowed_lateness_days: Annotated[float, Field(ge=0)] = 3.0
     event_time: EventTimeSettings = EventTimeSettings()
     # features are applied and customers scored per event-time tick of this length
-    scoring_tick_minutes: Annotated[float, Field(gt=0, le=1440)] = 1.0
+    scoring_tick_minutes: Annotated[float, Field(gt=0, le=1440)] = 60.0
     # how long (wall clock) a tick waits for its model version before an older one scores it
     model_version_wait_s: Annotated[float, Field(gt=0)] = 60.0
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)

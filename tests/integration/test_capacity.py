@@ -155,11 +155,7 @@ class TestDailyCapacity:
         assert set(sent) <= set(candidates)
         steady = [share for day, share in sorted(shares.items())[WARM_UP_DAYS:]]
         assert len(steady) >= 28
-        # decided minute by minute (one-minute ticks) the bar sees fewer candidates at once than
-        # hour by hour: on this month the steady days held 0.889 at worst and 0.932 on average
-        # of the top N, against 0.911 and 0.937 with hour-long ticks (2026-12-07)
-        assert min(steady) >= 0.87, report
-        assert sum(steady) / len(steady) >= 0.92, report
+        assert min(steady) >= 0.9, report
         streamed = streamed_candidates(
             uncapped_alerts, alert_ticks(events, uncapped_alerts, PARTITIONS), PARTITIONS
         )

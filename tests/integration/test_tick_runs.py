@@ -38,7 +38,9 @@ class TestTickRuns:
     def test_ticks_run_together_give_what_ticks_run_alone_give(self, scenario: Scenario) -> None:
         """Runs of many ticks and runs of one tick: identical features and outputs."""
         runs: dict[str, PipelineRun] = {
-            "together": scenario.new_run("together", **SHORT_TICKS),
+            "together": scenario.new_run(
+                "together", CHURNWATCH_BATCHING__MAX_RUN_TICKS="1440", **SHORT_TICKS
+            ),
             "alone": scenario.new_run("alone", CHURNWATCH_BATCHING__MAX_RUN_TICKS="1", **SHORT_TICKS),
         }
         ticks_per_step = {}

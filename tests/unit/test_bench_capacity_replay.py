@@ -22,8 +22,8 @@ CONFIG = CapacityConfig(daily_alerts=CAPACITY)
 
 class TestAlertTicks:
     def test_an_event_behind_its_topic_is_taken_in_the_later_tick(self) -> None:
-        """A call at 09:10 read after a call at 11:05 of the same partition is applied at 11:05,
-        so the alert dated 09:10 is decided in the 11:05 tick; a sweep alert has no tick."""
+        """A call at 09:10 read after a call at 11:05 of the same partition is applied at 11:00,
+        so the alert dated 09:10 is decided in the 11:00 tick; a sweep alert has no tick."""
         customer, other = "C0000001", "C0000002"
         partition = kafka_partition(customer, PARTITIONS)
         while kafka_partition(other, PARTITIONS) != partition:
@@ -39,7 +39,7 @@ class TestAlertTicks:
         ticks = alert_ticks(events, alerts, PARTITIONS)
         assert ticks["swept"] is None
         assert ticks["late"] is not None
-        assert ticks["late"] % 1440 == 11 * 60 + 5
+        assert ticks["late"] % 24 == 11
 
 
 class TestFixtureReplay:
@@ -52,13 +52,11 @@ class TestFixtureReplay:
         assert max(per_day.values()) <= CAPACITY
         assert all(g.sent <= g.budget for g in result.group_days)
 
-    def test_after_the_warm_up_the_days_keep_most_of_their_top_n(self) -> None:
-        """The integration test's month, replayed offline: >= 87 % of each day's top N, 92 % on average."""
+    def test_after_the_warm_up_every_day_keeps_90_percent_of_its_top_n(self) -> None:
+        """The integration test's month, replayed offline: >= 90 % of each day's top N."""
         result = replay(self.candidates, CONFIG, PARTITIONS)
         shares = list(daily_shares(self.candidates, result.sent, CAPACITY).items())[WARM_UP_DAYS:]
-        report = [(day_date(d), round(s, 3)) for d, s in shares]
-        assert min(share for _, share in shares) >= 0.87, report
-        assert sum(share for _, share in shares) / len(shares) >= 0.92, report
+        assert min(share for _, share in shares) >= 0.9, [(day_date(d), round(s, 3)) for d, s in shares]
 
     def test_no_day_beats_each_group_taking_its_own_best(self) -> None:
         """Groups decide alone: each group's own true top is the most any such choice can hold."""
